@@ -1,0 +1,174 @@
+//! Domain types shared by the store's API and its callers.
+
+/// Row id of an account in `directory.sqlite`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(pub i64);
+
+/// Row id of a mailbox inside its account's database. Never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MailboxId(pub i64);
+
+/// System flags as a bit set, keywords by name (case preserved, compared
+/// case-insensitively as RFC 9051 §2.3.2 asks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub system: u8,
+    /// Sorted, deduplicated (case-insensitively).
+    pub keywords: Vec<String>,
+}
+
+impl Flags {
+    pub const SEEN: u8 = 1;
+    pub const ANSWERED: u8 = 2;
+    pub const FLAGGED: u8 = 4;
+    pub const DELETED: u8 = 8;
+    pub const DRAFT: u8 = 16;
+
+    pub fn has(&self, bit: u8) -> bool {
+        self.system & bit != 0
+    }
+
+    pub fn has_keyword(&self, k: &str) -> bool {
+        self.keywords.iter().any(|x| x.eq_ignore_ascii_case(k))
+    }
+
+    /// Sorts and deduplicates keywords (case-insensitively, first spelling wins).
+    pub fn normalize(&mut self) {
+        let mut out: Vec<String> = Vec::with_capacity(self.keywords.len());
+        for k in self.keywords.drain(..) {
+            if !out.iter().any(|x| x.eq_ignore_ascii_case(&k)) {
+                out.push(k);
+            }
+        }
+        out.sort_by_key(|k| k.to_ascii_lowercase());
+        self.keywords = out;
+    }
+}
+
+/// How a STORE changes flags (RFC 9051 §6.4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagOp {
+    Replace,
+    Add,
+    Remove,
+}
+
+/// A mailbox as listed (RFC 9051 §6.3.9 needs names, special use, subscription).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxInfo {
+    pub id: MailboxId,
+    /// Full UTF-8 name with `/` as the hierarchy separator; `INBOX` is spelled so.
+    pub name: String,
+    pub uid_validity: u32,
+    pub uid_next: u32,
+    pub highest_modseq: u64,
+    /// `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, `\All`, `\Flagged` (RFC 6154).
+    pub special_use: Option<String>,
+}
+
+/// Counts for STATUS and SELECT (RFC 9051 §6.3.11).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxStatus {
+    pub messages: u32,
+    pub unseen: u32,
+    pub deleted: u32,
+    /// Sum of RFC822.SIZE of all messages (RFC 8438 STATUS=SIZE).
+    pub size: u64,
+    pub uid_next: u32,
+    pub uid_validity: u32,
+    pub highest_modseq: u64,
+}
+
+/// What is known of a message without reading its bytes: enough for a
+/// selected view (UID, flags, MODSEQ).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageSummary {
+    pub uid: u32,
+    pub modseq: u64,
+    pub flags: Flags,
+}
+
+/// Everything computed once at delivery, so FETCH never re-parses for these
+/// (DESIGN.md §2 `message_meta`). The IMAP layer computes the encoded forms;
+/// the store keeps them as opaque bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageMeta {
+    /// Encoded IMAP `envelope`.
+    pub envelope: Vec<u8>,
+    /// Encoded IMAP `body` (extensible, for BODYSTRUCTURE).
+    pub bodystructure: Vec<u8>,
+    /// Encoded IMAP `body` (non-extensible, for BODY).
+    pub body: Vec<u8>,
+    /// Sort/search keys (decoded, UTF-8).
+    pub subject: String,
+    pub from: String,
+    pub to: String,
+    pub cc: String,
+    /// `Date:` header as Unix seconds, if parseable.
+    pub sent_date: Option<i64>,
+    pub message_id: String,
+}
+
+/// A message row with its stored metadata (for FETCH and SEARCH).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub uid: u32,
+    pub modseq: u64,
+    pub flags: Flags,
+    /// Unix seconds and the client's zone offset in minutes.
+    pub internal_date: i64,
+    pub internal_date_zone: i16,
+    /// RFC822.SIZE: prefix + blob.
+    pub size: u64,
+    pub blob: crate::BlobId,
+    /// Per-recipient trace headers served before the blob (DESIGN.md §2).
+    pub prefix: Vec<u8>,
+    pub meta: MessageMeta,
+}
+
+/// A new message for [`crate::Account::append`]. The blob must already be
+/// written (and fsynced) with [`crate::BlobStore::write`].
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub blob: crate::BlobId,
+    pub size: u64,
+    pub prefix: Vec<u8>,
+    pub flags: Flags,
+    pub internal_date: i64,
+    pub internal_date_zone: i16,
+    pub meta: MessageMeta,
+}
+
+/// What changed in a mailbox after a given MODSEQ (DESIGN.md §3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Messages with `modseq > since`, ascending by UID (new ones and flag changes).
+    pub changed: Vec<MessageSummary>,
+    /// UIDs whose tombstones have `modseq > since`, ascending.
+    pub expunged: Vec<u32>,
+    pub highest_modseq: u64,
+}
+
+/// Published on an account's change feed after a transaction commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Messages in this mailbox were added, changed or expunged, up to `modseq`.
+    Mailbox { mailbox: MailboxId, modseq: u64 },
+    /// Mailboxes were created, deleted, renamed, or subscriptions changed.
+    MailboxList,
+}
+
+/// Result of COPY/MOVE (RFC 4315 COPYUID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyResult {
+    pub uid_validity: u32,
+    /// `(source uid, destination uid)` in ascending source order.
+    pub mapping: Vec<(u32, u32)>,
+}
+
+/// An account as listed by `postfach user list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub id: AccountId,
+    pub name: String,
+}
