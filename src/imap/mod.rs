@@ -1,0 +1,15 @@
+//! The IMAP server: listeners ([`server`]), framing ([`connection`]), the
+//! state machine and one file per command ([`session`]), the selected view
+//! ([`selected`]), message content for FETCH ([`fetch`]) and SEARCH
+//! ([`search`]).
+
+pub mod connection;
+pub mod convert;
+pub mod error;
+pub mod fetch;
+pub mod search;
+pub mod selected;
+pub mod server;
+pub mod session;
+
+pub use server::{serve, Server};

@@ -1,0 +1,142 @@
+//! Listeners: binds the configured addresses, accepts connections (implicit
+//! TLS on the IMAPS port), and runs one task per connection until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+use super::connection::Stream;
+use super::session;
+use crate::config::Config;
+
+/// What every connection shares.
+pub struct Shared {
+    pub config: Config,
+    pub store: store::Store,
+    pub tls: Arc<rustls::ServerConfig>,
+    /// Where APPEND literals above the spool threshold are written.
+    pub spool_dir: PathBuf,
+}
+
+/// Bound listeners, ready to run.
+pub struct Server {
+    shared: Arc<Shared>,
+    imap: Option<TcpListener>,
+    imaps: Option<TcpListener>,
+}
+
+impl Server {
+    /// Binds every configured listener (port 0 picks a free port: tests use it).
+    pub async fn bind(config: Config, store: store::Store, tls: Arc<rustls::ServerConfig>) -> anyhow::Result<Server> {
+        let spool_dir = store.data_dir().join("tmp");
+        std::fs::create_dir_all(&spool_dir).with_context(|| format!("cannot create {}", spool_dir.display()))?;
+        let imap = bind_opt(config.listen.imap).await?;
+        let imaps = bind_opt(config.listen.imaps).await?;
+        Ok(Server { shared: Arc::new(Shared { config, store, tls, spool_dir }), imap, imaps })
+    }
+
+    pub fn imap_addr(&self) -> Option<SocketAddr> {
+        self.imap.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn imaps_addr(&self) -> Option<SocketAddr> {
+        self.imaps.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Accepts connections until `shutdown` completes, then stops accepting
+    /// and ends the open connections.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let mut tasks = JoinSet::new();
+        if let Some(l) = self.imap {
+            tracing::info!(addr = %l.local_addr()?, "IMAP (STARTTLS) listening");
+            tasks.spawn(accept_loop(l, self.shared.clone(), false));
+        }
+        if let Some(l) = self.imaps {
+            tracing::info!(addr = %l.local_addr()?, "IMAPS listening");
+            tasks.spawn(accept_loop(l, self.shared.clone(), true));
+        }
+        shutdown.await;
+        tracing::info!("shutting down");
+        tasks.shutdown().await;
+        Ok(())
+    }
+}
+
+/// The entry point of `postfach serve`: binds, then serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config, store: store::Store, tls: Arc<rustls::ServerConfig>) -> anyhow::Result<()> {
+    let server = Server::bind(config, store, tls).await?;
+    server.run(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn bind_opt(addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
+    match addr {
+        None => Ok(None),
+        Some(a) => Ok(Some(TcpListener::bind(a).await.with_context(|| format!("cannot listen on {a}"))?)),
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, implicit_tls: bool) {
+    let mut conns = JoinSet::new();
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let shared = shared.clone();
+        conns.spawn(async move {
+            let stream = if implicit_tls {
+                match tls_accept(&shared, tcp).await {
+                    Some(s) => s,
+                    None => return,
+                }
+            } else {
+                Stream::Plain(tcp)
+            };
+            session::run(shared, stream, peer, implicit_tls).await;
+        });
+        // Reap finished connection tasks so the set does not grow forever.
+        while conns.try_join_next().is_some() {}
+    }
+}
+
+async fn tls_accept(shared: &Shared, tcp: TcpStream) -> Option<Stream> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.clone());
+    match tokio::time::timeout(std::time::Duration::from_secs(30), acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => Some(Stream::Tls(Box::new(s))),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => None,
+    }
+}

@@ -1,0 +1,169 @@
+//! FETCH and UID FETCH.
+
+use std::collections::HashMap;
+
+use imap_proto::{Code, Data, FetchAttr, FetchValue, Section, SectionText, SequenceSet};
+use store::{FlagOp, Flags, MessageRecord};
+
+use super::{Done, Session, State};
+use crate::imap::convert::{flags_to_wire, unix_to_datetime};
+use crate::imap::error::{ImapError, Result};
+use crate::imap::fetch as content;
+
+/// Messages read from the store per round trip; bounds memory for `1:*`.
+const CHUNK: usize = 256;
+/// Flush responses to the socket once this many bytes are queued.
+const FLUSH_AT: usize = 1 << 20;
+
+impl Session {
+    /// RFC 9051 §6.4.5 FETCH: `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")")`;
+    /// RFC 3516 BINARY; RFC 7162 §3.1.4 CHANGEDSINCE. Fetching a body
+    /// section without `.PEEK` sets `\Seen` (read-write mailboxes only) and
+    /// reports the new FLAGS. UID FETCH always includes UID (§6.4.9).
+    pub(super) async fn cmd_fetch(
+        &mut self,
+        uid: bool,
+        set: &SequenceSet,
+        mut items: Vec<FetchAttr>,
+        changed_since: Option<u64>,
+    ) -> Result<Done> {
+        let account = self.account()?;
+        let uids = self.resolve_uids(set, uid)?;
+        if uid && !items.contains(&FetchAttr::Uid) {
+            items.insert(0, FetchAttr::Uid);
+        }
+        let view = self.view()?;
+        let mailbox = view.mailbox.id;
+        let sets_seen = !view.read_only
+            && items.iter().any(|i| {
+                matches!(
+                    i,
+                    FetchAttr::BodySection { peek: false, .. }
+                        | FetchAttr::Binary { peek: false, .. }
+                        | FetchAttr::Rfc822
+                        | FetchAttr::Rfc822Text
+                )
+            });
+        let needs_raw = items.iter().any(|i| {
+            matches!(
+                i,
+                FetchAttr::BodySection { .. }
+                    | FetchAttr::Binary { .. }
+                    | FetchAttr::BinarySize { .. }
+                    | FetchAttr::Rfc822
+                    | FetchAttr::Rfc822Header
+                    | FetchAttr::Rfc822Text
+            )
+        });
+        for chunk in uids.chunks(CHUNK) {
+            let mut records = account.records(mailbox, chunk.to_vec()).await?;
+            if let Some(since) = changed_since {
+                records.retain(|r| r.modseq > since);
+            }
+            let mut seen_now: HashMap<u32, store::MessageSummary> = HashMap::new();
+            if sets_seen {
+                let unseen: Vec<u32> =
+                    records.iter().filter(|r| !r.flags.has(Flags::SEEN)).map(|r| r.uid).collect();
+                if !unseen.is_empty() {
+                    let seen = Flags { system: Flags::SEEN, keywords: Vec::new() };
+                    let (updated, _) = account.store_flags(mailbox, unseen, FlagOp::Add, seen, None).await?;
+                    for s in updated {
+                        seen_now.insert(s.uid, s);
+                    }
+                }
+            }
+            for mut rec in records {
+                let flags_changed = match seen_now.remove(&rec.uid) {
+                    Some(s) => {
+                        rec.flags = s.flags;
+                        rec.modseq = s.modseq;
+                        true
+                    }
+                    None => false,
+                };
+                let raw = if needs_raw { Some(self.read_message(&rec).await?) } else { None };
+                let mut values = Vec::with_capacity(items.len() + 1);
+                for item in &items {
+                    values.push(fetch_value(item, &rec, raw.as_deref())?);
+                }
+                if flags_changed && !items.contains(&FetchAttr::Flags) {
+                    values.push(FetchValue::Flags(flags_to_wire(&rec.flags)));
+                }
+                let State::Selected { view, .. } = &mut self.state else {
+                    return Err(ImapError::Internal("FETCH outside the selected state".into()));
+                };
+                if flags_changed {
+                    view.set_flags(rec.uid, &rec.flags);
+                }
+                let Some(seq) = view.seq_of(rec.uid) else { continue };
+                self.data(Data::Fetch { seq, items: values });
+                if self.conn.out.len() >= FLUSH_AT {
+                    self.conn.flush().await?;
+                }
+            }
+        }
+        Ok(Done::ok(if uid { "UID FETCH completed" } else { "FETCH completed" }))
+    }
+
+    /// The message as served: per-recipient prefix + blob (DESIGN.md §2).
+    pub(super) async fn read_message(&self, rec: &MessageRecord) -> Result<Vec<u8>> {
+        let blobs = self.shared.store.blobs().clone();
+        let id = rec.blob.clone();
+        let mut raw = rec.prefix.clone();
+        let body = tokio::task::spawn_blocking(move || blobs.read(&id))
+            .await
+            .map_err(|e| ImapError::Internal(e.to_string()))??;
+        raw.extend_from_slice(&body);
+        Ok(raw)
+    }
+}
+
+/// One FETCH item of one message.
+fn fetch_value(item: &FetchAttr, rec: &MessageRecord, raw: Option<&[u8]>) -> Result<FetchValue> {
+    let raw = || raw.ok_or_else(|| ImapError::Internal("message bytes not loaded".into()));
+    Ok(match item {
+        FetchAttr::Uid => FetchValue::Uid(rec.uid),
+        FetchAttr::Flags => FetchValue::Flags(flags_to_wire(&rec.flags)),
+        FetchAttr::InternalDate => {
+            FetchValue::InternalDate(unix_to_datetime(rec.internal_date, rec.internal_date_zone))
+        }
+        FetchAttr::Rfc822Size => FetchValue::Rfc822Size(rec.size),
+        FetchAttr::Envelope => FetchValue::Envelope(rec.meta.envelope.clone()),
+        FetchAttr::BodyStructure => FetchValue::BodyStructure(rec.meta.bodystructure.clone()),
+        FetchAttr::Body => FetchValue::Body(rec.meta.body.clone()),
+        FetchAttr::ModSeq => FetchValue::ModSeq(rec.modseq),
+        FetchAttr::Rfc822 => FetchValue::Rfc822(Some(raw()?.to_vec())),
+        FetchAttr::Rfc822Header => FetchValue::Rfc822Header(content::section(
+            raw()?,
+            &Section { part: Vec::new(), text: Some(SectionText::Header) },
+        )),
+        FetchAttr::Rfc822Text => FetchValue::Rfc822Text(content::section(
+            raw()?,
+            &Section { part: Vec::new(), text: Some(SectionText::Text) },
+        )),
+        FetchAttr::BodySection { section, partial, .. } => {
+            let data = content::section(raw()?, section);
+            let (origin, data) = match partial {
+                Some((offset, count)) => (Some(*offset), data.map(|d| content::partial(&d, *offset, *count))),
+                None => (None, data),
+            };
+            FetchValue::BodySection { section: section.clone(), origin, data }
+        }
+        FetchAttr::Binary { part, partial, .. } => {
+            let data = content::binary(raw()?, part).map_err(|_| {
+                ImapError::no(Code::Other("UNKNOWN-CTE".into(), None), "unknown Content-Transfer-Encoding")
+            })?;
+            let (origin, data) = match partial {
+                Some((offset, count)) => (Some(*offset), data.map(|d| content::partial(&d, *offset, *count))),
+                None => (None, data),
+            };
+            FetchValue::Binary { part: part.clone(), origin, data }
+        }
+        FetchAttr::BinarySize { part } => {
+            let data = content::binary(raw()?, part).map_err(|_| {
+                ImapError::no(Code::Other("UNKNOWN-CTE".into(), None), "unknown Content-Transfer-Encoding")
+            })?;
+            FetchValue::BinarySize { part: part.clone(), size: data.map(|d| d.len() as u64).unwrap_or(0) }
+        }
+    })
+}

@@ -1,0 +1,70 @@
+//! IDLE.
+
+use std::time::Duration;
+
+use imap_proto::{Response, Tag};
+
+use super::{Done, Session};
+use crate::imap::connection::LineRead;
+use crate::imap::error::{ImapError, Result};
+
+/// How often an idling client hears `* OK Still here`, below common NAT
+/// timeouts (many home routers drop idle TCP mappings after 5 minutes).
+const KEEPALIVE: Duration = Duration::from_secs(120);
+
+impl Session {
+    /// RFC 9051 §6.3.13 IDLE (RFC 2177): `idle = "IDLE" CRLF "DONE"`.
+    /// Changes by other sessions are sent as they happen, EXPUNGE included.
+    /// Bytes after DONE stay buffered and are read as the next command
+    /// (clients pipeline after DONE).
+    pub(super) async fn cmd_idle(&mut self, _tag: &Tag) -> Result<Done> {
+        self.write(&Response::Continue { text: "idling".into() });
+        self.sync_selected(true).await?;
+        self.conn.flush().await?;
+        let max = self.shared.config.limits.max_line_length;
+        let mut line = Vec::new();
+        let limit = Duration::from_secs(self.shared.config.limits.idle_timeout_authenticated);
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let Some(feed) = self.feed.as_mut() else {
+                return Err(ImapError::Internal("IDLE without a change feed".into()));
+            };
+            tokio::select! {
+                read = self.conn.read_line(&mut line, max) => {
+                    match read? {
+                        LineRead::Line if line.eq_ignore_ascii_case(b"DONE") => break,
+                        LineRead::Line | LineRead::TooLong => {
+                            return Err(ImapError::bad("expected DONE"));
+                        }
+                        LineRead::Eof => return Err(ImapError::Bye("connection closed during IDLE".into())),
+                    }
+                }
+                change = feed.recv() => {
+                    // Lagged or a real change: either way, resync from the store.
+                    if let Err(tokio::sync::broadcast::error::RecvError::Closed) = change {
+                        return Err(ImapError::Bye("server shutting down".into()));
+                    }
+                    // Put the change back in view of sync_selected by forcing a check.
+                    self.force_sync().await?;
+                    self.conn.flush().await?;
+                }
+                _ = tokio::time::sleep(KEEPALIVE) => {
+                    self.write(&Response::Status { tag: None, kind: imap_proto::StatusKind::Ok, code: None, text: "Still here".into() });
+                    self.conn.flush().await?;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(ImapError::Bye("autologout: IDLE for too long".into()));
+                }
+            }
+        }
+        Ok(Done::ok("IDLE terminated"))
+    }
+
+    /// Syncs the selected view regardless of what is queued on the feed.
+    async fn force_sync(&mut self) -> Result<()> {
+        let feed = self.feed.take();
+        let r = self.sync_selected(true).await;
+        self.feed = feed;
+        r
+    }
+}

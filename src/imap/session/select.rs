@@ -1,0 +1,116 @@
+//! SELECT, EXAMINE, CLOSE, UNSELECT.
+
+use imap_proto::{Code, Data, Flag, MailboxName, Response, SelectParams, StatusKind};
+
+use super::{Done, Session, State};
+use crate::imap::error::{ImapError, Result};
+use crate::imap::selected::View;
+
+/// The flags clients may set; `\*`: any keyword may be created.
+pub fn permanent_flags() -> Vec<Flag> {
+    let mut f = system_flags();
+    f.push(Flag::Extension("*".into()));
+    f
+}
+
+fn system_flags() -> Vec<Flag> {
+    vec![Flag::Answered, Flag::Flagged, Flag::Deleted, Flag::Seen, Flag::Draft]
+}
+
+impl Session {
+    /// RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE:
+    /// `select = "SELECT" SP mailbox [select-params]`. A failed SELECT leaves
+    /// no mailbox selected; leaving a selected mailbox sends `OK [CLOSED]`.
+    pub(super) async fn cmd_select(
+        &mut self,
+        name: &MailboxName,
+        read_only: bool,
+        _params: SelectParams,
+    ) -> Result<Done> {
+        self.deselect(true);
+        let account = self.account()?;
+        let mailbox = self.find_mailbox(name).await?;
+        // MODSEQ first, then the messages: a change in between is re-read
+        // (harmlessly) by the next sync instead of being missed.
+        let status = account.status(mailbox.id).await?;
+        let summaries = account.summaries(mailbox.id).await?;
+        let mut view = View::new(mailbox.clone(), read_only, status.highest_modseq, summaries);
+        let uid_next = status.uid_next.max(view.largest_uid() + 1);
+
+        let mut flags = system_flags();
+        let mut keywords: Vec<String> = view.flags.iter().flat_map(|f| f.keywords.iter().cloned()).collect();
+        keywords.sort_by_key(|k| k.to_ascii_lowercase());
+        keywords.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        flags.extend(keywords.into_iter().map(Flag::Keyword));
+        let mut perm = permanent_flags();
+        perm.extend(flags.iter().filter(|f| matches!(f, Flag::Keyword(_))).cloned());
+
+        self.data(Data::Flags(flags));
+        self.data(Data::Exists(view.exists()));
+        if !self.enabled.imap4rev2 {
+            // \Recent is not kept (IMAP4rev2 removed it); IMAP4rev1 clients
+            // still expect the response.
+            self.data(Data::Recent(0));
+            let first_unseen = view.flags.iter().position(|f| !f.has(store::Flags::SEEN));
+            if let Some(i) = first_unseen {
+                self.untagged_ok(Code::Unseen(i as u32 + 1), "first unseen message");
+            }
+        }
+        self.untagged_ok(Code::UidValidity(mailbox.uid_validity), "UIDs valid");
+        self.untagged_ok(Code::UidNext(uid_next), "predicted next UID");
+        let perm = if read_only { Vec::new() } else { perm };
+        self.untagged_ok(Code::PermanentFlags(perm), "flags permitted");
+        let attrs = self.mailbox_attributes(&account, &mailbox.name).await?;
+        let wire = self.wire_name(&mailbox.name);
+        self.data(Data::List { attributes: attrs, delimiter: Some('/'), name: wire, child_info: None });
+
+        view.modseq = status.highest_modseq;
+        let (account, user) = match std::mem::replace(&mut self.state, State::Logout) {
+            State::Authenticated { account, user } => (account, user),
+            other => {
+                self.state = other;
+                return Err(ImapError::Internal("SELECT outside the authenticated state".into()));
+            }
+        };
+        self.state = State::Selected { account, user, view };
+        let code = if read_only { Code::ReadOnly } else { Code::ReadWrite };
+        Ok(Done::with_code(code, if read_only { "EXAMINE completed" } else { "SELECT completed" }))
+    }
+
+    /// RFC 9051 §6.4.1 CLOSE: expunges `\Deleted` messages silently (unless
+    /// the mailbox is read-only) and returns to the Authenticated state.
+    pub(super) async fn cmd_close(&mut self) -> Result<Done> {
+        let account = self.account()?;
+        let view = self.view()?;
+        if !view.read_only {
+            let id = view.mailbox.id;
+            account.expunge(id, None).await?;
+        }
+        self.deselect(false);
+        Ok(Done::ok("CLOSE completed"))
+    }
+
+    /// RFC 9051 §6.4.2 UNSELECT (RFC 3691): like CLOSE without expunging.
+    pub(super) fn cmd_unselect(&mut self) -> Result<Done> {
+        self.deselect(false);
+        Ok(Done::ok("UNSELECT completed"))
+    }
+
+    /// Leaves the Selected state; with `announce`, says `OK [CLOSED]`.
+    pub(super) fn deselect(&mut self, announce: bool) {
+        if let State::Selected { .. } = self.state {
+            let State::Selected { account, user, .. } = std::mem::replace(&mut self.state, State::Logout) else {
+                return;
+            };
+            self.state = State::Authenticated { account, user };
+            if announce {
+                self.untagged_ok(Code::Closed, "previous mailbox is now closed");
+            }
+        }
+    }
+
+    pub(super) fn untagged_ok(&mut self, code: Code, text: &str) {
+        self.write(&Response::Status { tag: None, kind: StatusKind::Ok, code: Some(code), text: text.into() });
+    }
+}
+
