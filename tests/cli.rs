@@ -21,7 +21,8 @@ fn postfach(data: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         .expect("start postfach");
     let mut pipe = child.stdin.take().unwrap();
     if let Some(input) = stdin {
-        pipe.write_all(input.as_bytes()).unwrap();
+        // The process may exit before reading (e.g. an invalid name): ignore EPIPE.
+        let _ = pipe.write_all(input.as_bytes());
     }
     drop(pipe);
     child.wait_with_output().unwrap()
