@@ -4,10 +4,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
 
 /// The whole configuration. Every `serve` flag has a key here and vice versa.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: Listen,
@@ -18,29 +21,31 @@ pub struct Config {
 
 /// Listener addresses; `None` disables a listener (`"none"` in the file or on
 /// the command line).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Listen {
     /// Plain IMAP with STARTTLS. Default `127.0.0.1:1143`.
-    #[serde(deserialize_with = "de_addr")]
+    #[serde(deserialize_with = "de_addr", serialize_with = "ser_addr")]
     pub imap: Option<SocketAddr>,
     /// Implicit-TLS IMAP. Default `127.0.0.1:1993`.
-    #[serde(deserialize_with = "de_addr")]
+    #[serde(deserialize_with = "de_addr", serialize_with = "ser_addr")]
     pub imaps: Option<SocketAddr>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Tls {
     /// PEM certificate chain. When unset, `DATA/tls/cert.pem` is generated
     /// (self-signed) on first start and used.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert: Option<PathBuf>,
     /// PEM private key belonging to `cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<PathBuf>,
 }
 
 /// Protocol limits (RFC 9051 §4 leaves them to the server). Each has a reason.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Longest command line without its literals. 64 KiB: long UID sets from
@@ -67,7 +72,7 @@ pub struct Limits {
     pub idle_timeout_authenticated: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Auth {
     /// Allow LOGIN/AUTHENTICATE on plain (non-TLS) connections from
@@ -78,13 +83,21 @@ pub struct Auth {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { listen: Listen::default(), tls: Tls::default(), limits: Limits::default(), auth: Auth::default() }
+        Config {
+            listen: Listen::default(),
+            tls: Tls::default(),
+            limits: Limits::default(),
+            auth: Auth::default(),
+        }
     }
 }
 
 impl Default for Listen {
     fn default() -> Self {
-        Listen { imap: Some(([127, 0, 0, 1], 1143).into()), imaps: Some(([127, 0, 0, 1], 1993).into()) }
+        Listen {
+            imap: Some(([127, 0, 0, 1], 1143).into()),
+            imaps: Some(([127, 0, 0, 1], 1993).into()),
+        }
     }
 }
 
@@ -105,7 +118,9 @@ impl Default for Limits {
 
 impl Default for Auth {
     fn default() -> Self {
-        Auth { allow_plaintext: false }
+        Auth {
+            allow_plaintext: false,
+        }
     }
 }
 
@@ -114,10 +129,349 @@ pub fn parse_listen_addr(s: &str) -> Result<Option<SocketAddr>, String> {
     if s.eq_ignore_ascii_case("none") {
         return Ok(None);
     }
-    s.parse().map(Some).map_err(|e| format!("invalid listen address {s:?}: {e}"))
+    s.parse()
+        .map(Some)
+        .map_err(|e| format!("invalid listen address {s:?}: {e}"))
 }
 
 fn de_addr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
     let s = String::deserialize(d)?;
     parse_listen_addr(&s).map_err(serde::de::Error::custom)
+}
+
+fn ser_addr<S: serde::Serializer>(a: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => s.collect_str(a),
+        None => s.serialize_str("none"),
+    }
+}
+
+/// The file name of the configuration inside the data directory.
+pub const FILE_NAME: &str = "postfach.toml";
+
+/// One documented setting of `postfach.toml`. The order of [`SETTINGS`] is the
+/// order of the generated file; the values come from [`Config::default`], so
+/// the commented file cannot drift from the defaults (a unit test checks that
+/// every serialized key has an entry here and vice versa).
+struct Setting {
+    section: &'static str,
+    key: &'static str,
+    doc: &'static str,
+    /// For settings that are unset by default: an example value, shown as prose.
+    example: Option<&'static str>,
+}
+
+/// Sections in file order, each with its doc comment.
+const SECTIONS: &[(&str, &str)] = &[
+    ("listen", "Listener addresses: \"host:port\", or \"none\" to disable a listener.\nThe `serve` flags of the same names override these."),
+    ("tls", "TLS certificate. Without one, a self-signed certificate is generated into\nDATA/tls/ on first start and its SHA-256 fingerprint is printed at every start."),
+    ("limits", "Protocol limits (RFC 9051 §4 leaves them to the server). Each has a reason."),
+    ("auth", "Authentication policy."),
+];
+
+const SETTINGS: &[Setting] = &[
+    Setting { section: "listen", key: "imap", doc: "Plain IMAP with STARTTLS. Production: \"0.0.0.0:143\".", example: None },
+    Setting { section: "listen", key: "imaps", doc: "Implicit-TLS IMAP. Production: \"0.0.0.0:993\".", example: None },
+    Setting {
+        section: "tls",
+        key: "cert",
+        doc: "PEM certificate chain (leaf first). When unset, DATA/tls/cert.pem is\ngenerated (self-signed) on first start and used.",
+        example: Some("cert = \"/etc/letsencrypt/live/mail.example.org/fullchain.pem\""),
+    },
+    Setting {
+        section: "tls",
+        key: "key",
+        doc: "PEM private key belonging to `cert` (PKCS#8, PKCS#1 or SEC1). Set both or neither.",
+        example: Some("key = \"/etc/letsencrypt/live/mail.example.org/privkey.pem\""),
+    },
+    Setting {
+        section: "limits",
+        key: "max_line_length",
+        doc: "Longest command line without its literals, in bytes. 64 KiB: long UID sets from\nclients that do not compress them (RFC 7162 §4 recommends at least 8192).",
+        example: None,
+    },
+    Setting {
+        section: "limits",
+        key: "max_literal_size",
+        doc: "Largest literal (an APPENDed message), in bytes. 64 MiB: above common 25–50 MiB\nmessage size limits, with room for base64 overhead.",
+        example: None,
+    },
+    Setting {
+        section: "limits",
+        key: "spool_threshold",
+        doc: "Literals larger than this many bytes are spooled to a temporary file instead of memory.",
+        example: None,
+    },
+    Setting { section: "limits", key: "max_nesting", doc: "Deepest parenthesis nesting in a command. Real clients use fewer than 5.", example: None },
+    Setting {
+        section: "limits",
+        key: "max_commands_per_connection",
+        doc: "Commands on one connection before it is closed with BYE; 0 = unlimited.\nA phone may keep one connection for days.",
+        example: None,
+    },
+    Setting { section: "limits", key: "max_auth_failures", doc: "Failed authentications on one connection before BYE.", example: None },
+    Setting {
+        section: "limits",
+        key: "idle_timeout_unauthenticated",
+        doc: "Seconds of inactivity before logout, before authentication\n(RFC 9051 §5.4 only sets a floor for the authenticated states).",
+        example: None,
+    },
+    Setting {
+        section: "limits",
+        key: "idle_timeout_authenticated",
+        doc: "Seconds of inactivity before logout once authenticated.\nRFC 9051 §5.4 requires at least 30 minutes.",
+        example: None,
+    },
+    Setting {
+        section: "auth",
+        key: "allow_plaintext",
+        doc: "Allow LOGIN/AUTHENTICATE on plain (non-TLS) connections from non-loopback\naddresses. When false, such connections advertise LOGINDISABLED until STARTTLS\n(RFC 9051 §6.2.3).",
+        example: None,
+    },
+];
+
+impl Config {
+    /// The text of a fresh `postfach.toml`: every setting with its doc comment
+    /// and its default value, commented out. Prose lines start with `# `,
+    /// settings with `#` directly followed by the key, so removing that `#`
+    /// gives a valid setting equal to the default.
+    pub fn commented_default() -> String {
+        let defaults =
+            toml::Value::try_from(Config::default()).expect("the default config serializes");
+        let mut out = String::from(
+            "# postfach configuration.\n\
+             #\n\
+             # Every setting is listed with its default value, commented out. To change\n\
+             # one, remove the '#' in front of it. Unknown keys are rejected at start.\n",
+        );
+        for (section, section_doc) in SECTIONS {
+            out.push('\n');
+            push_comment(&mut out, section_doc);
+            out.push_str(&format!("[{section}]\n"));
+            for s in SETTINGS.iter().filter(|s| s.section == *section) {
+                out.push('\n');
+                push_comment(&mut out, s.doc);
+                match defaults.get(section).and_then(|t| t.get(s.key)) {
+                    Some(v) => out.push_str(&format!("#{} = {v}\n", s.key)),
+                    None => {
+                        out.push_str("# Unset by default. For example:\n");
+                        if let Some(example) = s.example {
+                            out.push_str(&format!("#   {example}\n"));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Parses the text of a configuration file. `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text)
+            .with_context(|| format!("invalid configuration file {}", origin.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("invalid configuration file {}", origin.display()))?;
+        Ok(config)
+    }
+
+    /// Loads the configuration, first creating the data directory and, when
+    /// `config_path` does not exist, writing [`Config::commented_default`] there.
+    pub fn load_or_init(data_dir: &Path, config_path: &Path) -> anyhow::Result<Config> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+        if !config_path.exists() {
+            if let Some(parent) = config_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create directory {}", parent.display()))?;
+            }
+            std::fs::write(config_path, Config::commented_default()).with_context(|| {
+                format!("cannot write configuration file {}", config_path.display())
+            })?;
+            tracing::info!(path = %config_path.display(), "wrote default configuration");
+        }
+        let text = std::fs::read_to_string(config_path)
+            .with_context(|| format!("cannot read configuration file {}", config_path.display()))?;
+        Config::parse(&text, config_path)
+    }
+
+    /// Checks what serde cannot: settings that only make sense together.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        match (&self.tls.cert, &self.tls.key) {
+            (Some(_), None) => {
+                anyhow::bail!("tls.cert is set but tls.key is not; set both or neither")
+            }
+            (None, Some(_)) => {
+                anyhow::bail!("tls.key is set but tls.cert is not; set both or neither")
+            }
+            _ => {}
+        }
+        if self.limits.idle_timeout_authenticated < 30 * 60 {
+            anyhow::bail!(
+                "limits.idle_timeout_authenticated = {} is below the 1800 seconds RFC 9051 §5.4 requires",
+                self.limits.idle_timeout_authenticated
+            );
+        }
+        Ok(())
+    }
+}
+
+fn push_comment(out: &mut String, doc: &str) {
+    for line in doc.lines() {
+        out.push_str("# ");
+        out.push_str(line);
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Removes the `#` in front of every setting line (not prose, which starts with `# `).
+    fn uncomment(text: &str) -> String {
+        text.lines()
+            .map(|l| match l.strip_prefix('#') {
+                Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase()) => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn commented_default_parses_to_default() {
+        let text = Config::commented_default();
+        // Commented, it is all defaults, too.
+        assert_eq!(
+            Config::parse(&text, Path::new("t")).unwrap(),
+            Config::default()
+        );
+        let uncommented = uncomment(&text);
+        assert_ne!(
+            uncommented, text,
+            "some setting should have been uncommented"
+        );
+        let parsed = Config::parse(&uncommented, Path::new("t")).unwrap();
+        let d = Config::default();
+        assert_eq!(parsed.listen, d.listen);
+        assert_eq!(parsed.tls, d.tls);
+        assert_eq!(parsed.limits, d.limits);
+        assert_eq!(parsed.auth, d.auth);
+        assert_eq!(parsed, d);
+        // Every default-valued key really appears uncommented.
+        let table: toml::Table = toml::from_str(&uncommented).unwrap();
+        assert_eq!(table["limits"]["max_line_length"].as_integer(), Some(65536));
+        assert_eq!(table["listen"]["imap"].as_str(), Some("127.0.0.1:1143"));
+    }
+
+    #[test]
+    fn every_setting_is_documented() {
+        // A config with every optional value set serializes every key.
+        let mut full = Config::default();
+        full.tls.cert = Some("c.pem".into());
+        full.tls.key = Some("k.pem".into());
+        let toml::Value::Table(top) = toml::Value::try_from(&full).unwrap() else {
+            panic!()
+        };
+        let mut serialized = Vec::new();
+        for (section, table) in &top {
+            assert!(
+                SECTIONS.iter().any(|(s, _)| s == section),
+                "section [{section}] has no doc"
+            );
+            for key in table.as_table().unwrap().keys() {
+                serialized.push(format!("{section}.{key}"));
+            }
+        }
+        let mut documented: Vec<String> = SETTINGS
+            .iter()
+            .map(|s| format!("{}.{}", s.section, s.key))
+            .collect();
+        serialized.sort();
+        documented.sort();
+        assert_eq!(serialized, documented);
+        let text = Config::commented_default();
+        for s in SETTINGS {
+            assert!(
+                text.contains(s.doc.lines().next().unwrap()),
+                "{}.{} doc missing",
+                s.section,
+                s.key
+            );
+        }
+        assert!(text.contains("#   cert = "));
+    }
+
+    #[test]
+    fn none_disables_a_listener() {
+        let c = Config::parse("[listen]\nimap = \"none\"\n", Path::new("t")).unwrap();
+        assert_eq!(c.listen.imap, None);
+        assert_eq!(c.listen.imaps, Listen::default().imaps);
+        let c = Config::parse(
+            "[listen]\nimaps = \"NONE\"\nimap = \"[::1]:143\"\n",
+            Path::new("t"),
+        )
+        .unwrap();
+        assert_eq!(c.listen.imaps, None);
+        assert_eq!(c.listen.imap, Some("[::1]:143".parse().unwrap()));
+        assert_eq!(parse_listen_addr("none"), Ok(None));
+        assert!(parse_listen_addr("localhost")
+            .unwrap_err()
+            .contains("invalid listen address"));
+        // `none` survives a round trip through the file format.
+        let mut c = Config::default();
+        c.listen.imap = None;
+        let text = toml::to_string(&c).unwrap();
+        assert!(text.contains("imap = \"none\""), "{text}");
+        assert_eq!(Config::parse(&text, Path::new("t")).unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        let err = Config::parse("[limits]\nmax_line_lenght = 10\n", Path::new("/etc/p.toml"))
+            .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("/etc/p.toml"), "{msg}");
+        assert!(msg.contains("unknown field `max_line_lenght`"), "{msg}");
+        let err = Config::parse("[listn]\n", Path::new("t")).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field `listn`"));
+    }
+
+    #[test]
+    fn bad_address_is_rejected() {
+        let err = Config::parse("[listen]\nimap = \"127.0.0.1\"\n", Path::new("t")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("invalid listen address"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn cert_without_key_is_rejected() {
+        let err = Config::parse("[tls]\ncert = \"c.pem\"\n", Path::new("t")).unwrap_err();
+        assert!(format!("{err:#}").contains("set both or neither"));
+    }
+
+    #[test]
+    fn load_or_init_writes_the_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let path = data.join(FILE_NAME);
+        assert_eq!(
+            Config::load_or_init(&data, &path).unwrap(),
+            Config::default()
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            Config::commented_default()
+        );
+        std::fs::write(&path, "[auth]\nallow_plaintext = true\n").unwrap();
+        assert!(
+            Config::load_or_init(&data, &path)
+                .unwrap()
+                .auth
+                .allow_plaintext
+        );
+    }
 }

@@ -1,6 +1,16 @@
 //! postfach: an IMAP4rev2 mail server with an embedded, durable store.
-//! See README.md for the concept → file map.
+//!
+//! | concept | file |
+//! | --- | --- |
+//! | command line, `serve` start-up | `admin/mod.rs` |
+//! | `user add/list/del/passwd` | `admin/user.rs` |
+//! | `postfach.toml`, defaults | `config.rs` |
+//! | passwords, SASL PLAIN | `auth.rs` |
+//! | certificates, rustls | `tls.rs` |
+//! | the IMAP server | `imap/` |
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod imap;
+pub mod tls;

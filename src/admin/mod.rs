@@ -1,0 +1,287 @@
+//! The command line (DESIGN.md §6) and the `serve` start-up sequence:
+//! data directory → configuration → store → first account → TLS → listeners.
+
+pub mod user;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config};
+
+/// postfach: an IMAP4rev2 mail server with an embedded, durable store.
+#[derive(Debug, Parser)]
+#[command(name = "postfach", version, about)]
+pub struct Cli {
+    /// Data directory: accounts, mail, TLS certificate, configuration.
+    #[arg(
+        long,
+        global = true,
+        env = "POSTFACH_DATA",
+        default_value = "./postfach-data",
+        value_name = "DIR"
+    )]
+    pub data: PathBuf,
+    /// Configuration file [default: DIR/postfach.toml].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every configured listener (creates the data directory on first start).
+    Serve(ServeArgs),
+    /// Manage accounts (works while the server runs).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `serve` flags; each overrides the config key of the same name.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// IMAP (STARTTLS) listener address, or `none` [config: listen.imap].
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_arg)]
+    pub imap: Option<ListenAddr>,
+    /// IMAPS (implicit TLS) listener address, or `none` [config: listen.imaps].
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_arg)]
+    pub imaps: Option<ListenAddr>,
+}
+
+/// A listener address from the command line; `None` is `none` (disabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenAddr(pub Option<SocketAddr>);
+
+fn parse_listen_arg(s: &str) -> Result<ListenAddr, String> {
+    config::parse_listen_addr(s).map(ListenAddr)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. Without --password-stdin a random password is generated and printed.
+    Add {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts, one name per line.
+    List,
+    /// Delete an account and all its mail.
+    Del { name: String },
+    /// Set an account's password. Without --password-stdin a random one is generated and printed.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+impl UserCommand {
+    /// The account the command is about (`None` for `list`).
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            UserCommand::Add { name, .. }
+            | UserCommand::Del { name }
+            | UserCommand::Passwd { name, .. } => Some(name),
+            UserCommand::List => None,
+        }
+    }
+}
+
+impl Cli {
+    /// The configuration file: `--config`, else `DATA/postfach.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| self.data.join(config::FILE_NAME))
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve(args) => serve(&cli.data, &cli.config_path(), args),
+        Command::User(cmd) => {
+            // Before opening anything: a bad name should not create a data directory.
+            if let Some(name) = cmd.name() {
+                user::validate_name(name)?;
+            }
+            let store = open_store(&cli.data, matches!(cmd, UserCommand::Add { .. }))?;
+            let stdin = std::io::stdin();
+            user::run(
+                &store,
+                cmd,
+                &mut stdin.lock(),
+                &mut std::io::stdout().lock(),
+            )
+        }
+    }
+}
+
+/// Opens the store of `data_dir`. Unless `create`, the directory must exist
+/// already, so that a mistyped `--data` does not silently create an empty one.
+pub fn open_store(data_dir: &Path, create: bool) -> anyhow::Result<store::Store> {
+    if !create && !data_dir.is_dir() {
+        anyhow::bail!(
+            "cannot open data directory {}: it does not exist",
+            data_dir.display()
+        );
+    }
+    store::Store::open(data_dir)
+        .with_context(|| format!("cannot open data directory {}", data_dir.display()))
+}
+
+/// The `serve` command: everything up to handing the listeners to
+/// [`crate::imap::serve`].
+pub fn serve(data_dir: &Path, config_path: &Path, args: &ServeArgs) -> anyhow::Result<()> {
+    let config = prepare_config(data_dir, config_path, args)?;
+    let store = open_store(data_dir, true)?;
+    if let Some(password) = ensure_first_account(&store)? {
+        println!("postmaster password: {password}");
+    }
+    let (tls, fingerprint) =
+        crate::tls::load_or_generate(&config.tls, data_dir).context("cannot set up TLS")?;
+    println!("TLS certificate SHA-256 fingerprint: {fingerprint}");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(crate::imap::serve(config, store, tls))
+}
+
+/// Loads (writing on first start) the configuration and applies the `serve` flags.
+pub fn prepare_config(
+    data_dir: &Path,
+    config_path: &Path,
+    args: &ServeArgs,
+) -> anyhow::Result<Config> {
+    let mut config = Config::load_or_init(data_dir, config_path)?;
+    args.apply(&mut config);
+    if config.listen.imap.is_none() && config.listen.imaps.is_none() {
+        anyhow::bail!(
+            "every listener is disabled (listen.imap and listen.imaps are both \"none\")"
+        );
+    }
+    Ok(config)
+}
+
+impl ServeArgs {
+    /// Command-line flags win over the configuration file.
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(ListenAddr(a)) = self.imap {
+            config.listen.imap = a;
+        }
+        if let Some(ListenAddr(a)) = self.imaps {
+            config.listen.imaps = a;
+        }
+    }
+}
+
+/// Creates `postmaster` with a random password when no account exists, and
+/// returns that password (to be shown once).
+pub fn ensure_first_account(store: &store::Store) -> anyhow::Result<Option<String>> {
+    if !store
+        .list_accounts()
+        .context("cannot list accounts")?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let password = crate::auth::generate_password();
+    store
+        .create_account("postmaster", &crate::auth::hash_password(&password))
+        .context("cannot create the postmaster account")?;
+    tracing::info!("created account postmaster");
+    Ok(Some(password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_shape() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "postfach",
+            "--data",
+            "/d",
+            "serve",
+            "--imap",
+            "none",
+            "--imaps",
+            "0.0.0.0:993",
+        ])
+        .unwrap();
+        assert_eq!(cli.config_path(), Path::new("/d/postfach.toml"));
+        let Command::Serve(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.imap, Some(ListenAddr(None)));
+        assert_eq!(
+            args.imaps,
+            Some(ListenAddr(Some("0.0.0.0:993".parse().unwrap())))
+        );
+        assert!(Cli::try_parse_from(["postfach", "serve", "--imap", "nowhere"]).is_err());
+        let cli = Cli::try_parse_from([
+            "postfach",
+            "user",
+            "add",
+            "bob",
+            "--password-stdin",
+            "--config",
+            "/c.toml",
+        ])
+        .unwrap();
+        assert_eq!(cli.config_path(), Path::new("/c.toml"));
+        assert!(matches!(
+            cli.command,
+            Command::User(UserCommand::Add {
+                password_stdin: true,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(
+            &path,
+            "[listen]\nimap = \"127.0.0.1:2143\"\nimaps = \"none\"\n",
+        )
+        .unwrap();
+        let c = prepare_config(dir.path(), &path, &ServeArgs::default()).unwrap();
+        assert_eq!(c.listen.imap, Some("127.0.0.1:2143".parse().unwrap()));
+        assert_eq!(c.listen.imaps, None);
+        let args = ServeArgs {
+            imap: None,
+            imaps: Some(ListenAddr(Some("127.0.0.1:2993".parse().unwrap()))),
+        };
+        let c = prepare_config(dir.path(), &path, &args).unwrap();
+        assert_eq!(c.listen.imaps, Some("127.0.0.1:2993".parse().unwrap()));
+        let args = ServeArgs {
+            imap: Some(ListenAddr(None)),
+            imaps: None,
+        };
+        let err = prepare_config(dir.path(), &path, &args).unwrap_err();
+        assert!(err.to_string().contains("every listener is disabled"));
+    }
+}

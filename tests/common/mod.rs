@@ -1,0 +1,244 @@
+//! Test harness: a real postfach server on `127.0.0.1:0` in its own temp
+//! directory, a raw-protocol client for transcripts, and an `async-imap`
+//! client (an independent parser) for the client's-eye view.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use postfach::config::Config;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// How long any single read waits before the test fails (never hangs).
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    pub tls_addr: SocketAddr,
+    pub store: store::Store,
+    /// SHA-256 fingerprint of the server certificate (hex with colons).
+    pub fingerprint: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+/// Starts a server with `alice` as the only account; `tweak` adjusts the config.
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::default();
+    config.listen.imap = Some("127.0.0.1:0".parse().unwrap());
+    config.listen.imaps = Some("127.0.0.1:0".parse().unwrap());
+    tweak(&mut config);
+    let store = store::Store::open(dir.path()).expect("open store");
+    store.create_account(USER, &postfach::auth::hash_password(PASSWORD)).expect("create account");
+    let (tls, fingerprint) = postfach::tls::load_or_generate(&config.tls, dir.path()).expect("tls");
+    let server = postfach::imap::Server::bind(config, store.clone(), tls).await.expect("bind");
+    let addr = server.imap_addr().expect("imap addr");
+    let tls_addr = server.imaps_addr().expect("imaps addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    TestServer { dir, addr, tls_addr, store, fingerprint, shutdown: Some(tx) }
+}
+
+/// A raw IMAP connection: send lines, read responses, compare transcripts.
+pub struct Raw {
+    pub io: BufReader<TcpStream>,
+    pub greeting: String,
+}
+
+impl Raw {
+    pub async fn connect(addr: SocketAddr) -> Raw {
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let mut raw = Raw { io: BufReader::new(tcp), greeting: String::new() };
+        raw.greeting = raw.line().await;
+        assert!(raw.greeting.starts_with("* OK"), "greeting: {}", raw.greeting);
+        raw
+    }
+
+    /// Connects and logs in as alice.
+    pub async fn login(addr: SocketAddr) -> Raw {
+        let mut raw = Raw::connect(addr).await;
+        let r = raw.cmd(&format!("LOGIN {USER} \"{PASSWORD}\"")).await;
+        assert!(r.last().unwrap().starts_with("T OK"), "{r:?}");
+        raw
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.io.get_mut().write_all(bytes).await.expect("write");
+    }
+
+    /// Reads one response line (without CRLF); a line announcing a literal
+    /// gets the literal and the rest of the line appended.
+    pub async fn line(&mut self) -> String {
+        let mut out = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = tokio::time::timeout(TIMEOUT, self.io.read_until(b'\n', &mut line))
+                .await
+                .expect("timed out waiting for a response line")
+                .expect("read");
+            if n == 0 {
+                return String::from_utf8_lossy(&out).into_owned();
+            }
+            if line.ends_with(b"\r\n") {
+                line.truncate(line.len() - 2);
+            }
+            out.extend_from_slice(&line);
+            // `{N}` at the end: a literal follows.
+            if let Some(len) = literal_len(&line) {
+                let mut lit = vec![0u8; len];
+                tokio::time::timeout(TIMEOUT, self.io.read_exact(&mut lit)).await.expect("timeout").expect("read");
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(&lit);
+                continue;
+            }
+            return String::from_utf8_lossy(&out).into_owned();
+        }
+    }
+
+    /// Sends `T <command>` and returns every line up to and including the
+    /// tagged response.
+    pub async fn cmd(&mut self, command: &str) -> Vec<String> {
+        self.tagged("T", command).await
+    }
+
+    pub async fn tagged(&mut self, tag: &str, command: &str) -> Vec<String> {
+        self.send(format!("{tag} {command}\r\n").as_bytes()).await;
+        self.until_tagged(tag).await
+    }
+
+    pub async fn until_tagged(&mut self, tag: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let l = self.line().await;
+            if l.is_empty() && self.eof().await {
+                panic!("connection closed; got {lines:?}");
+            }
+            let done = l.starts_with(&format!("{tag} "));
+            lines.push(l);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    async fn eof(&mut self) -> bool {
+        matches!(tokio::time::timeout(Duration::from_millis(50), self.io.fill_buf()).await, Ok(Ok(b)) if b.is_empty())
+    }
+
+    /// Waits up to `wait` for one line; `None` if nothing came.
+    pub async fn maybe_line(&mut self, wait: Duration) -> Option<String> {
+        let mut line = Vec::new();
+        match tokio::time::timeout(wait, self.io.read_until(b'\n', &mut line)).await {
+            Ok(Ok(n)) if n > 0 => Some(String::from_utf8_lossy(&line).trim_end().to_string()),
+            _ => None,
+        }
+    }
+}
+
+fn literal_len(line: &[u8]) -> Option<usize> {
+    let s = std::str::from_utf8(line).ok()?;
+    let s = s.strip_suffix('}')?;
+    let open = s.rfind('{')?;
+    s[open + 1..].trim_end_matches('+').parse().ok()
+}
+
+/// An `async-imap` session logged in as alice over plain TCP (loopback).
+pub async fn client(addr: SocketAddr) -> async_imap::Session<TcpStream> {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let mut client = async_imap::Client::new(tcp);
+    let _greeting = client.read_response().await.expect("greeting").expect("greeting io");
+    client.login(USER, PASSWORD).await.map_err(|(e, _)| e).expect("login")
+}
+
+/// A simple RFC 5322 message.
+pub fn message(subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Bob <bob@example.org>\r\nTo: Alice <alice@example.org>\r\nSubject: {subject}\r\n\
+         Date: Mon, 7 Feb 1994 21:52:25 -0800\r\nMessage-ID: <{subject}@example.org>\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// Appends a message through the raw client; returns its UID.
+pub async fn append(raw: &mut Raw, mailbox: &str, msg: &[u8]) -> u32 {
+    raw.send(format!("A APPEND {mailbox} {{{}+}}\r\n", msg.len()).as_bytes()).await;
+    raw.send(msg).await;
+    raw.send(b"\r\n").await;
+    let r = raw.until_tagged("A").await;
+    let last = r.last().unwrap();
+    assert!(last.starts_with("A OK [APPENDUID "), "{r:?}");
+    last.split_whitespace().nth(4).unwrap().trim_end_matches(']').parse().unwrap()
+}
+
+/// A rustls client config that accepts exactly the certificate with this
+/// SHA-256 fingerprint (certificate pinning, as a user would after `serve`
+/// printed the fingerprint).
+pub fn pinned_tls(fingerprint: &str) -> Arc<rustls::ClientConfig> {
+    #[derive(Debug)]
+    struct Pinned(String, Arc<rustls::crypto::CryptoProvider>);
+    impl rustls::client::danger::ServerCertVerifier for Pinned {
+        fn verify_server_cert(
+            &self,
+            end_entity: &rustls_pki_types::CertificateDer<'_>,
+            _: &[rustls_pki_types::CertificateDer<'_>],
+            _: &rustls_pki_types::ServerName<'_>,
+            _: &[u8],
+            _: rustls_pki_types::UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            use sha2::Digest;
+            let fp: Vec<String> = sha2::Sha256::digest(end_entity.as_ref()).iter().map(|b| format!("{b:02X}")).collect();
+            if fp.join(":").eq_ignore_ascii_case(&self.0) {
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            } else {
+                Err(rustls::Error::General("fingerprint mismatch".into()))
+            }
+        }
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &rustls_pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.1.signature_verification_algorithms)
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &rustls_pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.1.signature_verification_algorithms)
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.1.signature_verification_algorithms.supported_schemes()
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Pinned(fingerprint.to_string(), provider)))
+        .with_no_client_auth();
+    Arc::new(config)
+}
