@@ -1,10 +1,578 @@
 //! The response encoder (RFC 9051 §7, `response` in §9).
 
-use crate::Response;
+use std::io::Write;
+
+use crate::{
+    Code, Data, DateTime, FetchValue, Flag, Response, Section, SectionText, SeqNum, SequenceSet,
+    StatusKind,
+};
 
 /// Appends the wire form of `response` (including its CRLF) to `out`.
+///
+/// `response-tagged = tag SP resp-cond-state CRLF`; `response-data = "*" SP (resp-cond-state /
+/// resp-cond-bye / mailbox-data / message-data / capability-data / enable-data) CRLF`;
+/// `continue-req = "+" SP (resp-text / base64) CRLF`
 pub fn encode(response: &Response, out: &mut Vec<u8>) {
-    todo!()
+    match response {
+        Response::Status {
+            tag,
+            kind,
+            code,
+            text,
+        } => {
+            match tag {
+                Some(t) => out.extend_from_slice(t.as_str().as_bytes()),
+                None => out.push(b'*'),
+            }
+            out.extend_from_slice(match kind {
+                StatusKind::Ok => b" OK",
+                StatusKind::No => b" NO",
+                StatusKind::Bad => b" BAD",
+                StatusKind::PreAuth => b" PREAUTH",
+                StatusKind::Bye => b" BYE",
+            });
+            if let Some(code) = code {
+                out.extend_from_slice(b" [");
+                encode_code(code, out);
+                out.push(b']');
+            }
+            if !text.is_empty() {
+                out.push(b' ');
+                text_bytes(text, out);
+            }
+        }
+        Response::Continue { text } => {
+            out.extend_from_slice(b"+ ");
+            text_bytes(text, out);
+        }
+        Response::Data(data) => {
+            out.extend_from_slice(b"* ");
+            encode_data(data, out);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `text = 1*TEXT-CHAR`: CR and LF (which would end the response) become spaces.
+fn text_bytes(text: &str, out: &mut Vec<u8>) {
+    out.extend(text.bytes().map(|b| {
+        if b == b'\r' || b == b'\n' || b == 0 {
+            b' '
+        } else {
+            b
+        }
+    }));
+}
+
+fn num(n: impl std::fmt::Display, out: &mut Vec<u8>) {
+    let _ = write!(out, "{n}");
+}
+
+fn join<T>(items: &[T], out: &mut Vec<u8>, mut f: impl FnMut(&T, &mut Vec<u8>)) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        f(item, out);
+    }
+}
+
+/// `sequence-set` as `1:3,5,7:*`; `$` for the saved set.
+pub fn encode_sequence_set(set: &SequenceSet, out: &mut Vec<u8>) {
+    fn seq(n: SeqNum, out: &mut Vec<u8>) {
+        match n {
+            SeqNum::Value(v) => num(v, out),
+            SeqNum::Largest => out.push(b'*'),
+        }
+    }
+    match set {
+        SequenceSet::Saved => out.push(b'$'),
+        SequenceSet::Ranges(ranges) => {
+            for (i, &(a, b)) in ranges.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                seq(a, out);
+                if a != b {
+                    out.push(b':');
+                    seq(b, out);
+                }
+            }
+        }
+    }
+}
+
+/// `flag-list = "(" [flag *(SP flag)] ")"`
+fn flag_list(flags: &[Flag], out: &mut Vec<u8>) {
+    out.push(b'(');
+    join(flags, out, |f, out| {
+        out.extend_from_slice(f.as_str().as_bytes())
+    });
+    out.push(b')');
+}
+
+/// An astring: an atom when every byte is an ASTRING-CHAR, else a string.
+fn astring(bytes: &[u8], out: &mut Vec<u8>) {
+    if !bytes.is_empty() && bytes.iter().all(|&b| crate::parser::is_astring_char(b)) {
+        out.extend_from_slice(bytes);
+    } else {
+        string(bytes, out);
+    }
+}
+
+/// `mailbox = "INBOX" / astring`: `INBOX` as an atom, anything else quoted
+/// (or a literal when it cannot be quoted).
+fn mailbox(name: &str, out: &mut Vec<u8>) {
+    if name == "INBOX" {
+        out.extend_from_slice(b"INBOX");
+    } else {
+        string(name.as_bytes(), out);
+    }
+}
+
+/// `DQUOTE QUOTED-CHAR DQUOTE / nil` (hierarchy delimiter).
+fn quoted_char(c: Option<char>, out: &mut Vec<u8>) {
+    match c {
+        None => out.extend_from_slice(b"NIL"),
+        Some(c) => {
+            out.push(b'"');
+            if c == '"' || c == '\\' {
+                out.push(b'\\');
+            }
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            out.push(b'"');
+        }
+    }
+}
+
+/// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`
+fn date_time(dt: &DateTime, out: &mut Vec<u8>) {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS
+        .get(usize::from(dt.date.month).wrapping_sub(1))
+        .copied()
+        .unwrap_or("Jan");
+    let z = dt.zone_minutes;
+    let sign = if z < 0 { '-' } else { '+' };
+    let za = z.unsigned_abs();
+    let _ = write!(
+        out,
+        "\"{:02}-{}-{:04} {:02}:{:02}:{:02} {}{:02}{:02}\"",
+        dt.date.day,
+        month,
+        dt.date.year,
+        dt.hour,
+        dt.minute,
+        dt.second,
+        sign,
+        za / 60,
+        za % 60
+    );
+}
+
+/// `resp-text-code` (RFC 9051 §7.1 and extensions).
+fn encode_code(code: &Code, out: &mut Vec<u8>) {
+    let simple = |s: &str, out: &mut Vec<u8>| out.extend_from_slice(s.as_bytes());
+    match code {
+        Code::Alert => simple("ALERT", out),
+        Code::AlreadyExists => simple("ALREADYEXISTS", out),
+        Code::AppendUid { uid_validity, uids } => {
+            let _ = write!(out, "APPENDUID {uid_validity} ");
+            encode_sequence_set(uids, out);
+        }
+        Code::AuthenticationFailed => simple("AUTHENTICATIONFAILED", out),
+        Code::AuthorizationFailed => simple("AUTHORIZATIONFAILED", out),
+        Code::BadCharset(charsets) => {
+            simple("BADCHARSET", out);
+            if !charsets.is_empty() {
+                out.extend_from_slice(b" (");
+                join(charsets, out, |c, out| astring(c.as_bytes(), out));
+                out.push(b')');
+            }
+        }
+        Code::Cannot => simple("CANNOT", out),
+        Code::Capability(caps) => {
+            simple("CAPABILITY", out);
+            for c in caps {
+                out.push(b' ');
+                out.extend_from_slice(c.as_bytes());
+            }
+        }
+        Code::ClientBug => simple("CLIENTBUG", out),
+        Code::Closed => simple("CLOSED", out),
+        Code::ContactAdmin => simple("CONTACTADMIN", out),
+        Code::CopyUid {
+            uid_validity,
+            source,
+            dest,
+        } => {
+            let _ = write!(out, "COPYUID {uid_validity} ");
+            encode_sequence_set(source, out);
+            out.push(b' ');
+            encode_sequence_set(dest, out);
+        }
+        Code::Corruption => simple("CORRUPTION", out),
+        Code::Expired => simple("EXPIRED", out),
+        Code::ExpungeIssued => simple("EXPUNGEISSUED", out),
+        Code::HasChildren => simple("HASCHILDREN", out),
+        Code::HighestModSeq(n) => {
+            let _ = write!(out, "HIGHESTMODSEQ {n}");
+        }
+        Code::InUse => simple("INUSE", out),
+        Code::Limit => simple("LIMIT", out),
+        Code::Modified(set) => {
+            simple("MODIFIED ", out);
+            encode_sequence_set(set, out);
+        }
+        Code::NoModSeq => simple("NOMODSEQ", out),
+        Code::Nonexistent => simple("NONEXISTENT", out),
+        Code::NoPerm => simple("NOPERM", out),
+        Code::NotSaved => simple("NOTSAVED", out),
+        Code::OverQuota => simple("OVERQUOTA", out),
+        Code::Parse => simple("PARSE", out),
+        Code::PermanentFlags(flags) => {
+            simple("PERMANENTFLAGS ", out);
+            flag_list(flags, out);
+        }
+        Code::PrivacyRequired => simple("PRIVACYREQUIRED", out),
+        Code::ReadOnly => simple("READ-ONLY", out),
+        Code::ReadWrite => simple("READ-WRITE", out),
+        Code::ServerBug => simple("SERVERBUG", out),
+        Code::TooBig => simple("TOOBIG", out),
+        Code::TryCreate => simple("TRYCREATE", out),
+        Code::UidNext(n) => {
+            let _ = write!(out, "UIDNEXT {n}");
+        }
+        Code::UidNotSticky => simple("UIDNOTSTICKY", out),
+        Code::UidValidity(n) => {
+            let _ = write!(out, "UIDVALIDITY {n}");
+        }
+        Code::Unavailable => simple("UNAVAILABLE", out),
+        Code::Unseen(n) => {
+            let _ = write!(out, "UNSEEN {n}");
+        }
+        Code::Other(atom, text) => {
+            out.extend_from_slice(atom.as_bytes());
+            if let Some(t) = text {
+                out.push(b' ');
+                // `1*<any TEXT-CHAR except "]">`
+                out.extend(t.bytes().map(|b| {
+                    if matches!(b, b']' | b'\r' | b'\n' | 0) {
+                        b' '
+                    } else {
+                        b
+                    }
+                }));
+            }
+        }
+    }
+}
+
+/// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
+/// [SP mbox-list-extended]`
+fn mailbox_list(attributes: &[String], delimiter: Option<char>, name: &str, out: &mut Vec<u8>) {
+    out.push(b'(');
+    join(attributes, out, |a, out| {
+        out.extend_from_slice(a.as_bytes())
+    });
+    out.extend_from_slice(b") ");
+    quoted_char(delimiter, out);
+    out.push(b' ');
+    mailbox(name, out);
+}
+
+/// `namespace = nil / "(" 1*namespace-descr ")"`;
+/// `namespace-descr = "(" string SP (DQUOTE QUOTED-CHAR DQUOTE / nil) ")"`
+fn namespace(ns: &Option<Vec<(String, char)>>, out: &mut Vec<u8>) {
+    match ns {
+        None => out.extend_from_slice(b"NIL"),
+        Some(list) if list.is_empty() => out.extend_from_slice(b"NIL"),
+        Some(list) => {
+            out.push(b'(');
+            for (prefix, delim) in list {
+                out.push(b'(');
+                string(prefix.as_bytes(), out);
+                out.push(b' ');
+                quoted_char(Some(*delim), out);
+                out.push(b')');
+            }
+            out.push(b')');
+        }
+    }
+}
+
+/// `id-params-list = "(" *(string SP nstring) ")" / nil`
+fn id_params(params: &Option<Vec<(String, Option<String>)>>, out: &mut Vec<u8>) {
+    match params {
+        None => out.extend_from_slice(b"NIL"),
+        Some(list) => {
+            out.push(b'(');
+            join(list, out, |(k, v), out| {
+                string(k.as_bytes(), out);
+                out.push(b' ');
+                nstring(v.as_deref().map(str::as_bytes), out);
+            });
+            out.push(b')');
+        }
+    }
+}
+
+fn encode_data(data: &Data, out: &mut Vec<u8>) {
+    match data {
+        Data::Capability(caps) => {
+            out.extend_from_slice(b"CAPABILITY");
+            for c in caps {
+                out.push(b' ');
+                out.extend_from_slice(c.as_bytes());
+            }
+        }
+        Data::Enabled(caps) => {
+            out.extend_from_slice(b"ENABLED");
+            for c in caps {
+                out.push(b' ');
+                out.extend_from_slice(c.as_bytes());
+            }
+        }
+        Data::List {
+            attributes,
+            delimiter,
+            name,
+            child_info,
+        } => {
+            out.extend_from_slice(b"LIST ");
+            mailbox_list(attributes, *delimiter, name, out);
+            if let Some(info) = child_info {
+                out.extend_from_slice(b" (\"CHILDINFO\" (");
+                join(info, out, |i, out| string(i.as_bytes(), out));
+                out.extend_from_slice(b"))");
+            }
+        }
+        Data::Lsub {
+            attributes,
+            delimiter,
+            name,
+        } => {
+            out.extend_from_slice(b"LSUB ");
+            mailbox_list(attributes, *delimiter, name, out);
+        }
+        Data::Status {
+            mailbox: name,
+            items,
+        } => {
+            out.extend_from_slice(b"STATUS ");
+            mailbox(name, out);
+            out.extend_from_slice(b" (");
+            join(items, out, |(item, n), out| {
+                let _ = write!(out, "{} {n}", item.as_str());
+            });
+            out.push(b')');
+        }
+        Data::Search { numbers, modseq } => {
+            out.extend_from_slice(b"SEARCH");
+            for n in numbers {
+                let _ = write!(out, " {n}");
+            }
+            if let Some(m) = modseq {
+                let _ = write!(out, " (MODSEQ {m})");
+            }
+        }
+        Data::ESearch {
+            tag,
+            uid,
+            min,
+            max,
+            all,
+            count,
+            modseq,
+        } => {
+            out.extend_from_slice(b"ESEARCH");
+            if let Some(t) = tag {
+                out.extend_from_slice(b" (TAG ");
+                string(t.as_str().as_bytes(), out);
+                out.push(b')');
+            }
+            if *uid {
+                out.extend_from_slice(b" UID");
+            }
+            if let Some(n) = min {
+                let _ = write!(out, " MIN {n}");
+            }
+            if let Some(n) = max {
+                let _ = write!(out, " MAX {n}");
+            }
+            if let Some(set) = all {
+                out.extend_from_slice(b" ALL ");
+                encode_sequence_set(set, out);
+            }
+            if let Some(n) = count {
+                let _ = write!(out, " COUNT {n}");
+            }
+            if let Some(n) = modseq {
+                let _ = write!(out, " MODSEQ {n}");
+            }
+        }
+        Data::Flags(flags) => {
+            out.extend_from_slice(b"FLAGS ");
+            flag_list(flags, out);
+        }
+        Data::Exists(n) => {
+            let _ = write!(out, "{n} EXISTS");
+        }
+        Data::Recent(n) => {
+            let _ = write!(out, "{n} RECENT");
+        }
+        Data::Expunge(n) => {
+            let _ = write!(out, "{n} EXPUNGE");
+        }
+        Data::Vanished { earlier, uids } => {
+            out.extend_from_slice(if *earlier {
+                b"VANISHED (EARLIER) "
+            } else {
+                b"VANISHED "
+            });
+            encode_sequence_set(uids, out);
+        }
+        Data::Fetch { seq, items } => {
+            let _ = write!(out, "{seq} FETCH (");
+            join(items, out, fetch_value);
+            out.push(b')');
+        }
+        Data::Namespace {
+            personal,
+            other,
+            shared,
+        } => {
+            out.extend_from_slice(b"NAMESPACE ");
+            namespace(personal, out);
+            out.push(b' ');
+            namespace(other, out);
+            out.push(b' ');
+            namespace(shared, out);
+        }
+        Data::Id(params) => {
+            out.extend_from_slice(b"ID ");
+            id_params(params, out);
+        }
+    }
+}
+
+fn section_part(part: &[u32], out: &mut Vec<u8>) {
+    for (i, p) in part.iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        num(p, out);
+    }
+}
+
+/// `section = "[" [section-spec] "]"`
+pub fn encode_section(section: &Section, out: &mut Vec<u8>) {
+    out.push(b'[');
+    section_part(&section.part, out);
+    if let Some(text) = &section.text {
+        if !section.part.is_empty() {
+            out.push(b'.');
+        }
+        match text {
+            SectionText::Header => out.extend_from_slice(b"HEADER"),
+            SectionText::Text => out.extend_from_slice(b"TEXT"),
+            SectionText::Mime => out.extend_from_slice(b"MIME"),
+            SectionText::HeaderFields { not, fields } => {
+                out.extend_from_slice(if *not {
+                    b"HEADER.FIELDS.NOT ("
+                } else {
+                    b"HEADER.FIELDS ("
+                });
+                join(fields, out, |f, out| astring(f.as_bytes(), out));
+                out.push(b')');
+            }
+        }
+    }
+    out.push(b']');
+}
+
+/// `msg-att-dynamic` / `msg-att-static` items.
+fn fetch_value(v: &FetchValue, out: &mut Vec<u8>) {
+    match v {
+        FetchValue::Flags(flags) => {
+            out.extend_from_slice(b"FLAGS ");
+            flag_list(flags, out);
+        }
+        FetchValue::Uid(n) => {
+            let _ = write!(out, "UID {n}");
+        }
+        FetchValue::InternalDate(dt) => {
+            out.extend_from_slice(b"INTERNALDATE ");
+            date_time(dt, out);
+        }
+        FetchValue::Rfc822Size(n) => {
+            let _ = write!(out, "RFC822.SIZE {n}");
+        }
+        FetchValue::Envelope(b) => {
+            out.extend_from_slice(b"ENVELOPE ");
+            out.extend_from_slice(b);
+        }
+        FetchValue::BodyStructure(b) => {
+            out.extend_from_slice(b"BODYSTRUCTURE ");
+            out.extend_from_slice(b);
+        }
+        FetchValue::Body(b) => {
+            out.extend_from_slice(b"BODY ");
+            out.extend_from_slice(b);
+        }
+        FetchValue::BodySection {
+            section,
+            origin,
+            data,
+        } => {
+            out.extend_from_slice(b"BODY");
+            encode_section(section, out);
+            if let Some(o) = origin {
+                let _ = write!(out, "<{o}>");
+            }
+            out.push(b' ');
+            nstring(data.as_deref(), out);
+        }
+        FetchValue::Binary { part, origin, data } => {
+            out.extend_from_slice(b"BINARY[");
+            section_part(part, out);
+            out.push(b']');
+            if let Some(o) = origin {
+                let _ = write!(out, "<{o}>");
+            }
+            out.push(b' ');
+            match data {
+                Some(d) if d.contains(&0) => {
+                    let _ = write!(out, "~{{{}}}\r\n", d.len());
+                    out.extend_from_slice(d);
+                }
+                other => nstring(other.as_deref(), out),
+            }
+        }
+        FetchValue::BinarySize { part, size } => {
+            out.extend_from_slice(b"BINARY.SIZE[");
+            section_part(part, out);
+            let _ = write!(out, "] {size}");
+        }
+        FetchValue::Rfc822(d) => {
+            out.extend_from_slice(b"RFC822 ");
+            nstring(d.as_deref(), out);
+        }
+        FetchValue::Rfc822Header(d) => {
+            out.extend_from_slice(b"RFC822.HEADER ");
+            nstring(d.as_deref(), out);
+        }
+        FetchValue::Rfc822Text(d) => {
+            out.extend_from_slice(b"RFC822.TEXT ");
+            nstring(d.as_deref(), out);
+        }
+        FetchValue::ModSeq(n) => {
+            let _ = write!(out, "MODSEQ ({n})");
+        }
+    }
 }
 
 /// Strings up to this length that are printable ASCII are sent quoted.
