@@ -1668,3 +1668,1182 @@ impl Parser {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ListReturn, ListSelect};
+    use std::path::PathBuf;
+
+    fn frags(parts: &[&[u8]]) -> Vec<Fragment> {
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if i % 2 == 0 {
+                    Fragment::Line(p.to_vec())
+                } else {
+                    Fragment::Literal(Literal::Memory(p.to_vec()))
+                }
+            })
+            .collect()
+    }
+
+    fn parse_parts(parts: &[&[u8]]) -> Result<Command, ParseError> {
+        parse_command(frags(parts), &ParseLimits::default())
+    }
+
+    fn ok(line: &str) -> CommandBody {
+        match parse_parts(&[line.as_bytes()]) {
+            Ok(c) => c.body,
+            Err(e) => panic!("{line:?}: {e}"),
+        }
+    }
+
+    fn err(line: &str) -> ParseError {
+        match parse_parts(&[line.as_bytes()]) {
+            Ok(c) => panic!("{line:?} parsed as {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn mb(s: &str) -> MailboxName {
+        MailboxName(s.to_string())
+    }
+
+    fn set(r: &[(u32, u32)]) -> SequenceSet {
+        SequenceSet::Ranges(
+            r.iter()
+                .map(|&(a, b)| (SeqNum::Value(a), SeqNum::Value(b)))
+                .collect(),
+        )
+    }
+
+    fn date(y: u16, m: u8, d: u8) -> Date {
+        Date {
+            year: y,
+            month: m,
+            day: d,
+        }
+    }
+
+    #[test]
+    fn char_classes() {
+        for b in b"()[{ %*\"\\]\x7f\x00\x1f\x80\xff" {
+            assert!(!is_atom_char(*b) || *b == b'[', "{b}");
+        }
+        assert!(is_atom_char(b'['));
+        assert!(is_atom_char(b'a') && is_atom_char(b'+') && is_atom_char(b'$'));
+        assert!(is_astring_char(b']') && !is_astring_char(b')'));
+    }
+
+    #[test]
+    fn literal_headers() {
+        assert_eq!(
+            literal_header(b"A1 LOGIN {5}"),
+            Some(LiteralHeader {
+                len: 5,
+                sync: true,
+                binary: false
+            })
+        );
+        assert_eq!(
+            literal_header(b"A1 LOGIN {5+}"),
+            Some(LiteralHeader {
+                len: 5,
+                sync: false,
+                binary: false
+            })
+        );
+        assert_eq!(
+            literal_header(b"A1 APPEND x ~{12}"),
+            Some(LiteralHeader {
+                len: 12,
+                sync: true,
+                binary: true
+            })
+        );
+        assert_eq!(
+            literal_header(b"{0}"),
+            Some(LiteralHeader {
+                len: 0,
+                sync: true,
+                binary: false
+            })
+        );
+        assert_eq!(literal_header(b"A1 NOOP"), None);
+        assert_eq!(literal_header(b"A1 X {}"), None);
+        assert_eq!(literal_header(b"A1 X {a}"), None);
+        assert_eq!(literal_header(b"A1 X {99999999999999999999}"), None);
+        assert_eq!(literal_header(b"}"), None);
+    }
+
+    #[test]
+    fn tags() {
+        assert_eq!(peek_tag(b"a001 NOOP").unwrap().as_str(), "a001");
+        assert_eq!(peek_tag(b"a001"), None);
+        assert_eq!(peek_tag(b"a+1 NOOP"), None);
+        assert_eq!(peek_tag(b"* NOOP"), None);
+        assert_eq!(peek_tag(b" NOOP"), None);
+        let e = err("a+1 NOOP");
+        assert_eq!(e.tag, None);
+        let e = err("A1 FOO");
+        assert_eq!(e.tag.unwrap().as_str(), "A1");
+        assert_eq!(e.message, "unknown command FOO");
+        let e = err("A1");
+        assert_eq!(e.tag.unwrap().as_str(), "A1");
+        assert_eq!(err("").tag, None);
+        let e = err("A1 NOOP\0");
+        assert_eq!(e.message, "NUL byte in command");
+        assert_eq!(e.tag.unwrap().as_str(), "A1");
+    }
+
+    #[test]
+    fn simple_commands() {
+        assert_eq!(ok("a CAPABILITY"), CommandBody::Capability);
+        assert_eq!(ok("a noop"), CommandBody::Noop);
+        assert_eq!(ok("a Logout"), CommandBody::Logout);
+        assert_eq!(ok("a STARTTLS"), CommandBody::StartTls);
+        assert_eq!(ok("a IDLE"), CommandBody::Idle);
+        assert_eq!(ok("a CHECK"), CommandBody::Check);
+        assert_eq!(ok("a CLOSE"), CommandBody::Close);
+        assert_eq!(ok("a UNSELECT"), CommandBody::Unselect);
+        assert_eq!(ok("a EXPUNGE"), CommandBody::Expunge);
+        assert_eq!(ok("a NAMESPACE"), CommandBody::Namespace);
+        assert_eq!(
+            err("a NOOP x").message,
+            "unexpected characters after NOOP command"
+        );
+        assert_eq!(
+            err("a NOOP ").message,
+            "unexpected characters after NOOP command"
+        );
+    }
+
+    #[test]
+    fn authenticate() {
+        match ok("a004 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=") {
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => {
+                assert_eq!(mechanism, "PLAIN");
+                assert_eq!(initial_response.unwrap().expose(), b"test\0test\0test");
+            }
+            o => panic!("{o:?}"),
+        }
+        match ok("A01 AUTHENTICATE external =") {
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => {
+                assert_eq!(mechanism, "EXTERNAL");
+                assert_eq!(initial_response.unwrap().expose(), b"");
+            }
+            o => panic!("{o:?}"),
+        }
+        assert!(matches!(
+            ok("A01 AUTHENTICATE SCRAM-SHA-256"),
+            CommandBody::Authenticate {
+                initial_response: None,
+                ..
+            }
+        ));
+        assert!(err("a AUTHENTICATE PLAIN dGVzd").message.contains("base64"));
+        assert!(err("a AUTHENTICATE PLAIN ====").message.contains("base64"));
+        assert!(err("a AUTHENTICATE").message.contains("expected SP"));
+    }
+
+    #[test]
+    fn sasl_responses() {
+        assert_eq!(parse_sasl_response(b"*").unwrap(), None);
+        assert_eq!(parse_sasl_response(b"").unwrap(), Some(vec![]));
+        assert_eq!(parse_sasl_response(b"=").unwrap(), Some(vec![]));
+        assert_eq!(
+            parse_sasl_response(b"Zm9vYmFy").unwrap(),
+            Some(b"foobar".to_vec())
+        );
+        assert_eq!(
+            parse_sasl_response(b"Zm9vYg==").unwrap(),
+            Some(b"foob".to_vec())
+        );
+        assert_eq!(
+            parse_sasl_response(b"Zm9vYmE=").unwrap(),
+            Some(b"fooba".to_vec())
+        );
+        assert_eq!(
+            parse_sasl_response(b"Zm9vYmE").unwrap(),
+            Some(b"fooba".to_vec())
+        );
+        assert!(parse_sasl_response(b"Zm9v YmE=").is_err());
+        assert!(parse_sasl_response(b"Zm9=YmE=").is_err());
+        assert!(parse_sasl_response(b"Z").is_err());
+        assert!(parse_sasl_response(b"Zm9vY===").is_err());
+    }
+
+    #[test]
+    fn login() {
+        match ok(r#"b LOGIN "fred" "f\"o\\o""#) {
+            CommandBody::Login { username, password } => {
+                assert_eq!(username, "fred");
+                assert_eq!(password.expose(), "f\"o\\o");
+            }
+            o => panic!("{o:?}"),
+        }
+        let c =
+            parse_parts(&[b"A001 LOGIN {11}", b"FRED FOOBAR", b" {7}", b"fat man", b""]).unwrap();
+        assert_eq!(
+            c.body,
+            CommandBody::Login {
+                username: "FRED FOOBAR".into(),
+                password: Secret("fat man".into())
+            }
+        );
+        // Literal at the very end, no trailing empty line.
+        let c = parse_parts(&[b"A001 LOGIN fred {3+}", b"abc"]).unwrap();
+        assert!(matches!(c.body, CommandBody::Login { .. }));
+        assert_eq!(err("a LOGIN fred").message, "expected SP after user name");
+        assert_eq!(
+            err("a LOGIN fred \"x\ny\"").message,
+            "CR, LF or NUL in quoted string"
+        );
+        assert_eq!(err("a LOGIN fred (x)").message, "expected password");
+        assert_eq!(
+            err(r#"a LOGIN fred "x\a""#).message,
+            "invalid escape in quoted string"
+        );
+        assert_eq!(
+            err(r#"a LOGIN fred "xy"#).message,
+            "unterminated quoted string"
+        );
+        assert_eq!(
+            parse_parts(&[b"a LOGIN fred {3}", b"a\0c", b""])
+                .unwrap_err()
+                .message,
+            "NUL byte in literal"
+        );
+        assert_eq!(
+            parse_parts(&[b"a LOGIN fred {4}", b"abc", b""])
+                .unwrap_err()
+                .message,
+            "literal length mismatch"
+        );
+        assert_eq!(
+            parse_parts(&[b"a LOGIN fred {3}"]).unwrap_err().message,
+            "missing literal data"
+        );
+        assert_eq!(
+            err("a LOGIN {3} x").message,
+            "literal marker must end the line"
+        );
+        let big = vec![
+            Fragment::Line(b"a LOGIN fred {3}".to_vec()),
+            Fragment::Literal(Literal::File {
+                path: PathBuf::from("/x"),
+                len: 3,
+            }),
+            Fragment::Line(vec![]),
+        ];
+        assert_eq!(
+            parse_command(big, &ParseLimits::default())
+                .unwrap_err()
+                .message,
+            "literal too large"
+        );
+        let bad = vec![
+            Fragment::Line(b"a NOOP".to_vec()),
+            Fragment::Line(b"a NOOP".to_vec()),
+        ];
+        assert_eq!(
+            parse_command(bad, &ParseLimits::default())
+                .unwrap_err()
+                .message,
+            "malformed command framing"
+        );
+    }
+
+    #[test]
+    fn enable_select_create() {
+        assert_eq!(
+            ok("t2 ENABLE CONDSTORE x-good-idea"),
+            CommandBody::Enable {
+                capabilities: vec!["CONDSTORE".into(), "X-GOOD-IDEA".into()]
+            }
+        );
+        assert!(err("t ENABLE").message.contains("capability"));
+        assert_eq!(
+            ok("A142 SELECT INBOX"),
+            CommandBody::Select {
+                mailbox: mb("INBOX"),
+                read_only: false,
+                params: SelectParams::default()
+            }
+        );
+        assert_eq!(
+            ok("A932 EXAMINE \"blurdy bloop\" (condstore)"),
+            CommandBody::Select {
+                mailbox: mb("blurdy bloop"),
+                read_only: true,
+                params: SelectParams { condstore: true }
+            }
+        );
+        assert!(err("a SELECT INBOX (QRESYNC (1 2))")
+            .message
+            .contains("unsupported select parameter"));
+        assert_eq!(
+            ok("l create \"///////\""),
+            CommandBody::Create {
+                mailbox: mb("///////"),
+                special_use: vec![]
+            }
+        );
+        assert_eq!(
+            ok(r"a CREATE MySpecial (USE (\Drafts \Sent))"),
+            CommandBody::Create {
+                mailbox: mb("MySpecial"),
+                special_use: vec!["\\Drafts".into(), "\\Sent".into()]
+            }
+        );
+        assert_eq!(
+            ok("a DELETE foo/bar"),
+            CommandBody::Delete {
+                mailbox: mb("foo/bar")
+            }
+        );
+        assert_eq!(
+            ok("Z433 RENAME INBOX old-mail"),
+            CommandBody::Rename {
+                from: mb("INBOX"),
+                to: mb("old-mail")
+            }
+        );
+        assert_eq!(
+            ok("A002 SUBSCRIBE #news.comp.mail.mime"),
+            CommandBody::Subscribe {
+                mailbox: mb("#news.comp.mail.mime")
+            }
+        );
+        assert_eq!(
+            ok("A002 UNSUBSCRIBE x"),
+            CommandBody::Unsubscribe { mailbox: mb("x") }
+        );
+        assert_eq!(
+            ok("a SELECT &U,BTFw-"),
+            CommandBody::Select {
+                mailbox: mb("&U,BTFw-"),
+                read_only: false,
+                params: SelectParams::default()
+            }
+        );
+        assert_eq!(
+            ok("a DELETE \"Entwürfe\""),
+            CommandBody::Delete {
+                mailbox: mb("Entwürfe")
+            }
+        );
+        let e = parse_parts(&[b"a DELETE \"\xff\""]).unwrap_err();
+        assert_eq!(e.message, "invalid UTF-8 in mailbox name");
+        assert_eq!(err("a RENAME x").message, "expected SP after mailbox name");
+        assert_eq!(err("a SELECT").message, "expected SP after SELECT");
+        assert_eq!(err("a SELECT (x)").message, "expected mailbox name");
+    }
+
+    fn list(line: &str) -> ListCommand {
+        match ok(line) {
+            CommandBody::List(l) => l,
+            o => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
+    fn list_commands() {
+        let l = list(r#"A682 LIST "" *"#);
+        assert_eq!(
+            l,
+            ListCommand {
+                reference: mb(""),
+                patterns: vec![mb("*")],
+                ..Default::default()
+            }
+        );
+        assert!(!l.extended);
+        let l = list("A202 LIST ~/Mail/ %");
+        assert_eq!((l.reference, l.patterns), (mb("~/Mail/"), vec![mb("%")]));
+        let l = list(r#"A02 LIST (SUBSCRIBED) "" "*""#);
+        assert!(l.extended && l.select.subscribed);
+        let l = list(r#"A03 LIST () "" "%" RETURN (CHILDREN)"#);
+        assert!(l.extended);
+        assert_eq!(l.select, ListSelect::default());
+        assert_eq!(
+            l.ret,
+            ListReturn {
+                children: true,
+                ..Default::default()
+            }
+        );
+        let l = list(r#"A05 LIST (REMOTE SUBSCRIBED) "" "*""#);
+        assert!(l.select.remote && l.select.subscribed);
+        let l = list(r#"C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN ()"#);
+        assert!(l.select.recursive_match && l.extended);
+        let l = list(r#"a3.1 LIST "" (% music/rock)"#);
+        assert_eq!(l.patterns, vec![mb("%"), mb("music/rock")]);
+        assert!(l.extended);
+        let l = list(r#"A01 LIST "" % RETURN (STATUS (MESSAGES UNSEEN))"#);
+        assert_eq!(
+            l.ret.status,
+            Some(vec![StatusItem::Messages, StatusItem::Unseen])
+        );
+        let l = list(r#"A002 LIST (SPECIAL-USE) "" "*" RETURN (SPECIAL-USE SUBSCRIBED)"#);
+        assert!(l.select.special_use && l.ret.special_use && l.ret.subscribed);
+        let l = list(r#"a LIST "" foo]bar*"#);
+        assert_eq!(l.patterns, vec![mb("foo]bar*")]);
+        let c = parse_parts(&[b"a LIST {0}", b"", b" {3}", b"a/%", b""]).unwrap();
+        assert!(
+            matches!(c.body, CommandBody::List(ListCommand { ref patterns, .. }) if patterns == &vec![mb("a/%")])
+        );
+        assert!(err(r#"a LIST (RECURSIVEMATCH) "" %"#)
+            .message
+            .contains("RECURSIVEMATCH"));
+        assert!(err(r#"a LIST (FOO) "" %"#)
+            .message
+            .contains("unknown LIST selection option FOO"));
+        assert!(err(r#"a LIST "" % RETURN (FOO)"#)
+            .message
+            .contains("unknown LIST return option"));
+        assert_eq!(
+            err(r#"a LIST "" % FOO"#).message,
+            "expected RETURN after mailbox pattern"
+        );
+        assert_eq!(
+            err(r#"a LIST """#).message,
+            "expected SP after reference name"
+        );
+        assert_eq!(
+            ok(r##"a LSUB "#news." "comp.mail.*""##),
+            CommandBody::Lsub {
+                reference: mb("#news."),
+                pattern: mb("comp.mail.*")
+            }
+        );
+    }
+
+    #[test]
+    fn status() {
+        assert_eq!(
+            ok("A042 STATUS blurdybloop (UIDNEXT MESSAGES)"),
+            CommandBody::Status {
+                mailbox: mb("blurdybloop"),
+                items: vec![StatusItem::UidNext, StatusItem::Messages]
+            }
+        );
+        assert_eq!(
+            ok("a status x (messages recent uidnext uidvalidity unseen deleted size highestmodseq)").name(),
+            "STATUS"
+        );
+        assert!(err("a STATUS x (FOO)")
+            .message
+            .contains("unknown status attribute FOO"));
+        assert!(err("a STATUS x ()")
+            .message
+            .contains("expected status attribute"));
+    }
+
+    #[test]
+    fn append() {
+        let msg = b"Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\n\r\nHello\r\n";
+        let hdr = format!("A003 APPEND saved-messages (\\Seen) {{{}}}", msg.len());
+        let c = parse_parts(&[hdr.as_bytes(), msg, b""]).unwrap();
+        match c.body {
+            CommandBody::Append { mailbox, messages } => {
+                assert_eq!(mailbox, mb("saved-messages"));
+                assert_eq!(messages.len(), 1);
+                assert_eq!(messages[0].flags, vec![Flag::Seen]);
+                assert_eq!(messages[0].date, None);
+                assert_eq!(messages[0].data, Literal::Memory(msg.to_vec()));
+                assert!(!messages[0].binary);
+            }
+            o => panic!("{o:?}"),
+        }
+        // date-time, literal8, MULTIAPPEND, File literal.
+        let frags = vec![
+            Fragment::Line(b"a APPEND INBOX \"01-Feb-2024 12:34:56 +0100\" ~{3}".to_vec()),
+            Fragment::Literal(Literal::Memory(b"a\0b".to_vec())),
+            Fragment::Line(b" (\\Seen $Junk) \" 1-Feb-2024 00:00:00 -0530\" {5+}".to_vec()),
+            Fragment::Literal(Literal::File {
+                path: PathBuf::from("/spool/1"),
+                len: 5,
+            }),
+            Fragment::Line(b" {2}".to_vec()),
+            Fragment::Literal(Literal::Memory(b"hi".to_vec())),
+            Fragment::Line(vec![]),
+        ];
+        match parse_command(frags, &ParseLimits::default()).unwrap().body {
+            CommandBody::Append { messages, .. } => {
+                assert_eq!(messages.len(), 3);
+                let dt = messages[0].date.unwrap();
+                assert_eq!(
+                    (dt.date, dt.hour, dt.minute, dt.second, dt.zone_minutes),
+                    (date(2024, 2, 1), 12, 34, 56, 60)
+                );
+                assert!(messages[0].binary);
+                assert_eq!(
+                    messages[1].flags,
+                    vec![Flag::Seen, Flag::Keyword("$Junk".into())]
+                );
+                assert_eq!(messages[1].date.unwrap().zone_minutes, -330);
+                assert_eq!(
+                    messages[1].data,
+                    Literal::File {
+                        path: PathBuf::from("/spool/1"),
+                        len: 5
+                    }
+                );
+                assert_eq!(messages[2].data, Literal::Memory(b"hi".to_vec()));
+            }
+            o => panic!("{o:?}"),
+        }
+        assert!(err("a APPEND INBOX").message.contains("expected SP"));
+        assert_eq!(
+            err("a APPEND INBOX (\\Seen)").message,
+            "expected SP after flag list"
+        );
+        assert_eq!(
+            err("a APPEND INBOX hello").message,
+            "expected literal with message data"
+        );
+        assert!(err("a APPEND INBOX \"31-Feb-2024 00:00:00 +0000\" {1}")
+            .message
+            .contains("invalid day"));
+        assert!(err("a APPEND INBOX \"01-Feb-2024 25:00:00 +0000\" {1}")
+            .message
+            .contains("invalid time"));
+        assert!(parse_parts(&[b"a APPEND INBOX {1}", b"\0", b""]).is_err());
+        assert!(parse_parts(&[b"a APPEND INBOX {1}", b"x", b"junk"]).is_err());
+    }
+
+    fn search(line: &str) -> (Option<Vec<SearchReturn>>, Option<String>, SearchKey) {
+        match ok(line) {
+            CommandBody::Search {
+                ret,
+                charset,
+                criteria,
+                ..
+            } => (ret, charset, criteria),
+            o => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
+    fn search_commands() {
+        use SearchKey as K;
+        assert_eq!(
+            search("A282 SEARCH RETURN (MIN COUNT) FLAGGED"),
+            (
+                Some(vec![SearchReturn::Min, SearchReturn::Count]),
+                None,
+                K::Flagged
+            )
+        );
+        assert_eq!(
+            search("A283 SEARCH RETURN () FLAGGED").0,
+            Some(vec![SearchReturn::All])
+        );
+        assert_eq!(
+            search(r#"A284 SEARCH TEXT "string not in mailbox""#).2,
+            K::Text("string not in mailbox".into())
+        );
+        let c = parse_parts(&[
+            "A285 SEARCH CHARSET UTF-8 TEXT {12}".as_bytes(),
+            "отпуск".as_bytes(),
+            b"",
+        ])
+        .unwrap();
+        assert!(
+            matches!(c.body, CommandBody::Search { charset: Some(ref cs), criteria: K::Text(ref t), .. } if cs == "UTF-8" && t == "отпуск")
+        );
+        assert!(matches!(
+            ok("A285 UID SEARCH RETURN (MIN MAX) 1:5000"),
+            CommandBody::Search { uid: true, .. }
+        ));
+        assert_eq!(
+            search("A282 SEARCH RETURN (SAVE) FLAGGED SINCE 1-Feb-1994"),
+            (
+                Some(vec![SearchReturn::Save]),
+                None,
+                K::And(vec![K::Flagged, K::Since(date(1994, 2, 1))])
+            )
+        );
+        assert_eq!(
+            search("A301 UID SEARCH UID $ SMALLER 4096").2,
+            K::And(vec![K::Uid(SequenceSet::Saved), K::Smaller(4096)])
+        );
+        let c = parse_parts(&[
+            "P283 SEARCH CHARSET UTF-8 (OR $ 1,3000:3021) TEXT {8+}".as_bytes(),
+            "мать".as_bytes(),
+            b"",
+        ])
+        .unwrap();
+        match c.body {
+            CommandBody::Search { criteria, .. } => assert_eq!(
+                criteria,
+                K::And(vec![
+                    K::And(vec![K::Or(
+                        Box::new(K::SequenceSet(SequenceSet::Saved)),
+                        Box::new(K::SequenceSet(set(&[(1, 1), (3000, 3021)])))
+                    )]),
+                    K::Text("мать".into())
+                ])
+            ),
+            o => panic!("{o:?}"),
+        }
+        assert_eq!(
+            search("F282 SEARCH RETURN (SAVE) KEYWORD $Junk").2,
+            K::Keyword("$Junk".into())
+        );
+        assert_eq!(
+            search("h search from maria@example.com").2,
+            K::From("maria@example.com".into())
+        );
+        let all = "a SEARCH ALL ANSWERED BCC b BEFORE \"1-Jan-2000\" BODY x CC c DELETED DRAFT FLAGGED FROM f \
+                   HEADER X-Foo \"\" KEYWORD k LARGER 10 NEW NOT SEEN OLD ON 29-Feb-2024 OR 1 2 RECENT SEEN \
+                   SENTBEFORE 1-Jan-2000 SENTON 1-Jan-2000 SENTSINCE 1-Jan-2000 SINCE 1-Jan-2000 SMALLER 5 \
+                   SUBJECT s TEXT t TO to UID 1:* UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNKEYWORD k UNSEEN \
+                   1,2:4 MODSEQ 5 MODSEQ \"/flags/\\\\draft\" all 620162338 OLDER 10 YOUNGER 20 (SEEN (DRAFT))";
+        match search(all).2 {
+            K::And(v) => {
+                assert_eq!(v.len(), 41);
+                assert_eq!(v[10], K::Header("X-Foo".into(), String::new()));
+                assert_eq!(v[14], K::Not(Box::new(K::Seen)));
+                assert_eq!(v[16], K::On(date(2024, 2, 29)));
+                assert_eq!(v[36], K::ModSeq(5));
+                assert_eq!(v[37], K::ModSeq(620162338));
+                assert_eq!(v[33], K::Unkeyword("k".into()));
+                assert_eq!(v[39], K::Younger(20));
+                assert_eq!(v[40], K::And(vec![K::Seen, K::And(vec![K::Draft])]));
+            }
+            o => panic!("{o:?}"),
+        }
+        let (_, cs, k) = search("a SEARCH CHARSET KOI8-R SUBJECT \"{1}X\"");
+        assert_eq!(cs.as_deref(), Some("KOI8-R"));
+        assert_eq!(k, K::Subject("{1}X".into()));
+        assert_eq!(
+            err("a SEARCH SUBJECT {1}X").message,
+            "literal marker must end the line"
+        );
+        let c = parse_parts(&[b"a SEARCH CHARSET KOI8-R SUBJECT {2}", b"\xc1\xc2", b""]).unwrap();
+        assert!(matches!(
+            c.body,
+            CommandBody::Search {
+                criteria: K::Subject(_),
+                ..
+            }
+        ));
+        assert!(parse_parts(&[b"a SEARCH SUBJECT {2}", b"\xc1\xc2", b""])
+            .unwrap_err()
+            .message
+            .contains("UTF-8"));
+        assert_eq!(err("a SEARCH FOO").message, "unknown search key FOO");
+        assert_eq!(err("a SEARCH").message, "expected SP after SEARCH");
+        assert_eq!(err("a SEARCH ").message, "expected search key");
+        assert_eq!(
+            err("a SEARCH OR SEEN").message,
+            "expected SP between OR search keys"
+        );
+        assert_eq!(err("a SEARCH 0").message, "sequence number must not be 0");
+        assert_eq!(
+            err("a SEARCH 4294967296").message,
+            "sequence number too large"
+        );
+        assert!(err("a SEARCH RETURN (FOO) ALL")
+            .message
+            .contains("unknown search return option"));
+        assert!(err("a SEARCH SINCE 1-Foo-2000").message.contains("month"));
+        assert!(err("a SEARCH MODSEQ \"/foo/x\" all 5")
+            .message
+            .contains("entry name"));
+        assert!(err("a SEARCH (SEEN").message.contains("expected )"));
+        assert!(ok("a SEARCH 4294967295").name() == "SEARCH");
+    }
+
+    #[test]
+    fn depth_limits() {
+        let deep = format!("a SEARCH {}SEEN{}", "(".repeat(40), ")".repeat(40));
+        let e = err(&deep);
+        assert!(e.message.contains("nested too deeply"), "{}", e.message);
+        let fine = format!("a SEARCH {}SEEN{}", "(".repeat(10), ")".repeat(10));
+        ok(&fine);
+        let limits = ParseLimits { max_depth: 2 };
+        let r = parse_command(frags(&[b"a SEARCH ((SEEN))"]), &limits);
+        assert!(r.is_ok());
+        let r = parse_command(frags(&[b"a SEARCH (((SEEN)))"]), &limits);
+        assert!(r.unwrap_err().message.contains("nested too deeply"));
+        let nots = format!("a SEARCH {}SEEN", "NOT ".repeat(100_000));
+        assert!(err(&nots).message.contains("nested too deeply"));
+        let ors = format!("a SEARCH {}SEEN", "OR SEEN ".repeat(100));
+        ok(&ors);
+    }
+
+    #[test]
+    fn fetch_commands() {
+        use FetchAttr as F;
+        let f = |line: &str| match ok(line) {
+            CommandBody::Fetch {
+                uid,
+                set,
+                items,
+                changed_since,
+            } => (uid, set, items, changed_since),
+            o => panic!("{o:?}"),
+        };
+        assert_eq!(
+            f("A003 FETCH 4 ALL").2,
+            vec![F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope]
+        );
+        assert_eq!(f("a fetch 12 full").2.len(), 5);
+        assert_eq!(f("a FETCH 1 fast").2.len(), 3);
+        let (_, s, items, _) = f("A283 FETCH $ (UID INTERNALDATE FLAGS BODY.PEEK[HEADER])");
+        assert_eq!(s, SequenceSet::Saved);
+        assert_eq!(
+            items[3],
+            F::BodySection {
+                peek: true,
+                section: Section {
+                    part: vec![],
+                    text: Some(SectionText::Header)
+                },
+                partial: None
+            }
+        );
+        let (_, _, items, _) = f("A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE \"FROM\")])");
+        assert_eq!(
+            items[1],
+            F::BodySection {
+                peek: false,
+                section: Section {
+                    part: vec![],
+                    text: Some(SectionText::HeaderFields {
+                        not: false,
+                        fields: vec!["DATE".into(), "FROM".into()]
+                    })
+                },
+                partial: None
+            }
+        );
+        let (uid, s, items, _) = f("A999 UID FETCH 4827313:4828442 FLAGS");
+        assert!(uid);
+        assert_eq!(s, set(&[(4827313, 4828442)]));
+        assert_eq!(items, vec![F::Flags]);
+        let (_, _, items, cs) = f(
+            "a FETCH 1:* (BODY[] BODY[1.2.MIME] BODY[3.HEADER.FIELDS.NOT (X)]<0.100> BODY[2.TEXT] BODY[4] \
+             BINARY[1.2]<5.10> BINARY.PEEK[] BINARY.SIZE[3] RFC822 RFC822.HEADER RFC822.TEXT RFC822.SIZE \
+             MODSEQ ENVELOPE BODYSTRUCTURE BODY UID) (CHANGEDSINCE 12345)",
+        );
+        assert_eq!(cs, Some(12345));
+        assert_eq!(items.len(), 17);
+        assert_eq!(
+            items[0],
+            F::BodySection {
+                peek: false,
+                section: Section::default(),
+                partial: None
+            }
+        );
+        assert_eq!(
+            items[1],
+            F::BodySection {
+                peek: false,
+                section: Section {
+                    part: vec![1, 2],
+                    text: Some(SectionText::Mime)
+                },
+                partial: None
+            }
+        );
+        assert_eq!(
+            items[2],
+            F::BodySection {
+                peek: false,
+                section: Section {
+                    part: vec![3],
+                    text: Some(SectionText::HeaderFields {
+                        not: true,
+                        fields: vec!["X".into()]
+                    })
+                },
+                partial: Some((0, 100))
+            }
+        );
+        assert_eq!(
+            items[4],
+            F::BodySection {
+                peek: false,
+                section: Section {
+                    part: vec![4],
+                    text: None
+                },
+                partial: None
+            }
+        );
+        assert_eq!(
+            items[5],
+            F::Binary {
+                peek: false,
+                part: vec![1, 2],
+                partial: Some((5, 10))
+            }
+        );
+        assert_eq!(
+            items[6],
+            F::Binary {
+                peek: true,
+                part: vec![],
+                partial: None
+            }
+        );
+        assert_eq!(items[7], F::BinarySize { part: vec![3] });
+        assert_eq!(
+            &items[8..],
+            &[
+                F::Rfc822,
+                F::Rfc822Header,
+                F::Rfc822Text,
+                F::Rfc822Size,
+                F::ModSeq,
+                F::Envelope,
+                F::BodyStructure,
+                F::Body,
+                F::Uid
+            ]
+        );
+        assert_eq!(f("a004 fetch 12 body[header]").2.len(), 1);
+        assert_eq!(
+            f("a FETCH 5:2,*,7 uid").1,
+            SequenceSet::Ranges(vec![
+                (SeqNum::Value(5), SeqNum::Value(2)),
+                (SeqNum::Largest, SeqNum::Largest),
+                (SeqNum::Value(7), SeqNum::Value(7))
+            ])
+        );
+        assert!(err("a FETCH 1 BODY[MIME]")
+            .message
+            .contains("invalid section"));
+        assert!(err("a FETCH 1 BODY.PEEK").message.contains("expected ["));
+        assert!(err("a FETCH 1 BODY[1]<0.0>").message.contains("non-zero"));
+        assert!(err("a FETCH 1 (FLAGS) (VANISHED)")
+            .message
+            .contains("QRESYNC"));
+        assert!(err("a FETCH 1 FOO")
+            .message
+            .contains("unknown fetch attribute FOO"));
+        assert!(err("a FETCH 0 FLAGS").message.contains("must not be 0"));
+        assert!(err("a FETCH 1, FLAGS")
+            .message
+            .contains("expected sequence set"));
+        assert!(err("a FETCH 1 (FLAGS").message.contains("expected )"));
+        assert!(err("a FETCH 1 ()")
+            .message
+            .contains("expected fetch attribute"));
+    }
+
+    #[test]
+    fn store_copy_move_expunge_id() {
+        let s = |line: &str| match ok(line) {
+            CommandBody::Store {
+                uid,
+                set,
+                action,
+                unchanged_since,
+            } => (uid, set, action, unchanged_since),
+            o => panic!("{o:?}"),
+        };
+        let (_, st, a, u) = s(r"A003 STORE 2:4 +FLAGS (\Deleted)");
+        assert_eq!(st, set(&[(2, 4)]));
+        assert_eq!(
+            a,
+            StoreAction {
+                mode: StoreMode::Add,
+                silent: false,
+                flags: vec![Flag::Deleted]
+            }
+        );
+        assert_eq!(u, None);
+        let (_, st, a, _) = s(r"F284 STORE $ +FLAGS.Silent (\Deleted)");
+        assert_eq!(st, SequenceSet::Saved);
+        assert!(a.silent);
+        let (_, _, a, _) = s(r"a005 store 12 +flags \deleted");
+        assert_eq!(a.flags, vec![Flag::Deleted]);
+        let (_, _, a, _) = s("m STORE 42 FLAGS f1 f2 f3");
+        assert_eq!(a.mode, StoreMode::Replace);
+        assert_eq!(a.flags.len(), 3);
+        let (uid, _, a, u) =
+            s(r"a UID STORE 1:* (UNCHANGEDSINCE 320162338) -FLAGS.SILENT (\Seen $Foo \X-Ext)");
+        assert!(uid);
+        assert_eq!(u, Some(320162338));
+        assert_eq!(a.mode, StoreMode::Remove);
+        assert_eq!(
+            a.flags,
+            vec![
+                Flag::Seen,
+                Flag::Keyword("$Foo".into()),
+                Flag::Extension("X-Ext".into())
+            ]
+        );
+        let (_, _, a, _) = s("a STORE 1 FLAGS ()");
+        assert!(a.flags.is_empty());
+        assert!(err("a STORE 1 FLAGS (\\*)").message.contains("flag"));
+        assert!(err("a STORE 1 LABELS x").message.contains("expected FLAGS"));
+        assert_eq!(
+            ok("E283 COPY $ \"Other Messages\""),
+            CommandBody::Copy {
+                uid: false,
+                set: SequenceSet::Saved,
+                mailbox: mb("Other Messages")
+            }
+        );
+        assert_eq!(
+            ok("n1 uid copy 1:* oldmail"),
+            CommandBody::Copy {
+                uid: true,
+                set: SequenceSet::Ranges(vec![(SeqNum::Value(1), SeqNum::Largest)]),
+                mailbox: mb("oldmail")
+            }
+        );
+        assert_eq!(
+            ok("a UID MOVE 42:69 foo"),
+            CommandBody::Move {
+                uid: true,
+                set: set(&[(42, 69)]),
+                mailbox: mb("foo")
+            }
+        );
+        assert_eq!(ok("a MOVE 1 foo").name(), "MOVE");
+        assert_eq!(
+            ok("A003 UID EXPUNGE 3000:3002"),
+            CommandBody::UidExpunge {
+                set: set(&[(3000, 3002)])
+            }
+        );
+        assert_eq!(err("a UID FOO 1").message, "unknown command UID FOO");
+        assert_eq!(ok("a ID NIL"), CommandBody::Id { params: None });
+        assert_eq!(
+            ok(r#"a ID ("name" "sodr" "version" "19.34" "vendor" NIL)"#),
+            CommandBody::Id {
+                params: Some(vec![
+                    ("name".into(), Some("sodr".into())),
+                    ("version".into(), Some("19.34".into())),
+                    ("vendor".into(), None)
+                ])
+            }
+        );
+        assert_eq!(
+            ok("a ID ()"),
+            CommandBody::Id {
+                params: Some(vec![])
+            }
+        );
+        assert!(err("a ID (name x)").message.contains("ID field name"));
+    }
+
+    #[test]
+    fn rfc9051_section8_lines() {
+        for line in [
+            "a001 CAPABILITY",
+            "a002 STARTTLS",
+            "a004 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=",
+            "A001 AUTHENTICATE GSSAPI",
+            "a001 LOGIN SMITH SESAME",
+            "t2 ENABLE CONDSTORE X-GOOD-IDEA",
+            "A142 SELECT INBOX",
+            "A932 EXAMINE blurdybloop",
+            "A003 CREATE owatagusiam/",
+            "A683 DELETE blurdybloop",
+            "A683 RENAME blurdybloop sarasoop",
+            "A101 LIST \"\" \"\"",
+            "A102 LIST #news.comp.mail.misc \"\"",
+            "A103 LIST /usr/staff/jones \"\"",
+            "A202 LIST ~/Mail/ %",
+            "A04 LIST (REMOTE) \"\" \"%\" RETURN (CHILDREN)",
+            "A06 LIST (REMOTE) \"\" \"*\" RETURN (SUBSCRIBED)",
+            "D03 LIST (RECURSIVEMATCH SUBSCRIBED) \"\" \"*2\"",
+            "a1 LIST \"\" (\"foo\")",
+            "a3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" foo RETURN (CHILDREN)",
+            "A02 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" % RETURN (STATUS (MESSAGES))",
+            "A001 NAMESPACE",
+            "A002 CREATE \"INBOX.Sent Mail\"",
+            "A003 LIST (SPECIAL-USE) \"#mh/\" \"*\"",
+            "A002 LIST \"\" \"#Users/%\"",
+            "A042 STATUS blurdybloop (UIDNEXT MESSAGES)",
+            "A004 COPY 2:4 meeting",
+            "A005 UID COPY 305:310 meeting",
+            "A002 IDLE",
+            "A341 CLOSE",
+            "A342 UNSELECT",
+            "A202 EXPUNGE",
+            "A286 SEARCH RETURN (COUNT) DELETED",
+            "A300 SEARCH RETURN (SAVE) SINCE 1-Jan-2004",
+            "A301 UID SEARCH $ SMALLER 4096",
+            "G283 SEARCH RETURN (ALL) SINCE 28-Oct-2006",
+            "C283 SEARCH RETURN (ALL SAVE) SINCE 12-Feb-2006",
+            "C286 SEARCH RETURN (MAX SAVE MIN COUNT) SINCE 12-Feb-2006",
+            "A003 STORE 2:4 +FLAGS (\\Deleted)",
+            "A003 COPY 2:4 MEETING",
+            "k2 status \"/archive/projects/experiment-iv\" (messages)",
+            "d select inbox",
+            "a003 fetch 12 full",
+            "a006 logout",
+        ] {
+            ok(line);
+        }
+        assert_eq!(err("A442 XPIG-LATIN").message, "unknown command XPIG-LATIN");
+    }
+
+    /// imap-codec as an oracle: both parsers accept these lines, with the same
+    /// tag and command name.
+    #[test]
+    fn imap_codec_oracle() {
+        use imap_codec::decode::Decoder;
+        use imap_codec::CommandCodec;
+        let lines = [
+            "a1 CAPABILITY",
+            "a2 NOOP",
+            "a3 LOGOUT",
+            "a4 LOGIN fred secret",
+            "a5 LOGIN \"fred smith\" \"s\\\"x\"",
+            "a6 AUTHENTICATE PLAIN",
+            "a7 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=",
+            "a8 SELECT INBOX",
+            "a9 EXAMINE \"Sent Items\"",
+            "b1 CREATE foo/bar",
+            "b2 DELETE foo",
+            "b3 RENAME foo bar",
+            "b4 SUBSCRIBE foo",
+            "b5 UNSUBSCRIBE foo",
+            "b6 LIST \"\" *",
+            "b7 LIST \"\" %",
+            "b8 LSUB \"\" *",
+            "b9 STATUS INBOX (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)",
+            "c1 CHECK",
+            "c2 CLOSE",
+            "c3 EXPUNGE",
+            "c4 SEARCH ALL",
+            "c5 SEARCH UNSEEN FROM \"bob\" SINCE 1-Feb-2024",
+            "c6 SEARCH OR SEEN NOT DELETED",
+            "c7 SEARCH (OR FROM a TO b) LARGER 100",
+            "c8 UID SEARCH UID 1:*",
+            "c9 SEARCH CHARSET UTF-8 SUBJECT hello",
+            "d1 FETCH 1:* ALL",
+            "d2 FETCH 1 FAST",
+            "d3 FETCH 1,2,3 FULL",
+            "d4 FETCH 1 (FLAGS UID RFC822.SIZE)",
+            "d5 FETCH 1 BODY[]",
+            "d6 FETCH 1 BODY.PEEK[HEADER.FIELDS (FROM TO)]<0.512>",
+            "d7 UID FETCH 1:5 (BODYSTRUCTURE ENVELOPE INTERNALDATE)",
+            "d8 FETCH 2 (BODY[1.2.MIME] BODY[TEXT] RFC822.HEADER)",
+            "d9 FETCH 1 (BINARY[1] BINARY.SIZE[1])",
+            "e1 STORE 1 +FLAGS (\\Seen)",
+            "e2 STORE 1:3 -FLAGS.SILENT (\\Deleted $Junk)",
+            "e3 UID STORE 5 FLAGS ()",
+            "e4 COPY 1:2 Archive",
+            "e5 UID COPY 1 \"Other\"",
+            "e6 MOVE 1 Trash",
+            "e7 UID MOVE 1:* Trash",
+            "e8 ENABLE UTF8=ACCEPT",
+            "e9 IDLE",
+            "f1 UNSELECT",
+            "f2 UID EXPUNGE 1:3",
+        ];
+        for line in lines {
+            let ours = parse_parts(&[line.as_bytes()]).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let wire = format!("{line}\r\n");
+            let (rem, theirs) = CommandCodec::default()
+                .decode(wire.as_bytes())
+                .unwrap_or_else(|e| panic!("{line}: {e:?}"));
+            assert!(rem.is_empty(), "{line}");
+            assert_eq!(ours.tag.as_str(), theirs.tag.inner(), "{line}");
+            let ours_name = ours.body.name().trim_start_matches("UID ");
+            assert_eq!(ours_name, theirs.body.name(), "{line}");
+        }
+        // And both reject these.
+        for line in [
+            "a1 FETCH 0 FLAGS",
+            "a1 NOOP x",
+            "a1 LOGIN fred",
+            "a1 SEARCH FOO",
+            "a1 SELECT",
+        ] {
+            assert!(parse_parts(&[line.as_bytes()]).is_err(), "{line}");
+            let wire = format!("{line}\r\n");
+            assert!(
+                CommandCodec::default().decode(wire.as_bytes()).is_err(),
+                "{line}"
+            );
+        }
+    }
+
+    /// A small deterministic PRNG (xorshift64*).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    #[test]
+    fn no_panics_on_garbage() {
+        let seeds: &[&[u8]] = &[
+            b"a FETCH 1:*,5 (BODY.PEEK[1.2.HEADER.FIELDS (A B)]<0.10> BINARY[1] MODSEQ) (CHANGEDSINCE 5)",
+            b"a SEARCH RETURN (MIN) CHARSET UTF-8 OR (NOT SEEN 1:3) HEADER x \"y\" MODSEQ \"/flags/\\\\s\" all 5",
+            b"a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (% a/*) RETURN (STATUS (MESSAGES) CHILDREN)",
+            b"a APPEND INBOX (\\Seen) \" 1-Feb-2024 12:34:56 +0100\" {3}",
+            b"a UID STORE 1 (UNCHANGEDSINCE 5) +FLAGS.SILENT (\\Seen $x)",
+            b"a ID (\"a\" NIL \"b\" \"c\")",
+            b"a CREATE x (USE (\\Sent))",
+            b"a AUTHENTICATE PLAIN =",
+            b"a LOGIN {3}",
+            b"a SELECT x (CONDSTORE)",
+        ];
+        let alphabet = b" ()[]{}<>\"\\*%$:,.+-~0123456789ABZaz\x00\r\n\xff";
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for i in 0..6000 {
+            let mut line = seeds[i % seeds.len()].to_vec();
+            let n = 1 + rng.below(6);
+            for _ in 0..n {
+                match rng.below(4) {
+                    0 if !line.is_empty() => {
+                        let p = rng.below(line.len());
+                        line[p] = alphabet[rng.below(alphabet.len())];
+                    }
+                    1 => {
+                        let p = rng.below(line.len() + 1);
+                        line.insert(p, alphabet[rng.below(alphabet.len())]);
+                    }
+                    2 if !line.is_empty() => {
+                        let p = rng.below(line.len());
+                        line.truncate(p);
+                    }
+                    _ => {
+                        let len = rng.below(20);
+                        line = (0..len).map(|_| rng.next() as u8).collect();
+                    }
+                }
+            }
+            let mut fr = vec![Fragment::Line(line.clone())];
+            if rng.below(3) == 0 {
+                fr.push(Fragment::Literal(Literal::Memory(b"abc".to_vec())));
+                fr.push(Fragment::Line(line[..line.len() / 2].to_vec()));
+            }
+            let _ = parse_command(fr, &ParseLimits::default());
+            let _ = literal_header(&line);
+            let _ = peek_tag(&line);
+            let _ = parse_sasl_response(&line);
+        }
+    }
+}
