@@ -610,3 +610,585 @@ pub fn nstring(bytes: Option<&[u8]>, out: &mut Vec<u8>) {
         None => out.extend_from_slice(b"NIL"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Date, StatusItem, Tag};
+
+    fn enc(r: Response) -> String {
+        let mut out = Vec::new();
+        encode(&r, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn data(d: Data) -> String {
+        enc(Response::Data(d))
+    }
+
+    fn status(tag: Option<&str>, kind: StatusKind, code: Option<Code>, text: &str) -> String {
+        enc(Response::Status {
+            tag: tag.map(|t| Tag::new(t).unwrap()),
+            kind,
+            code,
+            text: text.into(),
+        })
+    }
+
+    fn set(r: &[(u32, u32)]) -> SequenceSet {
+        SequenceSet::Ranges(
+            r.iter()
+                .map(|&(a, b)| (SeqNum::Value(a), SeqNum::Value(b)))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn status_responses() {
+        assert_eq!(
+            status(None, StatusKind::Ok, Some(Code::Alert), "Hello"),
+            "* OK [ALERT] Hello\r\n"
+        );
+        assert_eq!(
+            status(Some("a1"), StatusKind::Ok, None, "LOGIN completed"),
+            "a1 OK LOGIN completed\r\n"
+        );
+        assert_eq!(
+            status(Some("a1"), StatusKind::No, Some(Code::TryCreate), ""),
+            "a1 NO [TRYCREATE]\r\n"
+        );
+        assert_eq!(
+            status(None, StatusKind::Bye, None, "bye\r\nx"),
+            "* BYE bye  x\r\n"
+        );
+        assert_eq!(
+            status(None, StatusKind::PreAuth, None, "hi"),
+            "* PREAUTH hi\r\n"
+        );
+        assert_eq!(
+            status(Some("x"), StatusKind::Bad, None, "no"),
+            "x BAD no\r\n"
+        );
+        assert_eq!(
+            status(
+                None,
+                StatusKind::Ok,
+                Some(Code::PermanentFlags(vec![
+                    Flag::Deleted,
+                    Flag::Seen,
+                    Flag::Extension("*".into())
+                ])),
+                "Limited"
+            ),
+            "* OK [PERMANENTFLAGS (\\Deleted \\Seen \\*)] Limited\r\n"
+        );
+        assert_eq!(
+            status(
+                Some("A3"),
+                StatusKind::Ok,
+                Some(Code::AppendUid {
+                    uid_validity: 38505,
+                    uids: set(&[(3955, 3955)])
+                }),
+                "done"
+            ),
+            "A3 OK [APPENDUID 38505 3955] done\r\n"
+        );
+        assert_eq!(
+            status(
+                Some("A4"),
+                StatusKind::Ok,
+                Some(Code::CopyUid {
+                    uid_validity: 38505,
+                    source: set(&[(304, 304), (319, 320)]),
+                    dest: set(&[(3956, 3958)])
+                }),
+                "Done"
+            ),
+            "A4 OK [COPYUID 38505 304,319:320 3956:3958] Done\r\n"
+        );
+        let codes = [
+            (Code::AlreadyExists, "ALREADYEXISTS"),
+            (Code::AuthenticationFailed, "AUTHENTICATIONFAILED"),
+            (Code::AuthorizationFailed, "AUTHORIZATIONFAILED"),
+            (Code::BadCharset(vec![]), "BADCHARSET"),
+            (
+                Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()]),
+                "BADCHARSET (UTF-8 US-ASCII)",
+            ),
+            (Code::Cannot, "CANNOT"),
+            (
+                Code::Capability(vec!["IMAP4rev2".into(), "IDLE".into()]),
+                "CAPABILITY IMAP4rev2 IDLE",
+            ),
+            (Code::ClientBug, "CLIENTBUG"),
+            (Code::Closed, "CLOSED"),
+            (Code::ContactAdmin, "CONTACTADMIN"),
+            (Code::Corruption, "CORRUPTION"),
+            (Code::Expired, "EXPIRED"),
+            (Code::ExpungeIssued, "EXPUNGEISSUED"),
+            (Code::HasChildren, "HASCHILDREN"),
+            (
+                Code::HighestModSeq(715194045007),
+                "HIGHESTMODSEQ 715194045007",
+            ),
+            (Code::InUse, "INUSE"),
+            (Code::Limit, "LIMIT"),
+            (Code::Modified(set(&[(7, 7), (9, 9)])), "MODIFIED 7,9"),
+            (Code::NoModSeq, "NOMODSEQ"),
+            (Code::Nonexistent, "NONEXISTENT"),
+            (Code::NoPerm, "NOPERM"),
+            (Code::NotSaved, "NOTSAVED"),
+            (Code::OverQuota, "OVERQUOTA"),
+            (Code::Parse, "PARSE"),
+            (Code::PrivacyRequired, "PRIVACYREQUIRED"),
+            (Code::ReadOnly, "READ-ONLY"),
+            (Code::ReadWrite, "READ-WRITE"),
+            (Code::ServerBug, "SERVERBUG"),
+            (Code::TooBig, "TOOBIG"),
+            (Code::UidNext(4392), "UIDNEXT 4392"),
+            (Code::UidNotSticky, "UIDNOTSTICKY"),
+            (Code::UidValidity(3857529045), "UIDVALIDITY 3857529045"),
+            (Code::Unavailable, "UNAVAILABLE"),
+            (Code::Unseen(12), "UNSEEN 12"),
+            (Code::Other("X-FOO".into(), Some("a]b".into())), "X-FOO a b"),
+            (Code::Other("X-BAR".into(), None), "X-BAR"),
+        ];
+        for (code, s) in codes {
+            assert_eq!(
+                status(None, StatusKind::Ok, Some(code), "t"),
+                format!("* OK [{s}] t\r\n")
+            );
+        }
+    }
+
+    #[test]
+    fn continue_and_simple_data() {
+        assert_eq!(
+            enc(Response::Continue {
+                text: "Ready".into()
+            }),
+            "+ Ready\r\n"
+        );
+        assert_eq!(
+            enc(Response::Continue {
+                text: String::new()
+            }),
+            "+ \r\n"
+        );
+        assert_eq!(
+            data(Data::Capability(vec![
+                "IMAP4rev2".into(),
+                "AUTH=PLAIN".into()
+            ])),
+            "* CAPABILITY IMAP4rev2 AUTH=PLAIN\r\n"
+        );
+        assert_eq!(
+            data(Data::Enabled(vec!["CONDSTORE".into()])),
+            "* ENABLED CONDSTORE\r\n"
+        );
+        assert_eq!(data(Data::Enabled(vec![])), "* ENABLED\r\n");
+        assert_eq!(data(Data::Exists(172)), "* 172 EXISTS\r\n");
+        assert_eq!(data(Data::Recent(1)), "* 1 RECENT\r\n");
+        assert_eq!(data(Data::Expunge(44)), "* 44 EXPUNGE\r\n");
+        assert_eq!(
+            data(Data::Flags(vec![
+                Flag::Answered,
+                Flag::Flagged,
+                Flag::Keyword("$Junk".into())
+            ])),
+            "* FLAGS (\\Answered \\Flagged $Junk)\r\n"
+        );
+        assert_eq!(
+            data(Data::Search {
+                numbers: vec![2, 3, 6],
+                modseq: None
+            }),
+            "* SEARCH 2 3 6\r\n"
+        );
+        assert_eq!(
+            data(Data::Search {
+                numbers: vec![],
+                modseq: None
+            }),
+            "* SEARCH\r\n"
+        );
+        assert_eq!(
+            data(Data::Search {
+                numbers: vec![2],
+                modseq: Some(917162500)
+            }),
+            "* SEARCH 2 (MODSEQ 917162500)\r\n"
+        );
+        assert_eq!(
+            data(Data::Vanished {
+                earlier: true,
+                uids: set(&[(300, 310), (405, 405), (411, 420)])
+            }),
+            "* VANISHED (EARLIER) 300:310,405,411:420\r\n"
+        );
+        assert_eq!(
+            data(Data::Vanished {
+                earlier: false,
+                uids: set(&[(1, 3), (5, 5)])
+            }),
+            "* VANISHED 1:3,5\r\n"
+        );
+    }
+
+    #[test]
+    fn esearch() {
+        assert_eq!(
+            data(Data::ESearch {
+                tag: Tag::new("a1"),
+                uid: true,
+                min: Some(1),
+                max: Some(5),
+                all: Some(set(&[(1, 5)])),
+                count: Some(5),
+                modseq: None
+            }),
+            "* ESEARCH (TAG \"a1\") UID MIN 1 MAX 5 ALL 1:5 COUNT 5\r\n"
+        );
+        assert_eq!(
+            data(Data::ESearch {
+                tag: None,
+                uid: false,
+                min: None,
+                max: None,
+                all: None,
+                count: Some(0),
+                modseq: Some(9)
+            }),
+            "* ESEARCH COUNT 0 MODSEQ 9\r\n"
+        );
+    }
+
+    #[test]
+    fn list_lsub_status() {
+        assert_eq!(
+            data(Data::List {
+                attributes: vec!["\\HasNoChildren".into()],
+                delimiter: Some('/'),
+                name: "INBOX".into(),
+                child_info: None
+            }),
+            "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
+        );
+        assert_eq!(
+            data(Data::List {
+                attributes: vec![],
+                delimiter: Some('/'),
+                name: "Foo".into(),
+                child_info: Some(vec!["SUBSCRIBED".into()])
+            }),
+            "* LIST () \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+        );
+        assert_eq!(
+            data(Data::List {
+                attributes: vec!["\\Noselect".into(), "\\Sent".into()],
+                delimiter: None,
+                name: "a\"b\\c".into(),
+                child_info: None
+            }),
+            "* LIST (\\Noselect \\Sent) NIL \"a\\\"b\\\\c\"\r\n"
+        );
+        assert_eq!(
+            data(Data::List {
+                attributes: vec![],
+                delimiter: Some('\\'),
+                name: "Entwürfe".into(),
+                child_info: None
+            }),
+            "* LIST () \"\\\\\" {9}\r\nEntwürfe\r\n"
+        );
+        assert_eq!(
+            data(Data::Lsub {
+                attributes: vec![],
+                delimiter: Some('.'),
+                name: "#news.comp.mail.misc".into()
+            }),
+            "* LSUB () \".\" \"#news.comp.mail.misc\"\r\n"
+        );
+        assert_eq!(
+            data(Data::Status {
+                mailbox: "blurdybloop".into(),
+                items: vec![
+                    (StatusItem::Messages, 231),
+                    (StatusItem::UidNext, 44292),
+                    (StatusItem::HighestModSeq, 7)
+                ]
+            }),
+            "* STATUS \"blurdybloop\" (MESSAGES 231 UIDNEXT 44292 HIGHESTMODSEQ 7)\r\n"
+        );
+        assert_eq!(
+            data(Data::Status {
+                mailbox: "INBOX".into(),
+                items: vec![]
+            }),
+            "* STATUS INBOX ()\r\n"
+        );
+    }
+
+    #[test]
+    fn namespace_and_id() {
+        assert_eq!(
+            data(Data::Namespace {
+                personal: Some(vec![(String::new(), '/')]),
+                other: None,
+                shared: None
+            }),
+            "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n"
+        );
+        assert_eq!(
+            data(Data::Namespace {
+                personal: Some(vec![(String::new(), '/')]),
+                other: Some(vec![("~".into(), '/')]),
+                shared: Some(vec![("#shared/".into(), '/'), ("#public/".into(), '/')])
+            }),
+            "* NAMESPACE ((\"\" \"/\")) ((\"~\" \"/\")) ((\"#shared/\" \"/\")(\"#public/\" \"/\"))\r\n"
+        );
+        assert_eq!(data(Data::Id(None)), "* ID NIL\r\n");
+        assert_eq!(
+            data(Data::Id(Some(vec![
+                ("name".into(), Some("postfach".into())),
+                ("os".into(), None)
+            ]))),
+            "* ID (\"name\" \"postfach\" \"os\" NIL)\r\n"
+        );
+    }
+
+    #[test]
+    fn fetch() {
+        use crate::DateTime;
+        let dt = DateTime {
+            date: Date {
+                year: 1996,
+                month: 7,
+                day: 1,
+            },
+            hour: 2,
+            minute: 44,
+            second: 25,
+            zone_minutes: -420,
+        };
+        let r = data(Data::Fetch {
+            seq: 12,
+            items: vec![
+                FetchValue::Flags(vec![Flag::Seen]),
+                FetchValue::InternalDate(dt),
+                FetchValue::Rfc822Size(4286),
+                FetchValue::Uid(7),
+                FetchValue::ModSeq(12121231000),
+                FetchValue::Envelope(b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)".to_vec()),
+                FetchValue::BodyStructure(
+                    b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 3 1)".to_vec(),
+                ),
+                FetchValue::Body(b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 3 1)".to_vec()),
+            ],
+        });
+        assert_eq!(
+            r,
+            "* 12 FETCH (FLAGS (\\Seen) INTERNALDATE \"01-Jul-1996 02:44:25 -0700\" RFC822.SIZE 4286 UID 7 \
+             MODSEQ (12121231000) ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) \
+             BODYSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 3 1) BODY (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 3 1))\r\n"
+        );
+        let r = data(Data::Fetch {
+            seq: 1,
+            items: vec![
+                FetchValue::BodySection {
+                    section: Section {
+                        part: vec![1],
+                        text: Some(SectionText::HeaderFields {
+                            not: false,
+                            fields: vec!["A".into(), "B".into()],
+                        }),
+                    },
+                    origin: Some(0),
+                    data: Some(b"A: x\r\n\r\n".to_vec()),
+                },
+                FetchValue::BodySection {
+                    section: Section::default(),
+                    origin: None,
+                    data: None,
+                },
+                FetchValue::BodySection {
+                    section: Section {
+                        part: vec![2, 3],
+                        text: Some(SectionText::Mime),
+                    },
+                    origin: None,
+                    data: Some(b"abc".to_vec()),
+                },
+                FetchValue::BodySection {
+                    section: Section {
+                        part: vec![],
+                        text: Some(SectionText::HeaderFields {
+                            not: true,
+                            fields: vec!["X Y".into()],
+                        }),
+                    },
+                    origin: None,
+                    data: Some(vec![]),
+                },
+                FetchValue::BodySection {
+                    section: Section {
+                        part: vec![],
+                        text: Some(SectionText::Text),
+                    },
+                    origin: None,
+                    data: Some(b"t".to_vec()),
+                },
+                FetchValue::BodySection {
+                    section: Section {
+                        part: vec![],
+                        text: Some(SectionText::Header),
+                    },
+                    origin: None,
+                    data: Some(b"h".to_vec()),
+                },
+            ],
+        });
+        assert_eq!(
+            r,
+            "* 1 FETCH (BODY[1.HEADER.FIELDS (A B)]<0> {8}\r\nA: x\r\n\r\n BODY[] NIL BODY[2.3.MIME] \"abc\" \
+             BODY[HEADER.FIELDS.NOT (\"X Y\")] \"\" BODY[TEXT] \"t\" BODY[HEADER] \"h\")\r\n"
+        );
+        let r = data(Data::Fetch {
+            seq: 2,
+            items: vec![
+                FetchValue::Binary {
+                    part: vec![1],
+                    origin: None,
+                    data: Some(b"a\0b".to_vec()),
+                },
+                FetchValue::Binary {
+                    part: vec![1, 2],
+                    origin: Some(5),
+                    data: Some(b"ab".to_vec()),
+                },
+                FetchValue::Binary {
+                    part: vec![],
+                    origin: None,
+                    data: None,
+                },
+                FetchValue::BinarySize {
+                    part: vec![3],
+                    size: 42,
+                },
+                FetchValue::Rfc822(Some(b"x".to_vec())),
+                FetchValue::Rfc822Header(None),
+                FetchValue::Rfc822Text(Some(b"line\r\n".to_vec())),
+            ],
+        });
+        assert_eq!(
+            r.as_bytes(),
+            &b"* 2 FETCH (BINARY[1] ~{3}\r\na\0b BINARY[1.2]<5> \"ab\" BINARY[] NIL BINARY.SIZE[3] 42 \
+               RFC822 \"x\" RFC822.HEADER NIL RFC822.TEXT {6}\r\nline\r\n)\r\n"[..]
+        );
+        let dt = DateTime {
+            date: Date {
+                year: 2024,
+                month: 2,
+                day: 1,
+            },
+            hour: 12,
+            minute: 34,
+            second: 56,
+            zone_minutes: 90,
+        };
+        let mut out = Vec::new();
+        date_time(&dt, &mut out);
+        assert_eq!(out, b"\"01-Feb-2024 12:34:56 +0130\"");
+    }
+
+    #[test]
+    fn sequence_sets() {
+        let mut out = Vec::new();
+        encode_sequence_set(
+            &SequenceSet::from_numbers(vec![5, 1, 2, 3]).unwrap(),
+            &mut out,
+        );
+        assert_eq!(out, b"1:3,5");
+        out.clear();
+        encode_sequence_set(
+            &SequenceSet::Ranges(vec![
+                (SeqNum::Value(1), SeqNum::Largest),
+                (SeqNum::Largest, SeqNum::Largest),
+            ]),
+            &mut out,
+        );
+        assert_eq!(out, b"1:*,*");
+        out.clear();
+        encode_sequence_set(&SequenceSet::Saved, &mut out);
+        assert_eq!(out, b"$");
+    }
+
+    /// What the encoder writes, imap-codec's response parser reads.
+    #[test]
+    fn imap_codec_reads_our_responses() {
+        use imap_codec::decode::Decoder;
+        use imap_codec::ResponseCodec;
+        let responses = vec![
+            Response::Status {
+                tag: None,
+                kind: StatusKind::Ok,
+                code: Some(Code::UidValidity(5)),
+                text: "ok".into(),
+            },
+            Response::Status {
+                tag: Tag::new("a1"),
+                kind: StatusKind::No,
+                code: Some(Code::TryCreate),
+                text: "no".into(),
+            },
+            Response::Continue { text: "go".into() },
+            Response::Data(Data::Capability(vec!["IMAP4rev1".into(), "IDLE".into()])),
+            Response::Data(Data::Exists(3)),
+            Response::Data(Data::Expunge(3)),
+            Response::Data(Data::Flags(vec![Flag::Seen, Flag::Keyword("$x".into())])),
+            Response::Data(Data::Search {
+                numbers: vec![1, 2],
+                modseq: None,
+            }),
+            Response::Data(Data::List {
+                attributes: vec!["\\Noselect".into()],
+                delimiter: Some('/'),
+                name: "a b".into(),
+                child_info: None,
+            }),
+            Response::Data(Data::Lsub {
+                attributes: vec![],
+                delimiter: None,
+                name: "INBOX".into(),
+            }),
+            Response::Data(Data::Status {
+                mailbox: "x".into(),
+                items: vec![(StatusItem::Messages, 1), (StatusItem::Unseen, 0)],
+            }),
+            Response::Data(Data::Fetch {
+                seq: 1,
+                items: vec![
+                    FetchValue::Uid(4),
+                    FetchValue::Flags(vec![]),
+                    FetchValue::Rfc822Size(10),
+                    FetchValue::BodySection {
+                        section: Section::default(),
+                        origin: None,
+                        data: Some(b"Subject: x\r\n\r\nhi".to_vec()),
+                    },
+                ],
+            }),
+        ];
+        for r in responses {
+            let mut out = Vec::new();
+            encode(&r, &mut out);
+            let res = ResponseCodec::default().decode(&out);
+            assert!(
+                matches!(res, Ok((rem, _)) if rem.is_empty()),
+                "{:?}",
+                String::from_utf8_lossy(&out)
+            );
+        }
+    }
+}
