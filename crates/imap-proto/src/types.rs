@@ -15,10 +15,7 @@ pub struct Tag(String);
 impl Tag {
     /// Validates a tag as the grammar defines it.
     pub fn new(s: &str) -> Option<Tag> {
-        if !s.is_empty()
-            && s.bytes()
-                .all(|b| crate::parser::is_astring_char(b) && b != b'+')
-        {
+        if !s.is_empty() && s.bytes().all(|b| crate::parser::is_astring_char(b) && b != b'+') {
             Some(Tag(s.to_string()))
         } else {
             None
@@ -84,9 +81,7 @@ impl fmt::Debug for Literal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Literal::Memory(v) => write!(f, "Literal::Memory({} bytes)", v.len()),
-            Literal::File { path, len } => {
-                write!(f, "Literal::File({}, {len} bytes)", path.display())
-            }
+            Literal::File { path, len } => write!(f, "Literal::File({}, {len} bytes)", path.display()),
         }
     }
 }
@@ -132,28 +127,15 @@ pub enum CommandBody {
     StartTls,
     /// RFC 9051 §6.2.2; RFC 4959 (SASL-IR). `initial_response` is the decoded
     /// base64 (`=` decodes to an empty response).
-    Authenticate {
-        mechanism: String,
-        initial_response: Option<Secret<Vec<u8>>>,
-    },
+    Authenticate { mechanism: String, initial_response: Option<Secret<Vec<u8>>> },
     /// RFC 9051 §6.2.3
-    Login {
-        username: String,
-        password: Secret<String>,
-    },
+    Login { username: String, password: Secret<String> },
     /// RFC 9051 §6.3.1; RFC 5161
     Enable { capabilities: Vec<String> },
     /// RFC 9051 §6.3.2 (SELECT) and §6.3.3 (EXAMINE when `read_only`)
-    Select {
-        mailbox: MailboxName,
-        read_only: bool,
-        params: SelectParams,
-    },
+    Select { mailbox: MailboxName, read_only: bool, params: SelectParams },
     /// RFC 9051 §6.3.4; RFC 6154 §3 (`USE (…)`)
-    Create {
-        mailbox: MailboxName,
-        special_use: Vec<String>,
-    },
+    Create { mailbox: MailboxName, special_use: Vec<String> },
     /// RFC 9051 §6.3.5
     Delete { mailbox: MailboxName },
     /// RFC 9051 §6.3.6
@@ -165,22 +147,13 @@ pub enum CommandBody {
     /// RFC 9051 §6.3.9; RFC 5258 (LIST-EXTENDED); RFC 5819 (LIST-STATUS)
     List(ListCommand),
     /// RFC 3501 §6.3.9
-    Lsub {
-        reference: MailboxName,
-        pattern: MailboxName,
-    },
+    Lsub { reference: MailboxName, pattern: MailboxName },
     /// RFC 9051 §6.3.10; RFC 2342
     Namespace,
     /// RFC 9051 §6.3.11
-    Status {
-        mailbox: MailboxName,
-        items: Vec<StatusItem>,
-    },
+    Status { mailbox: MailboxName, items: Vec<StatusItem> },
     /// RFC 9051 §6.3.12; RFC 3502 (MULTIAPPEND: more than one message)
-    Append {
-        mailbox: MailboxName,
-        messages: Vec<AppendMessage>,
-    },
+    Append { mailbox: MailboxName, messages: Vec<AppendMessage> },
     /// RFC 9051 §6.3.13; RFC 2177
     Idle,
     /// RFC 3501 §6.4.1
@@ -194,42 +167,17 @@ pub enum CommandBody {
     /// RFC 9051 §6.4.9; RFC 4315 §2.1
     UidExpunge { set: SequenceSet },
     /// RFC 9051 §6.4.4; RFC 4731 (ESEARCH return options); RFC 5182 (SAVE)
-    Search {
-        uid: bool,
-        charset: Option<String>,
-        ret: Option<Vec<SearchReturn>>,
-        criteria: SearchKey,
-    },
+    Search { uid: bool, charset: Option<String>, ret: Option<Vec<SearchReturn>>, criteria: SearchKey },
     /// RFC 9051 §6.4.5; RFC 7162 §3.1.4 (CHANGEDSINCE)
-    Fetch {
-        uid: bool,
-        set: SequenceSet,
-        items: Vec<FetchAttr>,
-        changed_since: Option<u64>,
-    },
+    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchAttr>, changed_since: Option<u64> },
     /// RFC 9051 §6.4.6; RFC 7162 §3.1.3 (UNCHANGEDSINCE)
-    Store {
-        uid: bool,
-        set: SequenceSet,
-        action: StoreAction,
-        unchanged_since: Option<u64>,
-    },
+    Store { uid: bool, set: SequenceSet, action: StoreAction, unchanged_since: Option<u64> },
     /// RFC 9051 §6.4.7
-    Copy {
-        uid: bool,
-        set: SequenceSet,
-        mailbox: MailboxName,
-    },
+    Copy { uid: bool, set: SequenceSet, mailbox: MailboxName },
     /// RFC 9051 §6.4.8; RFC 6851
-    Move {
-        uid: bool,
-        set: SequenceSet,
-        mailbox: MailboxName,
-    },
+    Move { uid: bool, set: SequenceSet, mailbox: MailboxName },
     /// RFC 2971 §3.1. `None` is `ID NIL`.
-    Id {
-        params: Option<Vec<(String, Option<String>)>>,
-    },
+    Id { params: Option<Vec<(String, Option<String>)>> },
 }
 
 impl CommandBody {
@@ -245,12 +193,8 @@ impl CommandBody {
             Authenticate { .. } => "AUTHENTICATE",
             Login { .. } => "LOGIN",
             Enable { .. } => "ENABLE",
-            Select {
-                read_only: false, ..
-            } => "SELECT",
-            Select {
-                read_only: true, ..
-            } => "EXAMINE",
+            Select { read_only: false, .. } => "SELECT",
+            Select { read_only: true, .. } => "EXAMINE",
             Create { .. } => "CREATE",
             Delete { .. } => "DELETE",
             Rename { .. } => "RENAME",
@@ -581,10 +525,7 @@ pub struct Section {
 pub enum SectionText {
     Header,
     /// `HEADER.FIELDS` / `HEADER.FIELDS.NOT` with their header names as sent.
-    HeaderFields {
-        not: bool,
-        fields: Vec<String>,
-    },
+    HeaderFields { not: bool, fields: Vec<String> },
     Text,
     /// Only after a part number.
     Mime,
@@ -603,21 +544,11 @@ pub enum FetchAttr {
     BodyStructure,
     Uid,
     /// `BODY[section]<partial>` / `BODY.PEEK[…]`. `partial` is `(offset, count)`.
-    BodySection {
-        peek: bool,
-        section: Section,
-        partial: Option<(u32, u32)>,
-    },
+    BodySection { peek: bool, section: Section, partial: Option<(u32, u32)> },
     /// `BINARY[part]<partial>` / `BINARY.PEEK[…]`
-    Binary {
-        peek: bool,
-        part: Vec<u32>,
-        partial: Option<(u32, u32)>,
-    },
+    Binary { peek: bool, part: Vec<u32>, partial: Option<(u32, u32)> },
     /// `BINARY.SIZE[part]`
-    BinarySize {
-        part: Vec<u32>,
-    },
+    BinarySize { part: Vec<u32> },
     /// RFC 3501 `RFC822` (= BODY[]), `RFC822.HEADER` (= BODY.PEEK[HEADER]),
     /// `RFC822.TEXT` (= BODY[TEXT]); answered under their own names.
     Rfc822,
@@ -649,16 +580,9 @@ pub enum StoreMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     /// Tagged or untagged `OK`/`NO`/`BAD`, untagged `PREAUTH`/`BYE`.
-    Status {
-        tag: Option<Tag>,
-        kind: StatusKind,
-        code: Option<Code>,
-        text: String,
-    },
+    Status { tag: Option<Tag>, kind: StatusKind, code: Option<Code>, text: String },
     /// `continue-req = "+" SP (resp-text / base64) CRLF`
-    Continue {
-        text: String,
-    },
+    Continue { text: String },
     Data(Data),
 }
 
@@ -676,10 +600,7 @@ pub enum StatusKind {
 pub enum Code {
     Alert,
     AlreadyExists,
-    AppendUid {
-        uid_validity: u32,
-        uids: SequenceSet,
-    },
+    AppendUid { uid_validity: u32, uids: SequenceSet },
     AuthenticationFailed,
     AuthorizationFailed,
     BadCharset(Vec<String>),
@@ -688,11 +609,7 @@ pub enum Code {
     ClientBug,
     Closed,
     ContactAdmin,
-    CopyUid {
-        uid_validity: u32,
-        source: SequenceSet,
-        dest: SequenceSet,
-    },
+    CopyUid { uid_validity: u32, source: SequenceSet, dest: SequenceSet },
     Corruption,
     Expired,
     ExpungeIssued,
@@ -731,27 +648,12 @@ pub enum Data {
     /// RFC 5161 §3.2
     Enabled(Vec<String>),
     /// `mailbox-list`. `name` is the wire form (UTF-7 or UTF-8) chosen by the session.
-    List {
-        attributes: Vec<String>,
-        delimiter: Option<char>,
-        name: String,
-        child_info: Option<Vec<String>>,
-    },
-    Lsub {
-        attributes: Vec<String>,
-        delimiter: Option<char>,
-        name: String,
-    },
+    List { attributes: Vec<String>, delimiter: Option<char>, name: String, child_info: Option<Vec<String>> },
+    Lsub { attributes: Vec<String>, delimiter: Option<char>, name: String },
     /// `"STATUS" SP mailbox SP "(" [status-att-list] ")"`
-    Status {
-        mailbox: String,
-        items: Vec<(StatusItem, u64)>,
-    },
+    Status { mailbox: String, items: Vec<(StatusItem, u64)> },
     /// IMAP4rev1 `SEARCH` (`mod-sequence` is RFC 7162's `(MODSEQ n)`).
-    Search {
-        numbers: Vec<u32>,
-        modseq: Option<u64>,
-    },
+    Search { numbers: Vec<u32>, modseq: Option<u64> },
     /// RFC 9051 §7.3.4 / RFC 4731 ESEARCH. `tag` is the search-correlator.
     ESearch {
         tag: Option<Tag>,
@@ -768,14 +670,8 @@ pub enum Data {
     Recent(u32),
     Expunge(u32),
     /// RFC 7162 §3.2.10 `VANISHED [(EARLIER)] known-uids`
-    Vanished {
-        earlier: bool,
-        uids: SequenceSet,
-    },
-    Fetch {
-        seq: u32,
-        items: Vec<FetchValue>,
-    },
+    Vanished { earlier: bool, uids: SequenceSet },
+    Fetch { seq: u32, items: Vec<FetchValue> },
     /// RFC 2342: each namespace is `(prefix, delimiter)`; `None` is NIL.
     Namespace {
         personal: Option<Vec<(String, char)>>,
@@ -800,21 +696,10 @@ pub enum FetchValue {
     /// Pre-encoded `body` (non-extensible form, for `BODY`).
     Body(Vec<u8>),
     /// `"BODY" section ["<" number ">"] SP nstring`. `data == None` is NIL.
-    BodySection {
-        section: Section,
-        origin: Option<u32>,
-        data: Option<Vec<u8>>,
-    },
+    BodySection { section: Section, origin: Option<u32>, data: Option<Vec<u8>> },
     /// `"BINARY" section-binary ["<" number ">"] SP (nstring / literal8)`
-    Binary {
-        part: Vec<u32>,
-        origin: Option<u32>,
-        data: Option<Vec<u8>>,
-    },
-    BinarySize {
-        part: Vec<u32>,
-        size: u64,
-    },
+    Binary { part: Vec<u32>, origin: Option<u32>, data: Option<Vec<u8>> },
+    BinarySize { part: Vec<u32>, size: u64 },
     Rfc822(Option<Vec<u8>>),
     Rfc822Header(Option<Vec<u8>>),
     Rfc822Text(Option<Vec<u8>>),
