@@ -21,6 +21,7 @@
 
 pub mod account;
 pub mod blob;
+mod db;
 pub mod directory;
 pub mod error;
 pub mod types;
