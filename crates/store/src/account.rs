@@ -80,6 +80,13 @@ impl std::fmt::Debug for Account {
 
 impl Drop for Account {
     fn drop(&mut self) {
+        // Read connections close first, so the writer's connection is the
+        // last one and may checkpoint and remove the WAL.
+        self.readers
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         // Closing the queue ends the writer thread after its current batch.
         self.writer.take();
         if let Some(t) = self.writer_thread.take() {
@@ -1157,6 +1164,88 @@ mod tests {
         for bad in ["", "/a", "a/", "a//b", "a*", "b%", "a\u{1}"] {
             assert!(validate_mailbox_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    fn open_tmp() -> (tempfile::TempDir, Account) {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::new(dir.path().join("blobs"));
+        let acc = Account::open(AccountId(1), &dir.path().join("index.sqlite"), blobs).unwrap();
+        (dir, acc)
+    }
+
+    /// Reads do not queue behind the writer: a read completes while a slow
+    /// write job holds the write transaction open.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_bypass_the_writer() {
+        let (_dir, acc) = open_tmp();
+        let acc = Arc::new(acc);
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let slow = {
+            let acc = acc.clone();
+            tokio::spawn(async move {
+                acc.write(move |c, _| {
+                    c.execute(
+                        "UPDATE mailboxes SET special_use = 'x' WHERE name = 'INBOX'",
+                        [],
+                    )?;
+                    let _ = started_tx.send(());
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    Ok(())
+                })
+                .await
+            })
+        };
+        started_rx.await.unwrap();
+        let t = std::time::Instant::now();
+        let list = acc.mailboxes().await.unwrap();
+        assert!(
+            t.elapsed() < std::time::Duration::from_millis(400),
+            "read waited for the writer"
+        );
+        // and it saw the last committed state, not the open transaction
+        assert!(list.iter().all(|m| m.special_use.as_deref() != Some("x")));
+        assert!(!slow.is_finished());
+        slow.await.unwrap().unwrap();
+        assert_eq!(
+            acc.mailbox("INBOX")
+                .await
+                .unwrap()
+                .unwrap()
+                .special_use
+                .as_deref(),
+            Some("x")
+        );
+    }
+
+    /// A panicking job is rolled back; the writer keeps serving.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writer_survives_a_panicking_job() {
+        let (_dir, acc) = open_tmp();
+        let r: Result<()> = acc
+            .write(|c, _| {
+                c.execute("DELETE FROM mailboxes", [])?;
+                panic!("boom");
+            })
+            .await;
+        assert!(matches!(r, Err(Error::Task(_))));
+        assert_eq!(
+            acc.mailboxes().await.unwrap().len(),
+            DEFAULT_MAILBOXES.len()
+        );
+        acc.create_mailbox("after", None).await.unwrap();
+    }
+
+    /// Dropping the last handle ends the writer thread and closes every
+    /// connection (SQLite removes the WAL file when the last one closes).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writer_thread_exits_on_drop() {
+        let (dir, acc) = open_tmp();
+        acc.create_mailbox("x", None).await.unwrap();
+        let _ = acc.mailboxes().await.unwrap();
+        let wal = dir.path().join("index.sqlite-wal");
+        assert!(wal.exists());
+        drop(acc);
+        assert!(!wal.exists(), "a connection is still open");
     }
 
     #[test]
