@@ -364,6 +364,17 @@ fn same_flags(a: &Flags, b: &Flags) -> bool {
         && a.keywords.iter().zip(&b.keywords).all(|(x, y)| x == y)
 }
 
+/// Keywords are IMAP atoms: non-empty, no spaces or control characters
+/// (they are stored space-separated).
+fn check_keywords(f: &Flags) -> Result<()> {
+    for k in &f.keywords {
+        if k.is_empty() || k.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::InvalidName(format!("keyword {k:?}")));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a mailbox name: non-empty, no empty level, no leading or trailing
 /// `/`, no control characters and no LIST wildcards (`*`, `%`).
 pub fn validate_mailbox_name(name: &str) -> Result<()> {
@@ -762,7 +773,7 @@ impl Account {
         if to == "INBOX" {
             return Err(Error::MailboxExists(to.to_string()));
         }
-        if to == from || to.starts_with(&format!("{from}/")) {
+        if to == from || (from != "INBOX" && to.starts_with(&format!("{from}/"))) {
             return Err(Error::NotAllowed(format!("cannot rename {from} to {to}")));
         }
         let (from, to) = (from.to_string(), to.to_string());
@@ -888,8 +899,21 @@ impl Account {
         mailbox: MailboxId,
         messages: Vec<NewMessage>,
     ) -> Result<(u32, Vec<u32>)> {
+        for m in &messages {
+            check_keywords(&m.flags)?;
+        }
+        let blobs = self.blobs.clone();
         self.write(move |c, changes| {
             let mb = mailbox_by_id(c, mailbox)?;
+            // Invariant 3: no row may refer to a blob that is not on disk.
+            for m in &messages {
+                if !blobs.exists(&m.blob) {
+                    return Err(Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("blob {} is not stored", m.blob.0),
+                    )));
+                }
+            }
             if messages.is_empty() {
                 return Ok((mb.uid_validity, Vec::new()));
             }
@@ -1019,6 +1043,7 @@ impl Account {
         flags: Flags,
         unchanged_since: Option<u64>,
     ) -> Result<(Vec<MessageSummary>, Vec<u32>)> {
+        check_keywords(&flags)?;
         let flags = normalized(flags);
         self.write(move |c, changes| {
             let _ = mailbox_by_id(c, mailbox)?;

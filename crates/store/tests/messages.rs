@@ -155,6 +155,18 @@ async fn store_flags_ops_and_unchanged_since() {
         .unwrap();
     assert_eq!(r[0].flags.system, 0);
     assert_eq!(r[0].flags.keywords, vec!["home"]);
+
+    // keywords are atoms
+    let bad = Flags {
+        system: 0,
+        keywords: vec!["two words".into()],
+    };
+    assert!(matches!(
+        fx.acc
+            .store_flags(inbox, vec![3], FlagOp::Add, bad, None)
+            .await,
+        Err(Error::InvalidName(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,4 +326,13 @@ async fn status_counts_and_records() {
     assert_eq!(r[0].meta, m1.meta);
     assert_eq!(r[0].internal_date_zone, 60);
     assert_eq!(r[0].size, m1.size);
+
+    // a message whose blob was never written is refused
+    let mut ghost = msg(&fx.store, "ghost");
+    ghost.blob = store::BlobId("0".repeat(64));
+    assert!(matches!(
+        fx.acc.append(inbox, vec![ghost]).await,
+        Err(Error::Io(_))
+    ));
+    assert_eq!(fx.acc.status(inbox).await.unwrap().messages, 3);
 }
