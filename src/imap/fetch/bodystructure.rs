@@ -270,10 +270,10 @@ mod tests {
         );
         let expected_ext = format!(
             concat!(
-                r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 2 NIL NIL "en" NIL)"#,
+                r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 12 2 NIL NIL "en" NIL)"#,
                 r#"("application" "pdf" ("name" "doc.pdf") "<att1@x>" "A document" "base64" 14 NIL "#,
                 r#"("attachment" ("filename" "doc.pdf")) NIL NIL)"#,
-                r#"("message" "rfc822" NIL NIL NIL "7bit" 83 {} "#,
+                r#"("message" "rfc822" NIL NIL NIL "7BIT" 83 {} "#,
                 r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 12 1 NIL NIL NIL NIL) 5 NIL NIL NIL NIL)"#,
                 r#" "mixed" ("boundary" "outer") NIL ("de" "en") "http://x/")"#
             ),
@@ -282,9 +282,9 @@ mod tests {
         assert_eq!(ext, expected_ext);
         let expected_body = format!(
             concat!(
-                r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 2)"#,
+                r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 12 2)"#,
                 r#"("application" "pdf" ("name" "doc.pdf") "<att1@x>" "A document" "base64" 14)"#,
-                r#"("message" "rfc822" NIL NIL NIL "7bit" 83 {} "#,
+                r#"("message" "rfc822" NIL NIL NIL "7BIT" 83 {} "#,
                 r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 12 1) 5) "mixed")"#
             ),
             inner_env

@@ -207,7 +207,9 @@ fn tokenize(v: &[u8]) -> Vec<Spaced> {
                 i += 1;
             }
             _ => {
+                // Always consumes at least one byte (a stray `)` is an atom).
                 let start = i;
+                i += 1;
                 while i < v.len() && !b" \t\r\n()\"[<>@,;:.".contains(&v[i]) {
                     i += 1;
                 }

@@ -2,7 +2,7 @@
 
 use imap_proto::{Section, SectionText};
 
-use super::{build, header_len, parse, split_headers, Kind, Node};
+use super::{build, parse, split_headers, top_header_len, Kind, Node};
 
 /// The bytes of `BODY[section]`, or `None` when the section does not exist
 /// (a part number past the end, HEADER/TEXT of a part that is not a
@@ -10,7 +10,7 @@ use super::{build, header_len, parse, split_headers, Kind, Node};
 pub fn section(raw: &[u8], section: &Section) -> Option<Vec<u8>> {
     if section.part.is_empty() {
         // The top level needs no MIME parse.
-        let hlen = header_len(raw);
+        let hlen = top_header_len(raw);
         return match &section.text {
             None => Some(raw.to_vec()),
             Some(SectionText::Header) => Some(header_block(&raw[..hlen])),
