@@ -20,6 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MessagePart, PartType};
 
 pub use binary::{binary, binary_size, BinaryError};
+pub(crate) use envelope::display_addresses;
 pub use section::{partial, section};
 
 /// Deeper MIME nesting than this is served as an opaque leaf (keeps every
