@@ -91,8 +91,8 @@ pub(crate) fn decode_qp(input: &[u8]) -> Vec<u8> {
         (c as char).to_digit(16).map(|d| d as u8)
     }
     let mut out = Vec::with_capacity(input.len());
-    let mut lines = input.split_inclusive(|&c| c == b'\n').peekable();
-    while let Some(line) = lines.next() {
+    let lines = input.split_inclusive(|&c| c == b'\n');
+    for line in lines {
         let (content, eol): (&[u8], &[u8]) = if let Some(l) = line.strip_suffix(b"\r\n") {
             (l, b"\r\n")
         } else if let Some(l) = line.strip_suffix(b"\n") {

@@ -239,6 +239,87 @@ mod tests {
     }
 
     #[test]
+    fn multipart_in_multipart() {
+        let raw = b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n\
+Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n\r\nplain\r\n--b\r\n\
+Content-Type: text/html\r\n\r\nhtml\r\n--b--\r\n\r\n--a\r\nContent-Type: image/png\r\n\r\nPNG\r\n--a--\r\n";
+        assert_eq!(
+            sec(raw, &[1], None).unwrap(),
+            "--b\r\n\r\nplain\r\n--b\r\nContent-Type: text/html\r\n\r\nhtml\r\n--b--\r\n"
+        );
+        assert_eq!(
+            sec(raw, &[1], Some(SectionText::Mime)).unwrap(),
+            "Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+        );
+        assert_eq!(sec(raw, &[1, 1], None).unwrap(), "plain");
+        assert_eq!(sec(raw, &[1, 1], Some(SectionText::Mime)).unwrap(), "\r\n");
+        assert_eq!(sec(raw, &[1, 2], None).unwrap(), "html");
+        assert_eq!(sec(raw, &[2], None).unwrap(), "PNG");
+        assert_eq!(sec(raw, &[2, 1], None), None);
+        assert_eq!(sec(raw, &[1, 1, 1], None), None);
+        let bs = String::from_utf8(super::super::compute_meta(raw).body).unwrap();
+        assert_eq!(
+            bs,
+            concat!(
+                r#"((("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 5 1)("text" "html" NIL NIL NIL "7BIT" 4 1)"#,
+                r#" "alternative")("image" "png" NIL NIL NIL "7BIT" 3) "mixed")"#
+            )
+        );
+    }
+
+    #[test]
+    fn lf_only_message() {
+        let raw =
+            b"Subject: lf\nContent-Type: multipart/mixed; boundary=a\n\n--a\n\none\ntwo\n--a\n\
+Content-Type: message/rfc822\n\nSubject: in\n\nbody\n--a--\n";
+        assert_eq!(
+            sec(raw, &[], Some(SectionText::Header)).unwrap(),
+            "Subject: lf\nContent-Type: multipart/mixed; boundary=a\n\n"
+        );
+        assert_eq!(
+            sec(raw, &[], fields(false, &["subject"])).unwrap(),
+            "Subject: lf\n\r\n"
+        );
+        assert_eq!(sec(raw, &[1], None).unwrap(), "one\ntwo");
+        assert_eq!(sec(raw, &[2], None).unwrap(), "Subject: in\n\nbody");
+        assert_eq!(
+            sec(raw, &[2], Some(SectionText::Header)).unwrap(),
+            "Subject: in\n\n"
+        );
+        assert_eq!(sec(raw, &[2, 1], None).unwrap(), "body");
+    }
+
+    #[test]
+    fn top_level_message_rfc822() {
+        let raw = b"Subject: outer\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n";
+        assert_eq!(
+            sec(raw, &[1], None).unwrap(),
+            "Subject: inner\r\n\r\ninner body\r\n"
+        );
+        assert_eq!(
+            sec(raw, &[1], Some(SectionText::Header)).unwrap(),
+            "Subject: inner\r\n\r\n"
+        );
+        assert_eq!(sec(raw, &[1, 1], None).unwrap(), "inner body\r\n");
+        assert_eq!(sec(raw, &[2], None), None);
+    }
+
+    #[test]
+    fn digest_parts_default_to_messages() {
+        let raw = b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: d1\r\n\r\nb1\r\n\
+--d\r\n\r\nSubject: d2\r\n\r\nb2\r\n--d--\r\n";
+        assert_eq!(sec(raw, &[2], None).unwrap(), "Subject: d2\r\n\r\nb2");
+        assert_eq!(sec(raw, &[2], Some(SectionText::Text)).unwrap(), "b2");
+        assert_eq!(sec(raw, &[1, 1], None).unwrap(), "b1");
+        let bs = String::from_utf8(super::super::compute_meta(raw).body).unwrap();
+        assert!(
+            bs.starts_with(r#"(("message" "rfc822" NIL NIL NIL "7BIT" 17 (NIL "d1" "#),
+            "{bs}"
+        );
+        assert!(bs.ends_with(r#" "digest")"#), "{bs}");
+    }
+
+    #[test]
     fn partial_ranges() {
         assert_eq!(partial(b"0123456789", 2, 3), b"234");
         assert_eq!(partial(b"0123456789", 8, 30), b"89");
