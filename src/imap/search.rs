@@ -193,8 +193,12 @@ fn eval(key: &SearchKey, m: &SearchContext<'_>, c: &Content<'_>) -> bool {
         SearchKey::Or(a, b) => eval(a, m, c) || eval(b, m, c),
         SearchKey::And(keys) => keys.iter().all(|k| eval(k, m, c)),
         SearchKey::ModSeq(n) => r.modseq >= *n,
-        SearchKey::Older(n) => m.now.saturating_sub(r.internal_date) >= *n as i64,
-        SearchKey::Younger(n) => m.now.saturating_sub(r.internal_date) < *n as i64,
+        SearchKey::Older(n) => {
+            m.now.saturating_sub(r.internal_date) >= i64::try_from(*n).unwrap_or(i64::MAX)
+        }
+        SearchKey::Younger(n) => {
+            m.now.saturating_sub(r.internal_date) < i64::try_from(*n).unwrap_or(i64::MAX)
+        }
     }
 }
 
@@ -398,6 +402,8 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         no(SearchKey::Older(101), &r);
         yes(SearchKey::Younger(101), &r);
         no(SearchKey::Younger(100), &r);
+        no(SearchKey::Older(u64::MAX), &r);
+        yes(SearchKey::Younger(u64::MAX), &r);
     }
 
     #[test]

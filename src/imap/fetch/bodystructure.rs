@@ -293,6 +293,19 @@ mod tests {
     }
 
     #[test]
+    fn groups_message_defaults() {
+        let (ext, body) = bs(GROUPS);
+        assert_eq!(
+            ext,
+            r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 6 1 NIL NIL NIL NIL)"#
+        );
+        assert_eq!(
+            body,
+            r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 6 1)"#
+        );
+    }
+
+    #[test]
     fn rfc2231_non_ascii_param_is_reencoded() {
         let raw = b"Content-Type: application/octet-stream;\r\n name*=utf-8''%C3%A4.txt\r\n\r\nx";
         let (ext, _) = bs(raw);

@@ -428,6 +428,53 @@ mod tests {
     }
 
     #[test]
+    fn multipart_messages() {
+        assert_eq!(
+            env(ALTERNATIVE),
+            r#"(NIL "alt" ((NIL NIL "a" "b.c")) ((NIL NIL "a" "b.c")) ((NIL NIL "a" "b.c")) NIL NIL NIL NIL NIL)"#
+        );
+        assert_eq!(
+            env(MIXED),
+            r#"(NIL "mixed" ((NIL NIL "a" "b.c")) ((NIL NIL "a" "b.c")) ((NIL NIL "a" "b.c")) NIL NIL NIL NIL NIL)"#
+        );
+        assert_eq!(
+            env(NESTED),
+            r#"(NIL "hi there" (("A" NIL "a" "b.c")) (("A" NIL "a" "b.c")) (("A" NIL "a" "b.c")) NIL NIL NIL NIL NIL)"#
+        );
+    }
+
+    #[test]
+    fn rfc5322_appendix_a_comments() {
+        // RFC 5322 §A.5: comments and folding white space everywhere.
+        let a = parse_addresses(b" Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>");
+        assert_eq!(
+            a,
+            vec![Addr {
+                name: Some(b"Pete".to_vec()),
+                adl: None,
+                mailbox: Some(b"pete".to_vec()),
+                host: Some(b"silly.test".to_vec())
+            }]
+        );
+        // RFC 5322 §A.1.3: group with a display name containing a dot (obs-phrase).
+        let a = parse_addresses(b"A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, Mary Smith <mary@x.test>");
+        let names: Vec<_> = a
+            .iter()
+            .map(|x| (x.name.clone(), x.mailbox.clone(), x.host.is_some()))
+            .collect();
+        assert_eq!(names.len(), 6);
+        assert_eq!(names[0], (None, Some(b"A Group".to_vec()), false));
+        assert_eq!(names[1].0.as_deref(), Some(&b"Ed Jones"[..]));
+        assert_eq!(names[4], (None, None, false));
+        assert_eq!(names[5].0.as_deref(), Some(&b"Mary Smith"[..]));
+        let a = parse_addresses(b"Joe Q. Public <john.q.public@example.com>");
+        assert_eq!(a[0].name.as_deref(), Some(&b"Joe Q. Public"[..]));
+        assert_eq!(a[0].mailbox.as_deref(), Some(&b"john.q.public"[..]));
+        assert!(parse_addresses(b"<>").is_empty());
+        assert!(parse_addresses(b"   ").is_empty());
+    }
+
+    #[test]
     fn missing_headers_are_nil() {
         assert_eq!(
             env(b"X: y\r\n\r\nbody"),
