@@ -148,9 +148,11 @@ async fn offlineimap_syncs_folders() {
     )
     .unwrap();
     let c = conf.clone();
-    tokio::task::spawn_blocking(move || run(Command::new("offlineimap").arg("-c").arg(&c).arg("-o").arg("-u").arg("basic")))
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        run(Command::new("offlineimap").arg("-c").arg(&c).arg("-o").arg("-u").arg("basic"))
+    })
+    .await
+    .unwrap();
     assert_eq!(maildir_files(&maildir.join("INBOX")).len(), 120);
     // offlineimap maps the hierarchy separator to "." locally.
     assert_eq!(maildir_files(&maildir.join("Lists.rust")).len(), 30);
@@ -158,9 +160,11 @@ async fn offlineimap_syncs_folders() {
     // A message written locally goes up on the next run.
     write_maildir_message(&maildir.join("Lists.rust"), "1.local", &message("from-laptop", "local"));
     let c = conf.clone();
-    tokio::task::spawn_blocking(move || run(Command::new("offlineimap").arg("-c").arg(&c).arg("-o").arg("-u").arg("basic")))
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        run(Command::new("offlineimap").arg("-c").arg(&c).arg("-o").arg("-u").arg("basic"))
+    })
+    .await
+    .unwrap();
     assert_eq!(count(&mut raw, "Lists/rust").await, 31);
 }
 
@@ -203,7 +207,9 @@ async fn getmail_retrieves_inbox() {
     .unwrap();
     let gd = local.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
-        run(Command::new("getmail").arg(format!("--getmaildir={}", gd.display())).arg(format!("--rcfile={}", rc.display())))
+        run(Command::new("getmail")
+            .arg(format!("--getmaildir={}", gd.display()))
+            .arg(format!("--rcfile={}", rc.display())))
     })
     .await
     .unwrap();

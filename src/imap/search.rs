@@ -43,11 +43,7 @@ pub fn needs_body(key: &SearchKey) -> bool {
 
 /// Whether the message matches `key`.
 pub fn matches(key: &SearchKey, msg: &SearchContext<'_>) -> bool {
-    let content = Content {
-        raw: msg.raw,
-        headers: OnceCell::new(),
-        texts: OnceCell::new(),
-    };
+    let content = Content { raw: msg.raw, headers: OnceCell::new(), texts: OnceCell::new() };
     eval(key, msg, &content)
 }
 
@@ -103,9 +99,7 @@ fn collect_texts(raw: &[u8], node: &Node<'_>, out: &mut Vec<String>) {
         }
         Kind::Leaf if node.ctype == "text" => {
             let text = match node.part.map(|p| &p.body) {
-                Some(mail_parser::PartType::Text(t) | mail_parser::PartType::Html(t)) => {
-                    t.to_lowercase()
-                }
+                Some(mail_parser::PartType::Text(t) | mail_parser::PartType::Html(t)) => t.to_lowercase(),
                 _ => String::from_utf8_lossy(&raw[node.body.clone()]).to_lowercase(),
             };
             out.push(text);
@@ -154,21 +148,16 @@ fn eval(key: &SearchKey, m: &SearchContext<'_>, c: &Content<'_>) -> bool {
             let needle = s.to_lowercase();
             c.raw.is_some_and(|raw| {
                 let h = fetch::top_header_len(raw);
-                fetch::split_headers(&raw[..h])
-                    .iter()
-                    .filter(|f| f.name.eq_ignore_ascii_case(b"bcc"))
-                    .any(|f| {
-                        contains(&fetch::display_addresses(f.value), &needle)
-                            || contains(&fetch::decode_text(f.value), &needle)
-                    })
+                fetch::split_headers(&raw[..h]).iter().filter(|f| f.name.eq_ignore_ascii_case(b"bcc")).any(|f| {
+                    contains(&fetch::display_addresses(f.value), &needle)
+                        || contains(&fetch::decode_text(f.value), &needle)
+                })
             })
         }
         SearchKey::Header(name, value) => {
             let name = name.to_lowercase();
             let value = value.to_lowercase();
-            c.headers()
-                .iter()
-                .any(|(n, v)| *n == name && v.contains(&value))
+            c.headers().iter().any(|(n, v)| *n == name && v.contains(&value))
         }
         SearchKey::Body(s) => {
             let needle = s.to_lowercase();
@@ -178,13 +167,9 @@ fn eval(key: &SearchKey, m: &SearchContext<'_>, c: &Content<'_>) -> bool {
             let needle = s.to_lowercase();
             if c.raw.is_none() {
                 let meta = &r.meta;
-                return [&meta.subject, &meta.from, &meta.to, &meta.cc]
-                    .iter()
-                    .any(|v| contains(v, &needle));
+                return [&meta.subject, &meta.from, &meta.to, &meta.cc].iter().any(|v| contains(v, &needle));
             }
-            c.headers()
-                .iter()
-                .any(|(n, v)| n.contains(&needle) || v.contains(&needle))
+            c.headers().iter().any(|(n, v)| n.contains(&needle) || v.contains(&needle))
                 || c.texts().iter().any(|t| t.contains(&needle))
         }
         SearchKey::Uid(set) => set.contains(r.uid, m.largest_uid),
@@ -193,12 +178,8 @@ fn eval(key: &SearchKey, m: &SearchContext<'_>, c: &Content<'_>) -> bool {
         SearchKey::Or(a, b) => eval(a, m, c) || eval(b, m, c),
         SearchKey::And(keys) => keys.iter().all(|k| eval(k, m, c)),
         SearchKey::ModSeq(n) => r.modseq >= *n,
-        SearchKey::Older(n) => {
-            m.now.saturating_sub(r.internal_date) >= i64::try_from(*n).unwrap_or(i64::MAX)
-        }
-        SearchKey::Younger(n) => {
-            m.now.saturating_sub(r.internal_date) < i64::try_from(*n).unwrap_or(i64::MAX)
-        }
+        SearchKey::Older(n) => m.now.saturating_sub(r.internal_date) >= i64::try_from(*n).unwrap_or(i64::MAX),
+        SearchKey::Younger(n) => m.now.saturating_sub(r.internal_date) < i64::try_from(*n).unwrap_or(i64::MAX),
     }
 }
 
@@ -206,11 +187,7 @@ fn eval(key: &SearchKey, m: &SearchContext<'_>, c: &Content<'_>) -> bool {
 fn date_in_zone(ts: i64, zone_minutes: i64) -> Option<Date> {
     use chrono::Datelike;
     let d = chrono::DateTime::from_timestamp(ts.checked_add(zone_minutes * 60)?, 0)?.date_naive();
-    Some(Date {
-        year: u16::try_from(d.year()).ok()?,
-        month: d.month() as u8,
-        day: d.day() as u8,
-    })
+    Some(Date { year: u16::try_from(d.year()).ok()?, month: d.month() as u8, day: d.day() as u8 })
 }
 
 /// INTERNALDATE's date in its own zone ("disregarding time and timezone").
@@ -229,11 +206,7 @@ fn sent_date(m: &SearchContext<'_>) -> Option<Date> {
             .find(|f| f.name.eq_ignore_ascii_case(b"date"))
             .and_then(|f| fetch::parse_date(f.value));
         if let Some(d) = date {
-            return Some(Date {
-                year: d.year,
-                month: d.month,
-                day: d.day,
-            });
+            return Some(Date { year: d.year, month: d.month, day: d.day });
         }
     }
     match m.record.meta.sent_date {
@@ -273,10 +246,7 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         MessageRecord {
             uid: 42,
             modseq: 7,
-            flags: Flags {
-                system: flags,
-                keywords: keywords.iter().map(|s| s.to_string()).collect(),
-            },
+            flags: Flags { system: flags, keywords: keywords.iter().map(|s| s.to_string()).collect() },
             // 2003-07-02 06:30:00 UTC, i.e. 2003-07-01 23:30 at -0700.
             internal_date: 1_057_127_400,
             internal_date_zone: -420,
@@ -321,10 +291,7 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
     fn flags() {
         let set = record(Flags::SEEN | Flags::FLAGGED, &["$Junk"]);
         let unset = record(Flags::ANSWERED | Flags::DELETED | Flags::DRAFT, &[]);
-        for (k, un) in [
-            (SearchKey::Seen, SearchKey::Unseen),
-            (SearchKey::Flagged, SearchKey::Unflagged),
-        ] {
+        for (k, un) in [(SearchKey::Seen, SearchKey::Unseen), (SearchKey::Flagged, SearchKey::Unflagged)] {
             yes(k.clone(), &set);
             no(un.clone(), &set);
             no(k, &unset);
@@ -386,14 +353,8 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         let set = |a, b| SequenceSet::Ranges(vec![(a, b)]);
         yes(SearchKey::Uid(set(SeqNum::Value(40), SeqNum::Largest)), &r);
         no(SearchKey::Uid(set(SeqNum::Value(1), SeqNum::Value(41))), &r);
-        yes(
-            SearchKey::SequenceSet(set(SeqNum::Value(3), SeqNum::Value(3))),
-            &r,
-        );
-        no(
-            SearchKey::SequenceSet(set(SeqNum::Value(4), SeqNum::Largest)),
-            &r,
-        );
+        yes(SearchKey::SequenceSet(set(SeqNum::Value(3), SeqNum::Value(3))), &r);
+        no(SearchKey::SequenceSet(set(SeqNum::Value(4), SeqNum::Largest)), &r);
         no(SearchKey::SequenceSet(SequenceSet::Saved), &r);
         no(SearchKey::Uid(SequenceSet::Saved), &r);
         yes(SearchKey::ModSeq(7), &r);
@@ -460,25 +421,10 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         let r = record(Flags::SEEN, &[]);
         yes(SearchKey::Not(Box::new(SearchKey::Unseen)), &r);
         no(SearchKey::Not(Box::new(SearchKey::Seen)), &r);
-        yes(
-            SearchKey::Or(
-                Box::new(SearchKey::Unseen),
-                Box::new(SearchKey::Body(s("münchen"))),
-            ),
-            &r,
-        );
-        no(
-            SearchKey::Or(Box::new(SearchKey::Unseen), Box::new(SearchKey::Deleted)),
-            &r,
-        );
-        yes(
-            SearchKey::And(vec![SearchKey::Seen, SearchKey::From(s("jörg"))]),
-            &r,
-        );
-        no(
-            SearchKey::And(vec![SearchKey::Seen, SearchKey::From(s("anna"))]),
-            &r,
-        );
+        yes(SearchKey::Or(Box::new(SearchKey::Unseen), Box::new(SearchKey::Body(s("münchen")))), &r);
+        no(SearchKey::Or(Box::new(SearchKey::Unseen), Box::new(SearchKey::Deleted)), &r);
+        yes(SearchKey::And(vec![SearchKey::Seen, SearchKey::From(s("jörg"))]), &r);
+        no(SearchKey::And(vec![SearchKey::Seen, SearchKey::From(s("anna"))]), &r);
         yes(SearchKey::And(vec![]), &r);
     }
 
@@ -488,21 +434,10 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         assert!(needs_body(&SearchKey::Text(s("x"))));
         assert!(needs_body(&SearchKey::Bcc(s("x"))));
         assert!(needs_body(&SearchKey::Header(s("a"), s("b"))));
-        assert!(needs_body(&SearchKey::Not(Box::new(SearchKey::Body(s(
-            "x"
-        ))))));
-        assert!(needs_body(&SearchKey::Or(
-            Box::new(SearchKey::All),
-            Box::new(SearchKey::Text(s("x")))
-        )));
-        assert!(needs_body(&SearchKey::And(vec![
-            SearchKey::Seen,
-            SearchKey::Bcc(s("x"))
-        ])));
-        assert!(!needs_body(&SearchKey::And(vec![
-            SearchKey::Seen,
-            SearchKey::From(s("x"))
-        ])));
+        assert!(needs_body(&SearchKey::Not(Box::new(SearchKey::Body(s("x"))))));
+        assert!(needs_body(&SearchKey::Or(Box::new(SearchKey::All), Box::new(SearchKey::Text(s("x"))))));
+        assert!(needs_body(&SearchKey::And(vec![SearchKey::Seen, SearchKey::Bcc(s("x"))])));
+        assert!(!needs_body(&SearchKey::And(vec![SearchKey::Seen, SearchKey::From(s("x"))])));
         assert!(!needs_body(&SearchKey::Subject(s("x"))));
         assert!(!needs_body(&SearchKey::SentOn(date(2000, 1, 1))));
     }

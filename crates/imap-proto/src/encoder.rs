@@ -2,10 +2,7 @@
 
 use std::io::Write;
 
-use crate::{
-    Code, Data, DateTime, FetchValue, Flag, Response, Section, SectionText, SeqNum, SequenceSet,
-    StatusKind,
-};
+use crate::{Code, Data, DateTime, FetchValue, Flag, Response, Section, SectionText, SeqNum, SequenceSet, StatusKind};
 
 /// Appends the wire form of `response` (including its CRLF) to `out`.
 ///
@@ -14,12 +11,7 @@ use crate::{
 /// `continue-req = "+" SP (resp-text / base64) CRLF`
 pub fn encode(response: &Response, out: &mut Vec<u8>) {
     match response {
-        Response::Status {
-            tag,
-            kind,
-            code,
-            text,
-        } => {
+        Response::Status { tag, kind, code, text } => {
             match tag {
                 Some(t) => out.extend_from_slice(t.as_str().as_bytes()),
                 None => out.push(b'*'),
@@ -55,13 +47,7 @@ pub fn encode(response: &Response, out: &mut Vec<u8>) {
 
 /// `text = 1*TEXT-CHAR`: CR and LF (which would end the response) become spaces.
 fn text_bytes(text: &str, out: &mut Vec<u8>) {
-    out.extend(text.bytes().map(|b| {
-        if b == b'\r' || b == b'\n' || b == 0 {
-            b' '
-        } else {
-            b
-        }
-    }));
+    out.extend(text.bytes().map(|b| if b == b'\r' || b == b'\n' || b == 0 { b' ' } else { b }));
 }
 
 fn num(n: impl std::fmt::Display, out: &mut Vec<u8>) {
@@ -105,9 +91,7 @@ pub fn encode_sequence_set(set: &SequenceSet, out: &mut Vec<u8>) {
 /// `flag-list = "(" [flag *(SP flag)] ")"`
 fn flag_list(flags: &[Flag], out: &mut Vec<u8>) {
     out.push(b'(');
-    join(flags, out, |f, out| {
-        out.extend_from_slice(f.as_str().as_bytes())
-    });
+    join(flags, out, |f, out| out.extend_from_slice(f.as_str().as_bytes()));
     out.push(b')');
 }
 
@@ -148,13 +132,8 @@ fn quoted_char(c: Option<char>, out: &mut Vec<u8>) {
 
 /// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`
 fn date_time(dt: &DateTime, out: &mut Vec<u8>) {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS
-        .get(usize::from(dt.date.month).wrapping_sub(1))
-        .copied()
-        .unwrap_or("Jan");
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.get(usize::from(dt.date.month).wrapping_sub(1)).copied().unwrap_or("Jan");
     let z = dt.zone_minutes;
     let sign = if z < 0 { '-' } else { '+' };
     let za = z.unsigned_abs();
@@ -204,11 +183,7 @@ fn encode_code(code: &Code, out: &mut Vec<u8>) {
         Code::ClientBug => simple("CLIENTBUG", out),
         Code::Closed => simple("CLOSED", out),
         Code::ContactAdmin => simple("CONTACTADMIN", out),
-        Code::CopyUid {
-            uid_validity,
-            source,
-            dest,
-        } => {
+        Code::CopyUid { uid_validity, source, dest } => {
             let _ = write!(out, "COPYUID {uid_validity} ");
             encode_sequence_set(source, out);
             out.push(b' ');
@@ -259,13 +234,7 @@ fn encode_code(code: &Code, out: &mut Vec<u8>) {
             if let Some(t) = text {
                 out.push(b' ');
                 // `1*<any TEXT-CHAR except "]">`
-                out.extend(t.bytes().map(|b| {
-                    if matches!(b, b']' | b'\r' | b'\n' | 0) {
-                        b' '
-                    } else {
-                        b
-                    }
-                }));
+                out.extend(t.bytes().map(|b| if matches!(b, b']' | b'\r' | b'\n' | 0) { b' ' } else { b }));
             }
         }
     }
@@ -275,9 +244,7 @@ fn encode_code(code: &Code, out: &mut Vec<u8>) {
 /// [SP mbox-list-extended]`
 fn mailbox_list(attributes: &[String], delimiter: Option<char>, name: &str, out: &mut Vec<u8>) {
     out.push(b'(');
-    join(attributes, out, |a, out| {
-        out.extend_from_slice(a.as_bytes())
-    });
+    join(attributes, out, |a, out| out.extend_from_slice(a.as_bytes()));
     out.extend_from_slice(b") ");
     quoted_char(delimiter, out);
     out.push(b' ');
@@ -336,12 +303,7 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
                 out.extend_from_slice(c.as_bytes());
             }
         }
-        Data::List {
-            attributes,
-            delimiter,
-            name,
-            child_info,
-        } => {
+        Data::List { attributes, delimiter, name, child_info } => {
             out.extend_from_slice(b"LIST ");
             mailbox_list(attributes, *delimiter, name, out);
             if let Some(info) = child_info {
@@ -350,18 +312,11 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
                 out.extend_from_slice(b"))");
             }
         }
-        Data::Lsub {
-            attributes,
-            delimiter,
-            name,
-        } => {
+        Data::Lsub { attributes, delimiter, name } => {
             out.extend_from_slice(b"LSUB ");
             mailbox_list(attributes, *delimiter, name, out);
         }
-        Data::Status {
-            mailbox: name,
-            items,
-        } => {
+        Data::Status { mailbox: name, items } => {
             out.extend_from_slice(b"STATUS ");
             mailbox(name, out);
             out.extend_from_slice(b" (");
@@ -379,15 +334,7 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
                 let _ = write!(out, " (MODSEQ {m})");
             }
         }
-        Data::ESearch {
-            tag,
-            uid,
-            min,
-            max,
-            all,
-            count,
-            modseq,
-        } => {
+        Data::ESearch { tag, uid, min, max, all, count, modseq } => {
             out.extend_from_slice(b"ESEARCH");
             if let Some(t) = tag {
                 out.extend_from_slice(b" (TAG ");
@@ -428,11 +375,7 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
             let _ = write!(out, "{n} EXPUNGE");
         }
         Data::Vanished { earlier, uids } => {
-            out.extend_from_slice(if *earlier {
-                b"VANISHED (EARLIER) "
-            } else {
-                b"VANISHED "
-            });
+            out.extend_from_slice(if *earlier { b"VANISHED (EARLIER) " } else { b"VANISHED " });
             encode_sequence_set(uids, out);
         }
         Data::Fetch { seq, items } => {
@@ -440,11 +383,7 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
             join(items, out, fetch_value);
             out.push(b')');
         }
-        Data::Namespace {
-            personal,
-            other,
-            shared,
-        } => {
+        Data::Namespace { personal, other, shared } => {
             out.extend_from_slice(b"NAMESPACE ");
             namespace(personal, out);
             out.push(b' ');
@@ -481,11 +420,7 @@ pub fn encode_section(section: &Section, out: &mut Vec<u8>) {
             SectionText::Text => out.extend_from_slice(b"TEXT"),
             SectionText::Mime => out.extend_from_slice(b"MIME"),
             SectionText::HeaderFields { not, fields } => {
-                out.extend_from_slice(if *not {
-                    b"HEADER.FIELDS.NOT ("
-                } else {
-                    b"HEADER.FIELDS ("
-                });
+                out.extend_from_slice(if *not { b"HEADER.FIELDS.NOT (" } else { b"HEADER.FIELDS (" });
                 join(fields, out, |f, out| astring(f.as_bytes(), out));
                 out.push(b')');
             }
@@ -523,11 +458,7 @@ fn fetch_value(v: &FetchValue, out: &mut Vec<u8>) {
             out.extend_from_slice(b"BODY ");
             out.extend_from_slice(b);
         }
-        FetchValue::BodySection {
-            section,
-            origin,
-            data,
-        } => {
+        FetchValue::BodySection { section, origin, data } => {
             out.extend_from_slice(b"BODY");
             encode_section(section, out);
             if let Some(o) = origin {
@@ -627,57 +558,26 @@ mod tests {
     }
 
     fn status(tag: Option<&str>, kind: StatusKind, code: Option<Code>, text: &str) -> String {
-        enc(Response::Status {
-            tag: tag.map(|t| Tag::new(t).unwrap()),
-            kind,
-            code,
-            text: text.into(),
-        })
+        enc(Response::Status { tag: tag.map(|t| Tag::new(t).unwrap()), kind, code, text: text.into() })
     }
 
     fn set(r: &[(u32, u32)]) -> SequenceSet {
-        SequenceSet::Ranges(
-            r.iter()
-                .map(|&(a, b)| (SeqNum::Value(a), SeqNum::Value(b)))
-                .collect(),
-        )
+        SequenceSet::Ranges(r.iter().map(|&(a, b)| (SeqNum::Value(a), SeqNum::Value(b))).collect())
     }
 
     #[test]
     fn status_responses() {
-        assert_eq!(
-            status(None, StatusKind::Ok, Some(Code::Alert), "Hello"),
-            "* OK [ALERT] Hello\r\n"
-        );
-        assert_eq!(
-            status(Some("a1"), StatusKind::Ok, None, "LOGIN completed"),
-            "a1 OK LOGIN completed\r\n"
-        );
-        assert_eq!(
-            status(Some("a1"), StatusKind::No, Some(Code::TryCreate), ""),
-            "a1 NO [TRYCREATE]\r\n"
-        );
-        assert_eq!(
-            status(None, StatusKind::Bye, None, "bye\r\nx"),
-            "* BYE bye  x\r\n"
-        );
-        assert_eq!(
-            status(None, StatusKind::PreAuth, None, "hi"),
-            "* PREAUTH hi\r\n"
-        );
-        assert_eq!(
-            status(Some("x"), StatusKind::Bad, None, "no"),
-            "x BAD no\r\n"
-        );
+        assert_eq!(status(None, StatusKind::Ok, Some(Code::Alert), "Hello"), "* OK [ALERT] Hello\r\n");
+        assert_eq!(status(Some("a1"), StatusKind::Ok, None, "LOGIN completed"), "a1 OK LOGIN completed\r\n");
+        assert_eq!(status(Some("a1"), StatusKind::No, Some(Code::TryCreate), ""), "a1 NO [TRYCREATE]\r\n");
+        assert_eq!(status(None, StatusKind::Bye, None, "bye\r\nx"), "* BYE bye  x\r\n");
+        assert_eq!(status(None, StatusKind::PreAuth, None, "hi"), "* PREAUTH hi\r\n");
+        assert_eq!(status(Some("x"), StatusKind::Bad, None, "no"), "x BAD no\r\n");
         assert_eq!(
             status(
                 None,
                 StatusKind::Ok,
-                Some(Code::PermanentFlags(vec![
-                    Flag::Deleted,
-                    Flag::Seen,
-                    Flag::Extension("*".into())
-                ])),
+                Some(Code::PermanentFlags(vec![Flag::Deleted, Flag::Seen, Flag::Extension("*".into())])),
                 "Limited"
             ),
             "* OK [PERMANENTFLAGS (\\Deleted \\Seen \\*)] Limited\r\n"
@@ -686,10 +586,7 @@ mod tests {
             status(
                 Some("A3"),
                 StatusKind::Ok,
-                Some(Code::AppendUid {
-                    uid_validity: 38505,
-                    uids: set(&[(3955, 3955)])
-                }),
+                Some(Code::AppendUid { uid_validity: 38505, uids: set(&[(3955, 3955)]) }),
                 "done"
             ),
             "A3 OK [APPENDUID 38505 3955] done\r\n"
@@ -712,15 +609,9 @@ mod tests {
             (Code::AuthenticationFailed, "AUTHENTICATIONFAILED"),
             (Code::AuthorizationFailed, "AUTHORIZATIONFAILED"),
             (Code::BadCharset(vec![]), "BADCHARSET"),
-            (
-                Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()]),
-                "BADCHARSET (UTF-8 US-ASCII)",
-            ),
+            (Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()]), "BADCHARSET (UTF-8 US-ASCII)"),
             (Code::Cannot, "CANNOT"),
-            (
-                Code::Capability(vec!["IMAP4rev2".into(), "IDLE".into()]),
-                "CAPABILITY IMAP4rev2 IDLE",
-            ),
+            (Code::Capability(vec!["IMAP4rev2".into(), "IDLE".into()]), "CAPABILITY IMAP4rev2 IDLE"),
             (Code::ClientBug, "CLIENTBUG"),
             (Code::Closed, "CLOSED"),
             (Code::ContactAdmin, "CONTACTADMIN"),
@@ -728,10 +619,7 @@ mod tests {
             (Code::Expired, "EXPIRED"),
             (Code::ExpungeIssued, "EXPUNGEISSUED"),
             (Code::HasChildren, "HASCHILDREN"),
-            (
-                Code::HighestModSeq(715194045007),
-                "HIGHESTMODSEQ 715194045007",
-            ),
+            (Code::HighestModSeq(715194045007), "HIGHESTMODSEQ 715194045007"),
             (Code::InUse, "INUSE"),
             (Code::Limit, "LIMIT"),
             (Code::Modified(set(&[(7, 7), (9, 9)])), "MODIFIED 7,9"),
@@ -755,85 +643,38 @@ mod tests {
             (Code::Other("X-BAR".into(), None), "X-BAR"),
         ];
         for (code, s) in codes {
-            assert_eq!(
-                status(None, StatusKind::Ok, Some(code), "t"),
-                format!("* OK [{s}] t\r\n")
-            );
+            assert_eq!(status(None, StatusKind::Ok, Some(code), "t"), format!("* OK [{s}] t\r\n"));
         }
     }
 
     #[test]
     fn continue_and_simple_data() {
+        assert_eq!(enc(Response::Continue { text: "Ready".into() }), "+ Ready\r\n");
+        assert_eq!(enc(Response::Continue { text: String::new() }), "+ \r\n");
         assert_eq!(
-            enc(Response::Continue {
-                text: "Ready".into()
-            }),
-            "+ Ready\r\n"
-        );
-        assert_eq!(
-            enc(Response::Continue {
-                text: String::new()
-            }),
-            "+ \r\n"
-        );
-        assert_eq!(
-            data(Data::Capability(vec![
-                "IMAP4rev2".into(),
-                "AUTH=PLAIN".into()
-            ])),
+            data(Data::Capability(vec!["IMAP4rev2".into(), "AUTH=PLAIN".into()])),
             "* CAPABILITY IMAP4rev2 AUTH=PLAIN\r\n"
         );
-        assert_eq!(
-            data(Data::Enabled(vec!["CONDSTORE".into()])),
-            "* ENABLED CONDSTORE\r\n"
-        );
+        assert_eq!(data(Data::Enabled(vec!["CONDSTORE".into()])), "* ENABLED CONDSTORE\r\n");
         assert_eq!(data(Data::Enabled(vec![])), "* ENABLED\r\n");
         assert_eq!(data(Data::Exists(172)), "* 172 EXISTS\r\n");
         assert_eq!(data(Data::Recent(1)), "* 1 RECENT\r\n");
         assert_eq!(data(Data::Expunge(44)), "* 44 EXPUNGE\r\n");
         assert_eq!(
-            data(Data::Flags(vec![
-                Flag::Answered,
-                Flag::Flagged,
-                Flag::Keyword("$Junk".into())
-            ])),
+            data(Data::Flags(vec![Flag::Answered, Flag::Flagged, Flag::Keyword("$Junk".into())])),
             "* FLAGS (\\Answered \\Flagged $Junk)\r\n"
         );
+        assert_eq!(data(Data::Search { numbers: vec![2, 3, 6], modseq: None }), "* SEARCH 2 3 6\r\n");
+        assert_eq!(data(Data::Search { numbers: vec![], modseq: None }), "* SEARCH\r\n");
         assert_eq!(
-            data(Data::Search {
-                numbers: vec![2, 3, 6],
-                modseq: None
-            }),
-            "* SEARCH 2 3 6\r\n"
-        );
-        assert_eq!(
-            data(Data::Search {
-                numbers: vec![],
-                modseq: None
-            }),
-            "* SEARCH\r\n"
-        );
-        assert_eq!(
-            data(Data::Search {
-                numbers: vec![2],
-                modseq: Some(917162500)
-            }),
+            data(Data::Search { numbers: vec![2], modseq: Some(917162500) }),
             "* SEARCH 2 (MODSEQ 917162500)\r\n"
         );
         assert_eq!(
-            data(Data::Vanished {
-                earlier: true,
-                uids: set(&[(300, 310), (405, 405), (411, 420)])
-            }),
+            data(Data::Vanished { earlier: true, uids: set(&[(300, 310), (405, 405), (411, 420)]) }),
             "* VANISHED (EARLIER) 300:310,405,411:420\r\n"
         );
-        assert_eq!(
-            data(Data::Vanished {
-                earlier: false,
-                uids: set(&[(1, 3), (5, 5)])
-            }),
-            "* VANISHED 1:3,5\r\n"
-        );
+        assert_eq!(data(Data::Vanished { earlier: false, uids: set(&[(1, 3), (5, 5)]) }), "* VANISHED 1:3,5\r\n");
     }
 
     #[test]
@@ -894,50 +735,27 @@ mod tests {
             "* LIST (\\Noselect \\Sent) NIL \"a\\\"b\\\\c\"\r\n"
         );
         assert_eq!(
-            data(Data::List {
-                attributes: vec![],
-                delimiter: Some('\\'),
-                name: "Entwürfe".into(),
-                child_info: None
-            }),
+            data(Data::List { attributes: vec![], delimiter: Some('\\'), name: "Entwürfe".into(), child_info: None }),
             "* LIST () \"\\\\\" {9}\r\nEntwürfe\r\n"
         );
         assert_eq!(
-            data(Data::Lsub {
-                attributes: vec![],
-                delimiter: Some('.'),
-                name: "#news.comp.mail.misc".into()
-            }),
+            data(Data::Lsub { attributes: vec![], delimiter: Some('.'), name: "#news.comp.mail.misc".into() }),
             "* LSUB () \".\" \"#news.comp.mail.misc\"\r\n"
         );
         assert_eq!(
             data(Data::Status {
                 mailbox: "blurdybloop".into(),
-                items: vec![
-                    (StatusItem::Messages, 231),
-                    (StatusItem::UidNext, 44292),
-                    (StatusItem::HighestModSeq, 7)
-                ]
+                items: vec![(StatusItem::Messages, 231), (StatusItem::UidNext, 44292), (StatusItem::HighestModSeq, 7)]
             }),
             "* STATUS \"blurdybloop\" (MESSAGES 231 UIDNEXT 44292 HIGHESTMODSEQ 7)\r\n"
         );
-        assert_eq!(
-            data(Data::Status {
-                mailbox: "INBOX".into(),
-                items: vec![]
-            }),
-            "* STATUS INBOX ()\r\n"
-        );
+        assert_eq!(data(Data::Status { mailbox: "INBOX".into(), items: vec![] }), "* STATUS INBOX ()\r\n");
     }
 
     #[test]
     fn namespace_and_id() {
         assert_eq!(
-            data(Data::Namespace {
-                personal: Some(vec![(String::new(), '/')]),
-                other: None,
-                shared: None
-            }),
+            data(Data::Namespace { personal: Some(vec![(String::new(), '/')]), other: None, shared: None }),
             "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n"
         );
         assert_eq!(
@@ -950,10 +768,7 @@ mod tests {
         );
         assert_eq!(data(Data::Id(None)), "* ID NIL\r\n");
         assert_eq!(
-            data(Data::Id(Some(vec![
-                ("name".into(), Some("postfach".into())),
-                ("os".into(), None)
-            ]))),
+            data(Data::Id(Some(vec![("name".into(), Some("postfach".into())), ("os".into(), None)]))),
             "* ID (\"name\" \"postfach\" \"os\" NIL)\r\n"
         );
     }
@@ -962,11 +777,7 @@ mod tests {
     fn fetch() {
         use crate::DateTime;
         let dt = DateTime {
-            date: Date {
-                year: 1996,
-                month: 7,
-                day: 1,
-            },
+            date: Date { year: 1996, month: 7, day: 1 },
             hour: 2,
             minute: 44,
             second: 25,
@@ -981,9 +792,7 @@ mod tests {
                 FetchValue::Uid(7),
                 FetchValue::ModSeq(12121231000),
                 FetchValue::Envelope(b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)".to_vec()),
-                FetchValue::BodyStructure(
-                    b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 3 1)".to_vec(),
-                ),
+                FetchValue::BodyStructure(b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 3 1)".to_vec()),
                 FetchValue::Body(b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 3 1)".to_vec()),
             ],
         });
@@ -999,51 +808,32 @@ mod tests {
                 FetchValue::BodySection {
                     section: Section {
                         part: vec![1],
-                        text: Some(SectionText::HeaderFields {
-                            not: false,
-                            fields: vec!["A".into(), "B".into()],
-                        }),
+                        text: Some(SectionText::HeaderFields { not: false, fields: vec!["A".into(), "B".into()] }),
                     },
                     origin: Some(0),
                     data: Some(b"A: x\r\n\r\n".to_vec()),
                 },
+                FetchValue::BodySection { section: Section::default(), origin: None, data: None },
                 FetchValue::BodySection {
-                    section: Section::default(),
-                    origin: None,
-                    data: None,
-                },
-                FetchValue::BodySection {
-                    section: Section {
-                        part: vec![2, 3],
-                        text: Some(SectionText::Mime),
-                    },
+                    section: Section { part: vec![2, 3], text: Some(SectionText::Mime) },
                     origin: None,
                     data: Some(b"abc".to_vec()),
                 },
                 FetchValue::BodySection {
                     section: Section {
                         part: vec![],
-                        text: Some(SectionText::HeaderFields {
-                            not: true,
-                            fields: vec!["X Y".into()],
-                        }),
+                        text: Some(SectionText::HeaderFields { not: true, fields: vec!["X Y".into()] }),
                     },
                     origin: None,
                     data: Some(vec![]),
                 },
                 FetchValue::BodySection {
-                    section: Section {
-                        part: vec![],
-                        text: Some(SectionText::Text),
-                    },
+                    section: Section { part: vec![], text: Some(SectionText::Text) },
                     origin: None,
                     data: Some(b"t".to_vec()),
                 },
                 FetchValue::BodySection {
-                    section: Section {
-                        part: vec![],
-                        text: Some(SectionText::Header),
-                    },
+                    section: Section { part: vec![], text: Some(SectionText::Header) },
                     origin: None,
                     data: Some(b"h".to_vec()),
                 },
@@ -1057,25 +847,10 @@ mod tests {
         let r = data(Data::Fetch {
             seq: 2,
             items: vec![
-                FetchValue::Binary {
-                    part: vec![1],
-                    origin: None,
-                    data: Some(b"a\0b".to_vec()),
-                },
-                FetchValue::Binary {
-                    part: vec![1, 2],
-                    origin: Some(5),
-                    data: Some(b"ab".to_vec()),
-                },
-                FetchValue::Binary {
-                    part: vec![],
-                    origin: None,
-                    data: None,
-                },
-                FetchValue::BinarySize {
-                    part: vec![3],
-                    size: 42,
-                },
+                FetchValue::Binary { part: vec![1], origin: None, data: Some(b"a\0b".to_vec()) },
+                FetchValue::Binary { part: vec![1, 2], origin: Some(5), data: Some(b"ab".to_vec()) },
+                FetchValue::Binary { part: vec![], origin: None, data: None },
+                FetchValue::BinarySize { part: vec![3], size: 42 },
                 FetchValue::Rfc822(Some(b"x".to_vec())),
                 FetchValue::Rfc822Header(None),
                 FetchValue::Rfc822Text(Some(b"line\r\n".to_vec())),
@@ -1087,11 +862,7 @@ mod tests {
                RFC822 \"x\" RFC822.HEADER NIL RFC822.TEXT {6}\r\nline\r\n)\r\n"[..]
         );
         let dt = DateTime {
-            date: Date {
-                year: 2024,
-                month: 2,
-                day: 1,
-            },
+            date: Date { year: 2024, month: 2, day: 1 },
             hour: 12,
             minute: 34,
             second: 56,
@@ -1105,17 +876,11 @@ mod tests {
     #[test]
     fn sequence_sets() {
         let mut out = Vec::new();
-        encode_sequence_set(
-            &SequenceSet::from_numbers(vec![5, 1, 2, 3]).unwrap(),
-            &mut out,
-        );
+        encode_sequence_set(&SequenceSet::from_numbers(vec![5, 1, 2, 3]).unwrap(), &mut out);
         assert_eq!(out, b"1:3,5");
         out.clear();
         encode_sequence_set(
-            &SequenceSet::Ranges(vec![
-                (SeqNum::Value(1), SeqNum::Largest),
-                (SeqNum::Largest, SeqNum::Largest),
-            ]),
+            &SequenceSet::Ranges(vec![(SeqNum::Value(1), SeqNum::Largest), (SeqNum::Largest, SeqNum::Largest)]),
             &mut out,
         );
         assert_eq!(out, b"1:*,*");
@@ -1130,12 +895,7 @@ mod tests {
         use imap_codec::decode::Decoder;
         use imap_codec::ResponseCodec;
         let responses = vec![
-            Response::Status {
-                tag: None,
-                kind: StatusKind::Ok,
-                code: Some(Code::UidValidity(5)),
-                text: "ok".into(),
-            },
+            Response::Status { tag: None, kind: StatusKind::Ok, code: Some(Code::UidValidity(5)), text: "ok".into() },
             Response::Status {
                 tag: Tag::new("a1"),
                 kind: StatusKind::No,
@@ -1147,21 +907,14 @@ mod tests {
             Response::Data(Data::Exists(3)),
             Response::Data(Data::Expunge(3)),
             Response::Data(Data::Flags(vec![Flag::Seen, Flag::Keyword("$x".into())])),
-            Response::Data(Data::Search {
-                numbers: vec![1, 2],
-                modseq: None,
-            }),
+            Response::Data(Data::Search { numbers: vec![1, 2], modseq: None }),
             Response::Data(Data::List {
                 attributes: vec!["\\Noselect".into()],
                 delimiter: Some('/'),
                 name: "a b".into(),
                 child_info: None,
             }),
-            Response::Data(Data::Lsub {
-                attributes: vec![],
-                delimiter: None,
-                name: "INBOX".into(),
-            }),
+            Response::Data(Data::Lsub { attributes: vec![], delimiter: None, name: "INBOX".into() }),
             Response::Data(Data::Status {
                 mailbox: "x".into(),
                 items: vec![(StatusItem::Messages, 1), (StatusItem::Unseen, 0)],
@@ -1184,11 +937,7 @@ mod tests {
             let mut out = Vec::new();
             encode(&r, &mut out);
             let res = ResponseCodec::default().decode(&out);
-            assert!(
-                matches!(res, Ok((rem, _)) if rem.is_empty()),
-                "{:?}",
-                String::from_utf8_lossy(&out)
-            );
+            assert!(matches!(res, Ok((rem, _)) if rem.is_empty()), "{:?}", String::from_utf8_lossy(&out));
         }
     }
 }

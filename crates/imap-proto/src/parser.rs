@@ -12,9 +12,9 @@
 use thiserror::Error;
 
 use crate::{
-    AppendMessage, Command, CommandBody, Date, DateTime, FetchAttr, Flag, Fragment, ListCommand,
-    Literal, LiteralHeader, MailboxName, SearchKey, SearchReturn, Secret, Section, SectionText,
-    SelectParams, SeqNum, SequenceSet, StatusItem, StoreAction, StoreMode, Tag,
+    AppendMessage, Command, CommandBody, Date, DateTime, FetchAttr, Flag, Fragment, ListCommand, Literal,
+    LiteralHeader, MailboxName, SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum,
+    SequenceSet, StatusItem, StoreAction, StoreMode, Tag,
 };
 
 /// Limits the parser enforces (the connection enforces line and literal sizes).
@@ -47,8 +47,7 @@ const MAX_RECURSION: usize = 256;
 ///
 /// `atom-specials = "(" / ")" / "{" / SP / CTL / list-wildcards / quoted-specials / resp-specials`
 pub fn is_atom_char(b: u8) -> bool {
-    (0x21..0x7f).contains(&b)
-        && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+    (0x21..0x7f).contains(&b) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
 }
 
 /// `ASTRING-CHAR = ATOM-CHAR / resp-specials`
@@ -106,24 +105,16 @@ pub fn peek_tag(line: &[u8]) -> Option<Tag> {
 /// Parses one complete command from its fragments.
 ///
 /// `command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF`
-pub fn parse_command(
-    fragments: Vec<Fragment>,
-    limits: &ParseLimits,
-) -> Result<Command, ParseError> {
+pub fn parse_command(fragments: Vec<Fragment>, limits: &ParseLimits) -> Result<Command, ParseError> {
     // The tag, as far as it is valid, so that errors can be answered tagged.
     let tag = match fragments.first() {
         Some(Fragment::Line(l)) => {
             let end = l.iter().position(|&b| b == b' ').unwrap_or(l.len());
-            l.get(..end)
-                .and_then(|t| std::str::from_utf8(t).ok())
-                .and_then(Tag::new)
+            l.get(..end).and_then(|t| std::str::from_utf8(t).ok()).and_then(Tag::new)
         }
         _ => None,
     };
-    let err = |message: String| ParseError {
-        tag: tag.clone(),
-        message,
-    };
+    let err = |message: String| ParseError { tag: tag.clone(), message };
 
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let mut lits: Vec<Option<Literal>> = Vec::new();
@@ -147,15 +138,7 @@ pub fn parse_command(
         lines.push(Vec::new());
     }
 
-    let mut p = Parser {
-        lines,
-        lits,
-        li: 0,
-        pos: 0,
-        max_depth: limits.max_depth,
-        depth: 0,
-        rec: 0,
-    };
+    let mut p = Parser { lines, lits, li: 0, pos: 0, max_depth: limits.max_depth, depth: 0, rec: 0 };
     p.command(tag.clone()).map_err(err)
 }
 
@@ -171,10 +154,9 @@ pub fn parse_sasl_response(line: &[u8]) -> Result<Option<Vec<u8>>, ParseError> {
     if line == b"=" {
         return Ok(Some(Vec::new()));
     }
-    base64_decode(line).map(Some).ok_or_else(|| ParseError {
-        tag: None,
-        message: "invalid base64 in SASL response".into(),
-    })
+    base64_decode(line)
+        .map(Some)
+        .ok_or_else(|| ParseError { tag: None, message: "invalid base64 in SASL response".into() })
 }
 
 /// Standard base64 (RFC 4648 §4) decoding. Padding is optional but, when
@@ -227,17 +209,8 @@ fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
 
 /// Renders input bytes for an error message: printable ASCII, at most 24 bytes.
 fn show(bytes: &[u8]) -> String {
-    let mut s: String = bytes
-        .iter()
-        .take(24)
-        .map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '?'
-            }
-        })
-        .collect();
+    let mut s: String =
+        bytes.iter().take(24).map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '?' }).collect();
     if bytes.len() > 24 {
         s.push('…');
     }
@@ -323,10 +296,7 @@ impl Parser {
         while self.peek().is_some_and(&f) {
             self.pos += 1;
         }
-        self.line()
-            .get(start..self.pos)
-            .map(<[u8]>::to_vec)
-            .unwrap_or_default()
+        self.line().get(start..self.pos).map(<[u8]>::to_vec).unwrap_or_default()
     }
 
     /// A case-insensitive keyword, only if it is not followed by more atom characters.
@@ -334,9 +304,7 @@ impl Parser {
         let rest = self.rest();
         let n = kw.len();
         if rest.len() >= n
-            && rest
-                .get(..n)
-                .is_some_and(|r| r.eq_ignore_ascii_case(kw.as_bytes()))
+            && rest.get(..n).is_some_and(|r| r.eq_ignore_ascii_case(kw.as_bytes()))
             && !rest.get(n).is_some_and(|&b| is_atom_char(b))
         {
             self.pos += n;
@@ -357,10 +325,7 @@ impl Parser {
         }
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(format!(
-                "parentheses nested too deeply (limit {})",
-                self.max_depth
-            ));
+            return Err(format!("parentheses nested too deeply (limit {})", self.max_depth));
         }
         Ok(())
     }
@@ -424,11 +389,7 @@ impl Parser {
         let mut ranges = Vec::new();
         loop {
             let a = self.seq_number()?;
-            let b = if self.eat(b':') {
-                self.seq_number()?
-            } else {
-                a
-            };
+            let b = if self.eat(b':') { self.seq_number()? } else { a };
             ranges.push((a, b));
             if !self.eat(b',') {
                 break;
@@ -484,19 +445,13 @@ impl Parser {
         if !self.at_line_end() {
             return Err("literal marker must end the line".into());
         }
-        let lit = self
-            .lits
-            .get_mut(self.li)
-            .and_then(Option::take)
-            .ok_or("missing literal data")?;
+        let lit = self.lits.get_mut(self.li).and_then(Option::take).ok_or("missing literal data")?;
         if lit.len() != len {
             return Err("literal length mismatch".into());
         }
         match &lit {
             Literal::File { .. } if !allow_file => return Err("literal too large".into()),
-            Literal::Memory(v) if !binary && v.contains(&0) => {
-                return Err("NUL byte in literal".into())
-            }
+            Literal::Memory(v) if !binary && v.contains(&0) => return Err("NUL byte in literal".into()),
             _ => {}
         }
         self.li += 1;
@@ -574,11 +529,7 @@ impl Parser {
         if a.is_empty() {
             return Err("expected flag".into());
         }
-        let mut s = if bs {
-            String::from("\\")
-        } else {
-            String::new()
-        };
+        let mut s = if bs { String::from("\\") } else { String::new() };
         s.push_str(&utf8(a, "flag")?);
         Flag::parse(&s).ok_or_else(|| format!("invalid flag {}", show(s.as_bytes())))
     }
@@ -603,16 +554,10 @@ impl Parser {
 
     /// `date-month = "Jan" / "Feb" / … / "Dec"`
     fn month(&mut self) -> R<u8> {
-        const MONTHS: [&str; 12] = [
-            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-        ];
+        const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
         let m = self.take_while(|b| b.is_ascii_alphabetic());
         let u = upper(&m);
-        MONTHS
-            .iter()
-            .position(|&x| x == u)
-            .map(|i| i as u8 + 1)
-            .ok_or_else(|| "invalid month in date".to_string())
+        MONTHS.iter().position(|&x| x == u).map(|i| i as u8 + 1).ok_or_else(|| "invalid month in date".to_string())
     }
 
     fn digits_exact(&mut self, n: usize, what: &str) -> R<u32> {
@@ -655,11 +600,7 @@ impl Parser {
         if day == 0 || day > days {
             return Err("invalid day in date".into());
         }
-        Ok(Date {
-            year: year as u16,
-            month,
-            day: day as u8,
-        })
+        Ok(Date { year: year as u16, month, day: day as u8 })
     }
 
     /// `date = date-text / DQUOTE date-text DQUOTE`
@@ -715,11 +656,7 @@ impl Parser {
     fn command(&mut self, tag: Option<Tag>) -> R<Command> {
         let raw = self.take_while(is_astring_char);
         if raw.is_empty() {
-            return Err(if self.at_end() {
-                "empty command".into()
-            } else {
-                "missing tag".into()
-            });
+            return Err(if self.at_end() { "empty command".into() } else { "missing tag".into() });
         }
         let tag = tag.ok_or("invalid tag")?;
         self.sp("after tag")?;
@@ -729,10 +666,7 @@ impl Parser {
         }
         let body = self.command_body(&upper(&name))?;
         if !self.at_end() {
-            return Err(format!(
-                "unexpected characters after {} command",
-                body.name()
-            ));
+            return Err(format!("unexpected characters after {} command", body.name()));
         }
         Ok(Command { tag, body })
     }
@@ -758,30 +692,21 @@ impl Parser {
             "CREATE" => self.create()?,
             "DELETE" => {
                 self.sp("after DELETE")?;
-                C::Delete {
-                    mailbox: self.mailbox()?,
-                }
+                C::Delete { mailbox: self.mailbox()? }
             }
             "RENAME" => {
                 self.sp("after RENAME")?;
                 let from = self.mailbox()?;
                 self.sp("after mailbox name")?;
-                C::Rename {
-                    from,
-                    to: self.mailbox()?,
-                }
+                C::Rename { from, to: self.mailbox()? }
             }
             "SUBSCRIBE" => {
                 self.sp("after SUBSCRIBE")?;
-                C::Subscribe {
-                    mailbox: self.mailbox()?,
-                }
+                C::Subscribe { mailbox: self.mailbox()? }
             }
             "UNSUBSCRIBE" => {
                 self.sp("after UNSUBSCRIBE")?;
-                C::Unsubscribe {
-                    mailbox: self.mailbox()?,
-                }
+                C::Unsubscribe { mailbox: self.mailbox()? }
             }
             "LIST" => self.list()?,
             "LSUB" => self.lsub()?,
@@ -810,9 +735,7 @@ impl Parser {
             "STORE" => self.store(true)?,
             "EXPUNGE" => {
                 self.sp("after UID EXPUNGE")?;
-                CommandBody::UidExpunge {
-                    set: self.sequence_set()?,
-                }
+                CommandBody::UidExpunge { set: self.sequence_set()? }
             }
             "" => return Err("expected command after UID".into()),
             _ => return Err(format!("unknown command UID {}", show(sub.as_bytes()))),
@@ -825,25 +748,19 @@ impl Parser {
         self.sp("after AUTHENTICATE")?;
         let mechanism = self.atom("SASL mechanism name")?.to_ascii_uppercase();
         let initial_response = if self.eat(b' ') {
-            let b =
-                self.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+            let b = self.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
             if b.is_empty() {
                 return Err("expected initial response".into());
             }
             if b == b"=" {
                 Some(Secret(Vec::new()))
             } else {
-                Some(Secret(
-                    base64_decode(&b).ok_or("invalid base64 in initial response")?,
-                ))
+                Some(Secret(base64_decode(&b).ok_or("invalid base64 in initial response")?))
             }
         } else {
             None
         };
-        Ok(CommandBody::Authenticate {
-            mechanism,
-            initial_response,
-        })
+        Ok(CommandBody::Authenticate { mechanism, initial_response })
     }
 
     /// `login = "LOGIN" SP userid SP password`; `userid = astring`; `password = astring`
@@ -852,10 +769,7 @@ impl Parser {
         let username = utf8(self.astring("user name")?, "user name")?;
         self.sp("after user name")?;
         let password = utf8(self.astring("password")?, "password")?;
-        Ok(CommandBody::Login {
-            username,
-            password: Secret(password),
-        })
+        Ok(CommandBody::Login { username, password: Secret(password) })
     }
 
     /// `enable = "ENABLE" 1*(SP capability)`; `capability = atom` (upper-cased)
@@ -874,11 +788,7 @@ impl Parser {
     /// `select-params = SP "(" select-param *(SP select-param) ")"` (RFC 4466);
     /// `select-param =/ "CONDSTORE"` (RFC 7162)
     fn select(&mut self, read_only: bool) -> R<CommandBody> {
-        self.sp(if read_only {
-            "after EXAMINE"
-        } else {
-            "after SELECT"
-        })?;
+        self.sp(if read_only { "after EXAMINE" } else { "after SELECT" })?;
         let mailbox = self.mailbox()?;
         let mut params = SelectParams::default();
         if self.eat(b' ') {
@@ -889,12 +799,7 @@ impl Parser {
                     match w.as_str() {
                         "CONDSTORE" => params.condstore = true,
                         "" => return Err("expected select parameter".into()),
-                        _ => {
-                            return Err(format!(
-                                "unsupported select parameter {}",
-                                show(w.as_bytes())
-                            ))
-                        }
+                        _ => return Err(format!("unsupported select parameter {}", show(w.as_bytes()))),
                     }
                     if !self.eat(b' ') {
                         break;
@@ -903,11 +808,7 @@ impl Parser {
             }
             self.close("select parameters")?;
         }
-        Ok(CommandBody::Select {
-            mailbox,
-            read_only,
-            params,
-        })
+        Ok(CommandBody::Select { mailbox, read_only, params })
     }
 
     /// `create = "CREATE" SP mailbox [create-params]`;
@@ -922,10 +823,7 @@ impl Parser {
             loop {
                 let w = upper(&self.word());
                 if w != "USE" {
-                    return Err(format!(
-                        "unsupported create parameter {}",
-                        show(w.as_bytes())
-                    ));
+                    return Err(format!("unsupported create parameter {}", show(w.as_bytes())));
                 }
                 self.sp("after USE")?;
                 self.open("special-use attributes")?;
@@ -946,10 +844,7 @@ impl Parser {
             }
             self.close("create parameters")?;
         }
-        Ok(CommandBody::Create {
-            mailbox,
-            special_use,
-        })
+        Ok(CommandBody::Create { mailbox, special_use })
     }
 
     /// `list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]`;
@@ -972,12 +867,7 @@ impl Parser {
                         "RECURSIVEMATCH" => lc.select.recursive_match = true,
                         "SPECIAL-USE" => lc.select.special_use = true,
                         "" => return Err("expected selection option".into()),
-                        _ => {
-                            return Err(format!(
-                                "unknown LIST selection option {}",
-                                show(w.as_bytes())
-                            ))
-                        }
+                        _ => return Err(format!("unknown LIST selection option {}", show(w.as_bytes()))),
                     }
                     if !self.eat(b' ') {
                         break;
@@ -991,9 +881,7 @@ impl Parser {
             }
             self.sp("after selection options")?;
         }
-        lc.reference = self
-            .mailbox()
-            .map_err(|_| "expected reference name".to_string())?;
+        lc.reference = self.mailbox().map_err(|_| "expected reference name".to_string())?;
         self.sp("after reference name")?;
         if self.peek() == Some(b'(') {
             lc.extended = true;
@@ -1027,12 +915,7 @@ impl Parser {
                             lc.ret.status = Some(self.status_atts()?);
                         }
                         "" => return Err("expected return option".into()),
-                        _ => {
-                            return Err(format!(
-                                "unknown LIST return option {}",
-                                show(w.as_bytes())
-                            ))
-                        }
+                        _ => return Err(format!("unknown LIST return option {}", show(w.as_bytes()))),
                     }
                     if !self.eat(b' ') {
                         break;
@@ -1047,14 +930,9 @@ impl Parser {
     /// `lsub = "LSUB" SP mailbox SP list-mailbox` (RFC 3501)
     fn lsub(&mut self) -> R<CommandBody> {
         self.sp("after LSUB")?;
-        let reference = self
-            .mailbox()
-            .map_err(|_| "expected reference name".to_string())?;
+        let reference = self.mailbox().map_err(|_| "expected reference name".to_string())?;
         self.sp("after reference name")?;
-        Ok(CommandBody::Lsub {
-            reference,
-            pattern: self.list_mailbox()?,
-        })
+        Ok(CommandBody::Lsub { reference, pattern: self.list_mailbox()? })
     }
 
     /// `"(" status-att *(SP status-att) ")"`;
@@ -1089,10 +967,7 @@ impl Parser {
         self.sp("after STATUS")?;
         let mailbox = self.mailbox()?;
         self.sp("after mailbox name")?;
-        Ok(CommandBody::Status {
-            mailbox,
-            items: self.status_atts()?,
-        })
+        Ok(CommandBody::Status { mailbox, items: self.status_atts()? })
     }
 
     /// `append = "APPEND" SP mailbox 1*append-message` (RFC 3502);
@@ -1104,11 +979,7 @@ impl Parser {
         let mailbox = self.mailbox()?;
         let mut messages = Vec::new();
         loop {
-            self.sp(if messages.is_empty() {
-                "after mailbox name"
-            } else {
-                "before next APPEND message"
-            })?;
+            self.sp(if messages.is_empty() { "after mailbox name" } else { "before next APPEND message" })?;
             let mut flags = Vec::new();
             if self.peek() == Some(b'(') {
                 flags = self.flag_list()?;
@@ -1123,12 +994,7 @@ impl Parser {
                 return Err("expected literal with message data".into());
             }
             let (data, binary) = self.literal(true, true)?;
-            messages.push(AppendMessage {
-                flags,
-                date,
-                data,
-                binary,
-            });
+            messages.push(AppendMessage { flags, date, data, binary });
             if self.at_line_end() {
                 break;
             }
@@ -1156,12 +1022,7 @@ impl Parser {
                         "COUNT" => SearchReturn::Count,
                         "SAVE" => SearchReturn::Save,
                         "" => return Err("expected search return option".into()),
-                        _ => {
-                            return Err(format!(
-                                "unknown search return option {}",
-                                show(w.as_bytes())
-                            ))
-                        }
+                        _ => return Err(format!("unknown search return option {}", show(w.as_bytes()))),
                     });
                     if !self.eat(b' ') {
                         break;
@@ -1181,24 +1042,14 @@ impl Parser {
             charset = Some(utf8(self.astring("charset")?, "charset")?);
             self.sp("after charset")?;
         }
-        let strict = charset
-            .as_deref()
-            .is_none_or(|c| c.eq_ignore_ascii_case("UTF-8") || c.eq_ignore_ascii_case("US-ASCII"));
+        let strict =
+            charset.as_deref().is_none_or(|c| c.eq_ignore_ascii_case("UTF-8") || c.eq_ignore_ascii_case("US-ASCII"));
         let mut keys = vec![self.search_key(strict)?];
         while self.eat(b' ') {
             keys.push(self.search_key(strict)?);
         }
-        let criteria = if keys.len() == 1 {
-            keys.pop().unwrap_or(SearchKey::All)
-        } else {
-            SearchKey::And(keys)
-        };
-        Ok(CommandBody::Search {
-            uid,
-            charset,
-            ret,
-            criteria,
-        })
+        let criteria = if keys.len() == 1 { keys.pop().unwrap_or(SearchKey::All) } else { SearchKey::And(keys) };
+        Ok(CommandBody::Search { uid, charset, ret, criteria })
     }
 
     /// A search string: astring, decoded as UTF-8 (lossily when the charset is
@@ -1342,11 +1193,7 @@ impl Parser {
                 // `entry-type-req = "priv" / "shared" / "all"`
                 if self.peek() == Some(b'"') {
                     let name = self.quoted()?;
-                    if !name
-                        .get(..7)
-                        .is_some_and(|p| p.eq_ignore_ascii_case(b"/flags/"))
-                        || name.len() == 7
-                    {
+                    if !name.get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"/flags/")) || name.len() == 7 {
                         return Err("invalid MODSEQ entry name".into());
                     }
                     self.sp("after MODSEQ entry name")?;
@@ -1384,13 +1231,7 @@ impl Parser {
         } else if self.keyword("FAST") {
             vec![F::Flags, F::InternalDate, F::Rfc822Size]
         } else if self.keyword("FULL") {
-            vec![
-                F::Flags,
-                F::InternalDate,
-                F::Rfc822Size,
-                F::Envelope,
-                F::Body,
-            ]
+            vec![F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope, F::Body]
         } else if self.peek() == Some(b'(') {
             self.open("fetch attributes")?;
             let mut v = vec![self.fetch_att()?];
@@ -1412,9 +1253,7 @@ impl Parser {
                         self.sp("after CHANGEDSINCE")?;
                         changed_since = Some(self.number64("after CHANGEDSINCE")?);
                     }
-                    "VANISHED" => {
-                        return Err("VANISHED requires QRESYNC, which is not supported".into())
-                    }
+                    "VANISHED" => return Err("VANISHED requires QRESYNC, which is not supported".into()),
                     "" => return Err("expected fetch modifier".into()),
                     _ => return Err(format!("unknown fetch modifier {}", show(w.as_bytes()))),
                 }
@@ -1424,12 +1263,7 @@ impl Parser {
             }
             self.close("fetch modifiers")?;
         }
-        Ok(CommandBody::Fetch {
-            uid,
-            set,
-            items,
-            changed_since,
-        })
+        Ok(CommandBody::Fetch { uid, set, items, changed_since })
     }
 
     /// `fetch-att = "ENVELOPE" / "FLAGS" / "INTERNALDATE" / "RFC822.SIZE" / "BODY" ["STRUCTURE"] /
@@ -1454,24 +1288,14 @@ impl Parser {
             "BODY" | "BODY.PEEK" => {
                 let section = self.section()?;
                 let partial = self.partial()?;
-                F::BodySection {
-                    peek: w == "BODY.PEEK",
-                    section,
-                    partial,
-                }
+                F::BodySection { peek: w == "BODY.PEEK", section, partial }
             }
             "BINARY" | "BINARY.PEEK" => {
                 let part = self.section_binary()?;
                 let partial = self.partial()?;
-                F::Binary {
-                    peek: w == "BINARY.PEEK",
-                    part,
-                    partial,
-                }
+                F::Binary { peek: w == "BINARY.PEEK", part, partial }
             }
-            "BINARY.SIZE" => F::BinarySize {
-                part: self.section_binary()?,
-            },
+            "BINARY.SIZE" => F::BinarySize { part: self.section_binary()? },
             "" => return Err("expected fetch attribute".into()),
             _ => return Err(format!("unknown fetch attribute {}", show(w.as_bytes()))),
         })
@@ -1510,10 +1334,7 @@ impl Parser {
                 "MIME" if !section.part.is_empty() => SectionText::Mime,
                 "HEADER.FIELDS" | "HEADER.FIELDS.NOT" => {
                     self.sp("after HEADER.FIELDS")?;
-                    SectionText::HeaderFields {
-                        not: w.ends_with(".NOT"),
-                        fields: self.header_list()?,
-                    }
+                    SectionText::HeaderFields { not: w.ends_with(".NOT"), fields: self.header_list()? }
                 }
                 "" => return Err("expected section text".into()),
                 _ => return Err(format!("invalid section {}", show(w.as_bytes()))),
@@ -1528,10 +1349,7 @@ impl Parser {
         self.open("header list")?;
         let mut v = Vec::new();
         loop {
-            v.push(utf8(
-                self.astring("header field name")?,
-                "header field name",
-            )?);
+            v.push(utf8(self.astring("header field name")?, "header field name")?);
             if !self.eat(b' ') {
                 break;
             }
@@ -1543,11 +1361,7 @@ impl Parser {
     /// `section-binary = "[" [section-part] "]"`
     fn section_binary(&mut self) -> R<Vec<u32>> {
         self.expect(b'[', "expected [ after BINARY")?;
-        let part = if self.peek() == Some(b']') {
-            Vec::new()
-        } else {
-            self.section_part()?
-        };
+        let part = if self.peek() == Some(b']') { Vec::new() } else { self.section_part()? };
         self.expect(b']', "expected ] to end binary section")?;
         Ok(part)
     }
@@ -1614,16 +1428,7 @@ impl Parser {
             }
             v
         };
-        Ok(CommandBody::Store {
-            uid,
-            set,
-            action: StoreAction {
-                mode,
-                silent,
-                flags,
-            },
-            unchanged_since,
-        })
+        Ok(CommandBody::Store { uid, set, action: StoreAction { mode, silent, flags }, unchanged_since })
     }
 
     /// `copy = "COPY" SP sequence-set SP mailbox`; `move = "MOVE" SP sequence-set SP mailbox`
@@ -1632,11 +1437,7 @@ impl Parser {
         let set = self.sequence_set()?;
         self.sp("after sequence set")?;
         let mailbox = self.mailbox()?;
-        Ok(if is_move {
-            CommandBody::Move { uid, set, mailbox }
-        } else {
-            CommandBody::Copy { uid, set, mailbox }
-        })
+        Ok(if is_move { CommandBody::Move { uid, set, mailbox } } else { CommandBody::Copy { uid, set, mailbox } })
     }
 
     /// `id = "ID" SP id-params-list`;
@@ -1663,9 +1464,7 @@ impl Parser {
             }
         }
         self.close("ID parameters")?;
-        Ok(CommandBody::Id {
-            params: Some(params),
-        })
+        Ok(CommandBody::Id { params: Some(params) })
     }
 }
 
@@ -1679,13 +1478,15 @@ mod tests {
         parts
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                if i % 2 == 0 {
-                    Fragment::Line(p.to_vec())
-                } else {
-                    Fragment::Literal(Literal::Memory(p.to_vec()))
-                }
-            })
+            .map(
+                |(i, p)| {
+                    if i % 2 == 0 {
+                        Fragment::Line(p.to_vec())
+                    } else {
+                        Fragment::Literal(Literal::Memory(p.to_vec()))
+                    }
+                },
+            )
             .collect()
     }
 
@@ -1712,19 +1513,11 @@ mod tests {
     }
 
     fn set(r: &[(u32, u32)]) -> SequenceSet {
-        SequenceSet::Ranges(
-            r.iter()
-                .map(|&(a, b)| (SeqNum::Value(a), SeqNum::Value(b)))
-                .collect(),
-        )
+        SequenceSet::Ranges(r.iter().map(|&(a, b)| (SeqNum::Value(a), SeqNum::Value(b))).collect())
     }
 
     fn date(y: u16, m: u8, d: u8) -> Date {
-        Date {
-            year: y,
-            month: m,
-            day: d,
-        }
+        Date { year: y, month: m, day: d }
     }
 
     #[test]
@@ -1739,38 +1532,10 @@ mod tests {
 
     #[test]
     fn literal_headers() {
-        assert_eq!(
-            literal_header(b"A1 LOGIN {5}"),
-            Some(LiteralHeader {
-                len: 5,
-                sync: true,
-                binary: false
-            })
-        );
-        assert_eq!(
-            literal_header(b"A1 LOGIN {5+}"),
-            Some(LiteralHeader {
-                len: 5,
-                sync: false,
-                binary: false
-            })
-        );
-        assert_eq!(
-            literal_header(b"A1 APPEND x ~{12}"),
-            Some(LiteralHeader {
-                len: 12,
-                sync: true,
-                binary: true
-            })
-        );
-        assert_eq!(
-            literal_header(b"{0}"),
-            Some(LiteralHeader {
-                len: 0,
-                sync: true,
-                binary: false
-            })
-        );
+        assert_eq!(literal_header(b"A1 LOGIN {5}"), Some(LiteralHeader { len: 5, sync: true, binary: false }));
+        assert_eq!(literal_header(b"A1 LOGIN {5+}"), Some(LiteralHeader { len: 5, sync: false, binary: false }));
+        assert_eq!(literal_header(b"A1 APPEND x ~{12}"), Some(LiteralHeader { len: 12, sync: true, binary: true }));
+        assert_eq!(literal_header(b"{0}"), Some(LiteralHeader { len: 0, sync: true, binary: false }));
         assert_eq!(literal_header(b"A1 NOOP"), None);
         assert_eq!(literal_header(b"A1 X {}"), None);
         assert_eq!(literal_header(b"A1 X {a}"), None);
@@ -1810,33 +1575,21 @@ mod tests {
         assert_eq!(ok("a UNSELECT"), CommandBody::Unselect);
         assert_eq!(ok("a EXPUNGE"), CommandBody::Expunge);
         assert_eq!(ok("a NAMESPACE"), CommandBody::Namespace);
-        assert_eq!(
-            err("a NOOP x").message,
-            "unexpected characters after NOOP command"
-        );
-        assert_eq!(
-            err("a NOOP ").message,
-            "unexpected characters after NOOP command"
-        );
+        assert_eq!(err("a NOOP x").message, "unexpected characters after NOOP command");
+        assert_eq!(err("a NOOP ").message, "unexpected characters after NOOP command");
     }
 
     #[test]
     fn authenticate() {
         match ok("a004 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=") {
-            CommandBody::Authenticate {
-                mechanism,
-                initial_response,
-            } => {
+            CommandBody::Authenticate { mechanism, initial_response } => {
                 assert_eq!(mechanism, "PLAIN");
                 assert_eq!(initial_response.unwrap().expose(), b"test\0test\0test");
             }
             o => panic!("{o:?}"),
         }
         match ok("A01 AUTHENTICATE external =") {
-            CommandBody::Authenticate {
-                mechanism,
-                initial_response,
-            } => {
+            CommandBody::Authenticate { mechanism, initial_response } => {
                 assert_eq!(mechanism, "EXTERNAL");
                 assert_eq!(initial_response.unwrap().expose(), b"");
             }
@@ -1844,10 +1597,7 @@ mod tests {
         }
         assert!(matches!(
             ok("A01 AUTHENTICATE SCRAM-SHA-256"),
-            CommandBody::Authenticate {
-                initial_response: None,
-                ..
-            }
+            CommandBody::Authenticate { initial_response: None, .. }
         ));
         assert!(err("a AUTHENTICATE PLAIN dGVzd").message.contains("base64"));
         assert!(err("a AUTHENTICATE PLAIN ====").message.contains("base64"));
@@ -1859,22 +1609,10 @@ mod tests {
         assert_eq!(parse_sasl_response(b"*").unwrap(), None);
         assert_eq!(parse_sasl_response(b"").unwrap(), Some(vec![]));
         assert_eq!(parse_sasl_response(b"=").unwrap(), Some(vec![]));
-        assert_eq!(
-            parse_sasl_response(b"Zm9vYmFy").unwrap(),
-            Some(b"foobar".to_vec())
-        );
-        assert_eq!(
-            parse_sasl_response(b"Zm9vYg==").unwrap(),
-            Some(b"foob".to_vec())
-        );
-        assert_eq!(
-            parse_sasl_response(b"Zm9vYmE=").unwrap(),
-            Some(b"fooba".to_vec())
-        );
-        assert_eq!(
-            parse_sasl_response(b"Zm9vYmE").unwrap(),
-            Some(b"fooba".to_vec())
-        );
+        assert_eq!(parse_sasl_response(b"Zm9vYmFy").unwrap(), Some(b"foobar".to_vec()));
+        assert_eq!(parse_sasl_response(b"Zm9vYg==").unwrap(), Some(b"foob".to_vec()));
+        assert_eq!(parse_sasl_response(b"Zm9vYmE=").unwrap(), Some(b"fooba".to_vec()));
+        assert_eq!(parse_sasl_response(b"Zm9vYmE").unwrap(), Some(b"fooba".to_vec()));
         assert!(parse_sasl_response(b"Zm9v YmE=").is_err());
         assert!(parse_sasl_response(b"Zm9=YmE=").is_err());
         assert!(parse_sasl_response(b"Z").is_err());
@@ -1890,94 +1628,40 @@ mod tests {
             }
             o => panic!("{o:?}"),
         }
-        let c =
-            parse_parts(&[b"A001 LOGIN {11}", b"FRED FOOBAR", b" {7}", b"fat man", b""]).unwrap();
-        assert_eq!(
-            c.body,
-            CommandBody::Login {
-                username: "FRED FOOBAR".into(),
-                password: Secret("fat man".into())
-            }
-        );
+        let c = parse_parts(&[b"A001 LOGIN {11}", b"FRED FOOBAR", b" {7}", b"fat man", b""]).unwrap();
+        assert_eq!(c.body, CommandBody::Login { username: "FRED FOOBAR".into(), password: Secret("fat man".into()) });
         // Literal at the very end, no trailing empty line.
         let c = parse_parts(&[b"A001 LOGIN fred {3+}", b"abc"]).unwrap();
         assert!(matches!(c.body, CommandBody::Login { .. }));
         assert_eq!(err("a LOGIN fred").message, "expected SP after user name");
-        assert_eq!(
-            err("a LOGIN fred \"x\ny\"").message,
-            "CR, LF or NUL in quoted string"
-        );
+        assert_eq!(err("a LOGIN fred \"x\ny\"").message, "CR, LF or NUL in quoted string");
         assert_eq!(err("a LOGIN fred (x)").message, "expected password");
-        assert_eq!(
-            err(r#"a LOGIN fred "x\a""#).message,
-            "invalid escape in quoted string"
-        );
-        assert_eq!(
-            err(r#"a LOGIN fred "xy"#).message,
-            "unterminated quoted string"
-        );
-        assert_eq!(
-            parse_parts(&[b"a LOGIN fred {3}", b"a\0c", b""])
-                .unwrap_err()
-                .message,
-            "NUL byte in literal"
-        );
-        assert_eq!(
-            parse_parts(&[b"a LOGIN fred {4}", b"abc", b""])
-                .unwrap_err()
-                .message,
-            "literal length mismatch"
-        );
-        assert_eq!(
-            parse_parts(&[b"a LOGIN fred {3}"]).unwrap_err().message,
-            "missing literal data"
-        );
-        assert_eq!(
-            err("a LOGIN {3} x").message,
-            "literal marker must end the line"
-        );
+        assert_eq!(err(r#"a LOGIN fred "x\a""#).message, "invalid escape in quoted string");
+        assert_eq!(err(r#"a LOGIN fred "xy"#).message, "unterminated quoted string");
+        assert_eq!(parse_parts(&[b"a LOGIN fred {3}", b"a\0c", b""]).unwrap_err().message, "NUL byte in literal");
+        assert_eq!(parse_parts(&[b"a LOGIN fred {4}", b"abc", b""]).unwrap_err().message, "literal length mismatch");
+        assert_eq!(parse_parts(&[b"a LOGIN fred {3}"]).unwrap_err().message, "missing literal data");
+        assert_eq!(err("a LOGIN {3} x").message, "literal marker must end the line");
         let big = vec![
             Fragment::Line(b"a LOGIN fred {3}".to_vec()),
-            Fragment::Literal(Literal::File {
-                path: PathBuf::from("/x"),
-                len: 3,
-            }),
+            Fragment::Literal(Literal::File { path: PathBuf::from("/x"), len: 3 }),
             Fragment::Line(vec![]),
         ];
-        assert_eq!(
-            parse_command(big, &ParseLimits::default())
-                .unwrap_err()
-                .message,
-            "literal too large"
-        );
-        let bad = vec![
-            Fragment::Line(b"a NOOP".to_vec()),
-            Fragment::Line(b"a NOOP".to_vec()),
-        ];
-        assert_eq!(
-            parse_command(bad, &ParseLimits::default())
-                .unwrap_err()
-                .message,
-            "malformed command framing"
-        );
+        assert_eq!(parse_command(big, &ParseLimits::default()).unwrap_err().message, "literal too large");
+        let bad = vec![Fragment::Line(b"a NOOP".to_vec()), Fragment::Line(b"a NOOP".to_vec())];
+        assert_eq!(parse_command(bad, &ParseLimits::default()).unwrap_err().message, "malformed command framing");
     }
 
     #[test]
     fn enable_select_create() {
         assert_eq!(
             ok("t2 ENABLE CONDSTORE x-good-idea"),
-            CommandBody::Enable {
-                capabilities: vec!["CONDSTORE".into(), "X-GOOD-IDEA".into()]
-            }
+            CommandBody::Enable { capabilities: vec!["CONDSTORE".into(), "X-GOOD-IDEA".into()] }
         );
         assert!(err("t ENABLE").message.contains("capability"));
         assert_eq!(
             ok("A142 SELECT INBOX"),
-            CommandBody::Select {
-                mailbox: mb("INBOX"),
-                read_only: false,
-                params: SelectParams::default()
-            }
+            CommandBody::Select { mailbox: mb("INBOX"), read_only: false, params: SelectParams::default() }
         );
         assert_eq!(
             ok("A932 EXAMINE \"blurdy bloop\" (condstore)"),
@@ -1987,60 +1671,24 @@ mod tests {
                 params: SelectParams { condstore: true }
             }
         );
-        assert!(err("a SELECT INBOX (QRESYNC (1 2))")
-            .message
-            .contains("unsupported select parameter"));
-        assert_eq!(
-            ok("l create \"///////\""),
-            CommandBody::Create {
-                mailbox: mb("///////"),
-                special_use: vec![]
-            }
-        );
+        assert!(err("a SELECT INBOX (QRESYNC (1 2))").message.contains("unsupported select parameter"));
+        assert_eq!(ok("l create \"///////\""), CommandBody::Create { mailbox: mb("///////"), special_use: vec![] });
         assert_eq!(
             ok(r"a CREATE MySpecial (USE (\Drafts \Sent))"),
-            CommandBody::Create {
-                mailbox: mb("MySpecial"),
-                special_use: vec!["\\Drafts".into(), "\\Sent".into()]
-            }
+            CommandBody::Create { mailbox: mb("MySpecial"), special_use: vec!["\\Drafts".into(), "\\Sent".into()] }
         );
-        assert_eq!(
-            ok("a DELETE foo/bar"),
-            CommandBody::Delete {
-                mailbox: mb("foo/bar")
-            }
-        );
-        assert_eq!(
-            ok("Z433 RENAME INBOX old-mail"),
-            CommandBody::Rename {
-                from: mb("INBOX"),
-                to: mb("old-mail")
-            }
-        );
+        assert_eq!(ok("a DELETE foo/bar"), CommandBody::Delete { mailbox: mb("foo/bar") });
+        assert_eq!(ok("Z433 RENAME INBOX old-mail"), CommandBody::Rename { from: mb("INBOX"), to: mb("old-mail") });
         assert_eq!(
             ok("A002 SUBSCRIBE #news.comp.mail.mime"),
-            CommandBody::Subscribe {
-                mailbox: mb("#news.comp.mail.mime")
-            }
+            CommandBody::Subscribe { mailbox: mb("#news.comp.mail.mime") }
         );
-        assert_eq!(
-            ok("A002 UNSUBSCRIBE x"),
-            CommandBody::Unsubscribe { mailbox: mb("x") }
-        );
+        assert_eq!(ok("A002 UNSUBSCRIBE x"), CommandBody::Unsubscribe { mailbox: mb("x") });
         assert_eq!(
             ok("a SELECT &U,BTFw-"),
-            CommandBody::Select {
-                mailbox: mb("&U,BTFw-"),
-                read_only: false,
-                params: SelectParams::default()
-            }
+            CommandBody::Select { mailbox: mb("&U,BTFw-"), read_only: false, params: SelectParams::default() }
         );
-        assert_eq!(
-            ok("a DELETE \"Entwürfe\""),
-            CommandBody::Delete {
-                mailbox: mb("Entwürfe")
-            }
-        );
+        assert_eq!(ok("a DELETE \"Entwürfe\""), CommandBody::Delete { mailbox: mb("Entwürfe") });
         let e = parse_parts(&[b"a DELETE \"\xff\""]).unwrap_err();
         assert_eq!(e.message, "invalid UTF-8 in mailbox name");
         assert_eq!(err("a RENAME x").message, "expected SP after mailbox name");
@@ -2058,14 +1706,7 @@ mod tests {
     #[test]
     fn list_commands() {
         let l = list(r#"A682 LIST "" *"#);
-        assert_eq!(
-            l,
-            ListCommand {
-                reference: mb(""),
-                patterns: vec![mb("*")],
-                ..Default::default()
-            }
-        );
+        assert_eq!(l, ListCommand { reference: mb(""), patterns: vec![mb("*")], ..Default::default() });
         assert!(!l.extended);
         let l = list("A202 LIST ~/Mail/ %");
         assert_eq!((l.reference, l.patterns), (mb("~/Mail/"), vec![mb("%")]));
@@ -2074,13 +1715,7 @@ mod tests {
         let l = list(r#"A03 LIST () "" "%" RETURN (CHILDREN)"#);
         assert!(l.extended);
         assert_eq!(l.select, ListSelect::default());
-        assert_eq!(
-            l.ret,
-            ListReturn {
-                children: true,
-                ..Default::default()
-            }
-        );
+        assert_eq!(l.ret, ListReturn { children: true, ..Default::default() });
         let l = list(r#"A05 LIST (REMOTE SUBSCRIBED) "" "*""#);
         assert!(l.select.remote && l.select.subscribed);
         let l = list(r#"C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN ()"#);
@@ -2089,41 +1724,21 @@ mod tests {
         assert_eq!(l.patterns, vec![mb("%"), mb("music/rock")]);
         assert!(l.extended);
         let l = list(r#"A01 LIST "" % RETURN (STATUS (MESSAGES UNSEEN))"#);
-        assert_eq!(
-            l.ret.status,
-            Some(vec![StatusItem::Messages, StatusItem::Unseen])
-        );
+        assert_eq!(l.ret.status, Some(vec![StatusItem::Messages, StatusItem::Unseen]));
         let l = list(r#"A002 LIST (SPECIAL-USE) "" "*" RETURN (SPECIAL-USE SUBSCRIBED)"#);
         assert!(l.select.special_use && l.ret.special_use && l.ret.subscribed);
         let l = list(r#"a LIST "" foo]bar*"#);
         assert_eq!(l.patterns, vec![mb("foo]bar*")]);
         let c = parse_parts(&[b"a LIST {0}", b"", b" {3}", b"a/%", b""]).unwrap();
-        assert!(
-            matches!(c.body, CommandBody::List(ListCommand { ref patterns, .. }) if patterns == &vec![mb("a/%")])
-        );
-        assert!(err(r#"a LIST (RECURSIVEMATCH) "" %"#)
-            .message
-            .contains("RECURSIVEMATCH"));
-        assert!(err(r#"a LIST (FOO) "" %"#)
-            .message
-            .contains("unknown LIST selection option FOO"));
-        assert!(err(r#"a LIST "" % RETURN (FOO)"#)
-            .message
-            .contains("unknown LIST return option"));
-        assert_eq!(
-            err(r#"a LIST "" % FOO"#).message,
-            "expected RETURN after mailbox pattern"
-        );
-        assert_eq!(
-            err(r#"a LIST """#).message,
-            "expected SP after reference name"
-        );
+        assert!(matches!(c.body, CommandBody::List(ListCommand { ref patterns, .. }) if patterns == &vec![mb("a/%")]));
+        assert!(err(r#"a LIST (RECURSIVEMATCH) "" %"#).message.contains("RECURSIVEMATCH"));
+        assert!(err(r#"a LIST (FOO) "" %"#).message.contains("unknown LIST selection option FOO"));
+        assert!(err(r#"a LIST "" % RETURN (FOO)"#).message.contains("unknown LIST return option"));
+        assert_eq!(err(r#"a LIST "" % FOO"#).message, "expected RETURN after mailbox pattern");
+        assert_eq!(err(r#"a LIST """#).message, "expected SP after reference name");
         assert_eq!(
             ok(r##"a LSUB "#news." "comp.mail.*""##),
-            CommandBody::Lsub {
-                reference: mb("#news."),
-                pattern: mb("comp.mail.*")
-            }
+            CommandBody::Lsub { reference: mb("#news."), pattern: mb("comp.mail.*") }
         );
     }
 
@@ -2131,21 +1746,14 @@ mod tests {
     fn status() {
         assert_eq!(
             ok("A042 STATUS blurdybloop (UIDNEXT MESSAGES)"),
-            CommandBody::Status {
-                mailbox: mb("blurdybloop"),
-                items: vec![StatusItem::UidNext, StatusItem::Messages]
-            }
+            CommandBody::Status { mailbox: mb("blurdybloop"), items: vec![StatusItem::UidNext, StatusItem::Messages] }
         );
         assert_eq!(
             ok("a status x (messages recent uidnext uidvalidity unseen deleted size highestmodseq)").name(),
             "STATUS"
         );
-        assert!(err("a STATUS x (FOO)")
-            .message
-            .contains("unknown status attribute FOO"));
-        assert!(err("a STATUS x ()")
-            .message
-            .contains("expected status attribute"));
+        assert!(err("a STATUS x (FOO)").message.contains("unknown status attribute FOO"));
+        assert!(err("a STATUS x ()").message.contains("expected status attribute"));
     }
 
     #[test]
@@ -2169,10 +1777,7 @@ mod tests {
             Fragment::Line(b"a APPEND INBOX \"01-Feb-2024 12:34:56 +0100\" ~{3}".to_vec()),
             Fragment::Literal(Literal::Memory(b"a\0b".to_vec())),
             Fragment::Line(b" (\\Seen $Junk) \" 1-Feb-2024 00:00:00 -0530\" {5+}".to_vec()),
-            Fragment::Literal(Literal::File {
-                path: PathBuf::from("/spool/1"),
-                len: 5,
-            }),
+            Fragment::Literal(Literal::File { path: PathBuf::from("/spool/1"), len: 5 }),
             Fragment::Line(b" {2}".to_vec()),
             Fragment::Literal(Literal::Memory(b"hi".to_vec())),
             Fragment::Line(vec![]),
@@ -2186,49 +1791,25 @@ mod tests {
                     (date(2024, 2, 1), 12, 34, 56, 60)
                 );
                 assert!(messages[0].binary);
-                assert_eq!(
-                    messages[1].flags,
-                    vec![Flag::Seen, Flag::Keyword("$Junk".into())]
-                );
+                assert_eq!(messages[1].flags, vec![Flag::Seen, Flag::Keyword("$Junk".into())]);
                 assert_eq!(messages[1].date.unwrap().zone_minutes, -330);
-                assert_eq!(
-                    messages[1].data,
-                    Literal::File {
-                        path: PathBuf::from("/spool/1"),
-                        len: 5
-                    }
-                );
+                assert_eq!(messages[1].data, Literal::File { path: PathBuf::from("/spool/1"), len: 5 });
                 assert_eq!(messages[2].data, Literal::Memory(b"hi".to_vec()));
             }
             o => panic!("{o:?}"),
         }
         assert!(err("a APPEND INBOX").message.contains("expected SP"));
-        assert_eq!(
-            err("a APPEND INBOX (\\Seen)").message,
-            "expected SP after flag list"
-        );
-        assert_eq!(
-            err("a APPEND INBOX hello").message,
-            "expected literal with message data"
-        );
-        assert!(err("a APPEND INBOX \"31-Feb-2024 00:00:00 +0000\" {1}")
-            .message
-            .contains("invalid day"));
-        assert!(err("a APPEND INBOX \"01-Feb-2024 25:00:00 +0000\" {1}")
-            .message
-            .contains("invalid time"));
+        assert_eq!(err("a APPEND INBOX (\\Seen)").message, "expected SP after flag list");
+        assert_eq!(err("a APPEND INBOX hello").message, "expected literal with message data");
+        assert!(err("a APPEND INBOX \"31-Feb-2024 00:00:00 +0000\" {1}").message.contains("invalid day"));
+        assert!(err("a APPEND INBOX \"01-Feb-2024 25:00:00 +0000\" {1}").message.contains("invalid time"));
         assert!(parse_parts(&[b"a APPEND INBOX {1}", b"\0", b""]).is_err());
         assert!(parse_parts(&[b"a APPEND INBOX {1}", b"x", b"junk"]).is_err());
     }
 
     fn search(line: &str) -> (Option<Vec<SearchReturn>>, Option<String>, SearchKey) {
         match ok(line) {
-            CommandBody::Search {
-                ret,
-                charset,
-                criteria,
-                ..
-            } => (ret, charset, criteria),
+            CommandBody::Search { ret, charset, criteria, .. } => (ret, charset, criteria),
             o => panic!("{o:?}"),
         }
     }
@@ -2238,51 +1819,26 @@ mod tests {
         use SearchKey as K;
         assert_eq!(
             search("A282 SEARCH RETURN (MIN COUNT) FLAGGED"),
-            (
-                Some(vec![SearchReturn::Min, SearchReturn::Count]),
-                None,
-                K::Flagged
-            )
+            (Some(vec![SearchReturn::Min, SearchReturn::Count]), None, K::Flagged)
         );
-        assert_eq!(
-            search("A283 SEARCH RETURN () FLAGGED").0,
-            Some(vec![SearchReturn::All])
-        );
-        assert_eq!(
-            search(r#"A284 SEARCH TEXT "string not in mailbox""#).2,
-            K::Text("string not in mailbox".into())
-        );
-        let c = parse_parts(&[
-            "A285 SEARCH CHARSET UTF-8 TEXT {12}".as_bytes(),
-            "отпуск".as_bytes(),
-            b"",
-        ])
-        .unwrap();
+        assert_eq!(search("A283 SEARCH RETURN () FLAGGED").0, Some(vec![SearchReturn::All]));
+        assert_eq!(search(r#"A284 SEARCH TEXT "string not in mailbox""#).2, K::Text("string not in mailbox".into()));
+        let c = parse_parts(&["A285 SEARCH CHARSET UTF-8 TEXT {12}".as_bytes(), "отпуск".as_bytes(), b""]).unwrap();
         assert!(
             matches!(c.body, CommandBody::Search { charset: Some(ref cs), criteria: K::Text(ref t), .. } if cs == "UTF-8" && t == "отпуск")
         );
-        assert!(matches!(
-            ok("A285 UID SEARCH RETURN (MIN MAX) 1:5000"),
-            CommandBody::Search { uid: true, .. }
-        ));
+        assert!(matches!(ok("A285 UID SEARCH RETURN (MIN MAX) 1:5000"), CommandBody::Search { uid: true, .. }));
         assert_eq!(
             search("A282 SEARCH RETURN (SAVE) FLAGGED SINCE 1-Feb-1994"),
-            (
-                Some(vec![SearchReturn::Save]),
-                None,
-                K::And(vec![K::Flagged, K::Since(date(1994, 2, 1))])
-            )
+            (Some(vec![SearchReturn::Save]), None, K::And(vec![K::Flagged, K::Since(date(1994, 2, 1))]))
         );
         assert_eq!(
             search("A301 UID SEARCH UID $ SMALLER 4096").2,
             K::And(vec![K::Uid(SequenceSet::Saved), K::Smaller(4096)])
         );
-        let c = parse_parts(&[
-            "P283 SEARCH CHARSET UTF-8 (OR $ 1,3000:3021) TEXT {8+}".as_bytes(),
-            "мать".as_bytes(),
-            b"",
-        ])
-        .unwrap();
+        let c =
+            parse_parts(&["P283 SEARCH CHARSET UTF-8 (OR $ 1,3000:3021) TEXT {8+}".as_bytes(), "мать".as_bytes(), b""])
+                .unwrap();
         match c.body {
             CommandBody::Search { criteria, .. } => assert_eq!(
                 criteria,
@@ -2296,14 +1852,8 @@ mod tests {
             ),
             o => panic!("{o:?}"),
         }
-        assert_eq!(
-            search("F282 SEARCH RETURN (SAVE) KEYWORD $Junk").2,
-            K::Keyword("$Junk".into())
-        );
-        assert_eq!(
-            search("h search from maria@example.com").2,
-            K::From("maria@example.com".into())
-        );
+        assert_eq!(search("F282 SEARCH RETURN (SAVE) KEYWORD $Junk").2, K::Keyword("$Junk".into()));
+        assert_eq!(search("h search from maria@example.com").2, K::From("maria@example.com".into()));
         let all = "a SEARCH ALL ANSWERED BCC b BEFORE \"1-Jan-2000\" BODY x CC c DELETED DRAFT FLAGGED FROM f \
                    HEADER X-Foo \"\" KEYWORD k LARGER 10 NEW NOT SEEN OLD ON 29-Feb-2024 OR 1 2 RECENT SEEN \
                    SENTBEFORE 1-Jan-2000 SENTON 1-Jan-2000 SENTSINCE 1-Jan-2000 SINCE 1-Jan-2000 SMALLER 5 \
@@ -2326,41 +1876,19 @@ mod tests {
         let (_, cs, k) = search("a SEARCH CHARSET KOI8-R SUBJECT \"{1}X\"");
         assert_eq!(cs.as_deref(), Some("KOI8-R"));
         assert_eq!(k, K::Subject("{1}X".into()));
-        assert_eq!(
-            err("a SEARCH SUBJECT {1}X").message,
-            "literal marker must end the line"
-        );
+        assert_eq!(err("a SEARCH SUBJECT {1}X").message, "literal marker must end the line");
         let c = parse_parts(&[b"a SEARCH CHARSET KOI8-R SUBJECT {2}", b"\xc1\xc2", b""]).unwrap();
-        assert!(matches!(
-            c.body,
-            CommandBody::Search {
-                criteria: K::Subject(_),
-                ..
-            }
-        ));
-        assert!(parse_parts(&[b"a SEARCH SUBJECT {2}", b"\xc1\xc2", b""])
-            .unwrap_err()
-            .message
-            .contains("UTF-8"));
+        assert!(matches!(c.body, CommandBody::Search { criteria: K::Subject(_), .. }));
+        assert!(parse_parts(&[b"a SEARCH SUBJECT {2}", b"\xc1\xc2", b""]).unwrap_err().message.contains("UTF-8"));
         assert_eq!(err("a SEARCH FOO").message, "unknown search key FOO");
         assert_eq!(err("a SEARCH").message, "expected SP after SEARCH");
         assert_eq!(err("a SEARCH ").message, "expected search key");
-        assert_eq!(
-            err("a SEARCH OR SEEN").message,
-            "expected SP between OR search keys"
-        );
+        assert_eq!(err("a SEARCH OR SEEN").message, "expected SP between OR search keys");
         assert_eq!(err("a SEARCH 0").message, "sequence number must not be 0");
-        assert_eq!(
-            err("a SEARCH 4294967296").message,
-            "sequence number too large"
-        );
-        assert!(err("a SEARCH RETURN (FOO) ALL")
-            .message
-            .contains("unknown search return option"));
+        assert_eq!(err("a SEARCH 4294967296").message, "sequence number too large");
+        assert!(err("a SEARCH RETURN (FOO) ALL").message.contains("unknown search return option"));
         assert!(err("a SEARCH SINCE 1-Foo-2000").message.contains("month"));
-        assert!(err("a SEARCH MODSEQ \"/foo/x\" all 5")
-            .message
-            .contains("entry name"));
+        assert!(err("a SEARCH MODSEQ \"/foo/x\" all 5").message.contains("entry name"));
         assert!(err("a SEARCH (SEEN").message.contains("expected )"));
         assert!(ok("a SEARCH 4294967295").name() == "SEARCH");
     }
@@ -2387,18 +1915,10 @@ mod tests {
     fn fetch_commands() {
         use FetchAttr as F;
         let f = |line: &str| match ok(line) {
-            CommandBody::Fetch {
-                uid,
-                set,
-                items,
-                changed_since,
-            } => (uid, set, items, changed_since),
+            CommandBody::Fetch { uid, set, items, changed_since } => (uid, set, items, changed_since),
             o => panic!("{o:?}"),
         };
-        assert_eq!(
-            f("A003 FETCH 4 ALL").2,
-            vec![F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope]
-        );
+        assert_eq!(f("A003 FETCH 4 ALL").2, vec![F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope]);
         assert_eq!(f("a fetch 12 full").2.len(), 5);
         assert_eq!(f("a FETCH 1 fast").2.len(), 3);
         let (_, s, items, _) = f("A283 FETCH $ (UID INTERNALDATE FLAGS BODY.PEEK[HEADER])");
@@ -2407,10 +1927,7 @@ mod tests {
             items[3],
             F::BodySection {
                 peek: true,
-                section: Section {
-                    part: vec![],
-                    text: Some(SectionText::Header)
-                },
+                section: Section { part: vec![], text: Some(SectionText::Header) },
                 partial: None
             }
         );
@@ -2421,10 +1938,7 @@ mod tests {
                 peek: false,
                 section: Section {
                     part: vec![],
-                    text: Some(SectionText::HeaderFields {
-                        not: false,
-                        fields: vec!["DATE".into(), "FROM".into()]
-                    })
+                    text: Some(SectionText::HeaderFields { not: false, fields: vec!["DATE".into(), "FROM".into()] })
                 },
                 partial: None
             }
@@ -2433,29 +1947,18 @@ mod tests {
         assert!(uid);
         assert_eq!(s, set(&[(4827313, 4828442)]));
         assert_eq!(items, vec![F::Flags]);
-        let (_, _, items, cs) = f(
-            "a FETCH 1:* (BODY[] BODY[1.2.MIME] BODY[3.HEADER.FIELDS.NOT (X)]<0.100> BODY[2.TEXT] BODY[4] \
+        let (_, _, items, cs) =
+            f("a FETCH 1:* (BODY[] BODY[1.2.MIME] BODY[3.HEADER.FIELDS.NOT (X)]<0.100> BODY[2.TEXT] BODY[4] \
              BINARY[1.2]<5.10> BINARY.PEEK[] BINARY.SIZE[3] RFC822 RFC822.HEADER RFC822.TEXT RFC822.SIZE \
-             MODSEQ ENVELOPE BODYSTRUCTURE BODY UID) (CHANGEDSINCE 12345)",
-        );
+             MODSEQ ENVELOPE BODYSTRUCTURE BODY UID) (CHANGEDSINCE 12345)");
         assert_eq!(cs, Some(12345));
         assert_eq!(items.len(), 17);
-        assert_eq!(
-            items[0],
-            F::BodySection {
-                peek: false,
-                section: Section::default(),
-                partial: None
-            }
-        );
+        assert_eq!(items[0], F::BodySection { peek: false, section: Section::default(), partial: None });
         assert_eq!(
             items[1],
             F::BodySection {
                 peek: false,
-                section: Section {
-                    part: vec![1, 2],
-                    text: Some(SectionText::Mime)
-                },
+                section: Section { part: vec![1, 2], text: Some(SectionText::Mime) },
                 partial: None
             }
         );
@@ -2465,41 +1968,17 @@ mod tests {
                 peek: false,
                 section: Section {
                     part: vec![3],
-                    text: Some(SectionText::HeaderFields {
-                        not: true,
-                        fields: vec!["X".into()]
-                    })
+                    text: Some(SectionText::HeaderFields { not: true, fields: vec!["X".into()] })
                 },
                 partial: Some((0, 100))
             }
         );
         assert_eq!(
             items[4],
-            F::BodySection {
-                peek: false,
-                section: Section {
-                    part: vec![4],
-                    text: None
-                },
-                partial: None
-            }
+            F::BodySection { peek: false, section: Section { part: vec![4], text: None }, partial: None }
         );
-        assert_eq!(
-            items[5],
-            F::Binary {
-                peek: false,
-                part: vec![1, 2],
-                partial: Some((5, 10))
-            }
-        );
-        assert_eq!(
-            items[6],
-            F::Binary {
-                peek: true,
-                part: vec![],
-                partial: None
-            }
-        );
+        assert_eq!(items[5], F::Binary { peek: false, part: vec![1, 2], partial: Some((5, 10)) });
+        assert_eq!(items[6], F::Binary { peek: true, part: vec![], partial: None });
         assert_eq!(items[7], F::BinarySize { part: vec![3] });
         assert_eq!(
             &items[8..],
@@ -2524,48 +2003,26 @@ mod tests {
                 (SeqNum::Value(7), SeqNum::Value(7))
             ])
         );
-        assert!(err("a FETCH 1 BODY[MIME]")
-            .message
-            .contains("invalid section"));
+        assert!(err("a FETCH 1 BODY[MIME]").message.contains("invalid section"));
         assert!(err("a FETCH 1 BODY.PEEK").message.contains("expected ["));
         assert!(err("a FETCH 1 BODY[1]<0.0>").message.contains("non-zero"));
-        assert!(err("a FETCH 1 (FLAGS) (VANISHED)")
-            .message
-            .contains("QRESYNC"));
-        assert!(err("a FETCH 1 FOO")
-            .message
-            .contains("unknown fetch attribute FOO"));
+        assert!(err("a FETCH 1 (FLAGS) (VANISHED)").message.contains("QRESYNC"));
+        assert!(err("a FETCH 1 FOO").message.contains("unknown fetch attribute FOO"));
         assert!(err("a FETCH 0 FLAGS").message.contains("must not be 0"));
-        assert!(err("a FETCH 1, FLAGS")
-            .message
-            .contains("expected sequence set"));
+        assert!(err("a FETCH 1, FLAGS").message.contains("expected sequence set"));
         assert!(err("a FETCH 1 (FLAGS").message.contains("expected )"));
-        assert!(err("a FETCH 1 ()")
-            .message
-            .contains("expected fetch attribute"));
+        assert!(err("a FETCH 1 ()").message.contains("expected fetch attribute"));
     }
 
     #[test]
     fn store_copy_move_expunge_id() {
         let s = |line: &str| match ok(line) {
-            CommandBody::Store {
-                uid,
-                set,
-                action,
-                unchanged_since,
-            } => (uid, set, action, unchanged_since),
+            CommandBody::Store { uid, set, action, unchanged_since } => (uid, set, action, unchanged_since),
             o => panic!("{o:?}"),
         };
         let (_, st, a, u) = s(r"A003 STORE 2:4 +FLAGS (\Deleted)");
         assert_eq!(st, set(&[(2, 4)]));
-        assert_eq!(
-            a,
-            StoreAction {
-                mode: StoreMode::Add,
-                silent: false,
-                flags: vec![Flag::Deleted]
-            }
-        );
+        assert_eq!(a, StoreAction { mode: StoreMode::Add, silent: false, flags: vec![Flag::Deleted] });
         assert_eq!(u, None);
         let (_, st, a, _) = s(r"F284 STORE $ +FLAGS.Silent (\Deleted)");
         assert_eq!(st, SequenceSet::Saved);
@@ -2575,30 +2032,18 @@ mod tests {
         let (_, _, a, _) = s("m STORE 42 FLAGS f1 f2 f3");
         assert_eq!(a.mode, StoreMode::Replace);
         assert_eq!(a.flags.len(), 3);
-        let (uid, _, a, u) =
-            s(r"a UID STORE 1:* (UNCHANGEDSINCE 320162338) -FLAGS.SILENT (\Seen $Foo \X-Ext)");
+        let (uid, _, a, u) = s(r"a UID STORE 1:* (UNCHANGEDSINCE 320162338) -FLAGS.SILENT (\Seen $Foo \X-Ext)");
         assert!(uid);
         assert_eq!(u, Some(320162338));
         assert_eq!(a.mode, StoreMode::Remove);
-        assert_eq!(
-            a.flags,
-            vec![
-                Flag::Seen,
-                Flag::Keyword("$Foo".into()),
-                Flag::Extension("X-Ext".into())
-            ]
-        );
+        assert_eq!(a.flags, vec![Flag::Seen, Flag::Keyword("$Foo".into()), Flag::Extension("X-Ext".into())]);
         let (_, _, a, _) = s("a STORE 1 FLAGS ()");
         assert!(a.flags.is_empty());
         assert!(err("a STORE 1 FLAGS (\\*)").message.contains("flag"));
         assert!(err("a STORE 1 LABELS x").message.contains("expected FLAGS"));
         assert_eq!(
             ok("E283 COPY $ \"Other Messages\""),
-            CommandBody::Copy {
-                uid: false,
-                set: SequenceSet::Saved,
-                mailbox: mb("Other Messages")
-            }
+            CommandBody::Copy { uid: false, set: SequenceSet::Saved, mailbox: mb("Other Messages") }
         );
         assert_eq!(
             ok("n1 uid copy 1:* oldmail"),
@@ -2610,19 +2055,10 @@ mod tests {
         );
         assert_eq!(
             ok("a UID MOVE 42:69 foo"),
-            CommandBody::Move {
-                uid: true,
-                set: set(&[(42, 69)]),
-                mailbox: mb("foo")
-            }
+            CommandBody::Move { uid: true, set: set(&[(42, 69)]), mailbox: mb("foo") }
         );
         assert_eq!(ok("a MOVE 1 foo").name(), "MOVE");
-        assert_eq!(
-            ok("A003 UID EXPUNGE 3000:3002"),
-            CommandBody::UidExpunge {
-                set: set(&[(3000, 3002)])
-            }
-        );
+        assert_eq!(ok("A003 UID EXPUNGE 3000:3002"), CommandBody::UidExpunge { set: set(&[(3000, 3002)]) });
         assert_eq!(err("a UID FOO 1").message, "unknown command UID FOO");
         assert_eq!(ok("a ID NIL"), CommandBody::Id { params: None });
         assert_eq!(
@@ -2635,12 +2071,7 @@ mod tests {
                 ])
             }
         );
-        assert_eq!(
-            ok("a ID ()"),
-            CommandBody::Id {
-                params: Some(vec![])
-            }
-        );
+        assert_eq!(ok("a ID ()"), CommandBody::Id { params: Some(vec![]) });
         assert!(err("a ID (name x)").message.contains("ID field name"));
     }
 
@@ -2755,28 +2186,18 @@ mod tests {
         for line in lines {
             let ours = parse_parts(&[line.as_bytes()]).unwrap_or_else(|e| panic!("{line}: {e}"));
             let wire = format!("{line}\r\n");
-            let (rem, theirs) = CommandCodec::default()
-                .decode(wire.as_bytes())
-                .unwrap_or_else(|e| panic!("{line}: {e:?}"));
+            let (rem, theirs) =
+                CommandCodec::default().decode(wire.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e:?}"));
             assert!(rem.is_empty(), "{line}");
             assert_eq!(ours.tag.as_str(), theirs.tag.inner(), "{line}");
             let ours_name = ours.body.name().trim_start_matches("UID ");
             assert_eq!(ours_name, theirs.body.name(), "{line}");
         }
         // And both reject these.
-        for line in [
-            "a1 FETCH 0 FLAGS",
-            "a1 NOOP x",
-            "a1 LOGIN fred",
-            "a1 SEARCH FOO",
-            "a1 SELECT",
-        ] {
+        for line in ["a1 FETCH 0 FLAGS", "a1 NOOP x", "a1 LOGIN fred", "a1 SEARCH FOO", "a1 SELECT"] {
             assert!(parse_parts(&[line.as_bytes()]).is_err(), "{line}");
             let wire = format!("{line}\r\n");
-            assert!(
-                CommandCodec::default().decode(wire.as_bytes()).is_err(),
-                "{line}"
-            );
+            assert!(CommandCodec::default().decode(wire.as_bytes()).is_err(), "{line}");
         }
     }
 

@@ -38,8 +38,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::{
-    db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FlagOp, Flags, MailboxId,
-    MailboxInfo, MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, Result,
+    db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FlagOp, Flags, MailboxId, MailboxInfo,
+    MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, Result,
 };
 
 /// Most jobs grouped into one transaction.
@@ -72,9 +72,7 @@ pub struct Account {
 
 impl std::fmt::Debug for Account {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Account")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+        f.debug_struct("Account").field("id", &self.id).finish_non_exhaustive()
     }
 }
 
@@ -82,11 +80,7 @@ impl Drop for Account {
     fn drop(&mut self) {
         // Read connections close first, so the writer's connection is the
         // last one and may checkpoint and remove the WAL.
-        self.readers
-            .idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.readers.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
         // Closing the queue ends the writer thread after its current batch.
         self.writer.take();
         if let Some(t) = self.writer_thread.take() {
@@ -104,10 +98,7 @@ pub(crate) fn init_db(path: &Path) -> Result<Connection> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (name, special) in DEFAULT_MAILBOXES {
             insert_mailbox(&tx, name, *special)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)",
-                [name],
-            )?;
+            tx.execute("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)", [name])?;
         }
         tx.commit()?;
     }
@@ -218,12 +209,7 @@ fn writer_loop(
     }
 }
 
-fn run_batch(
-    conn: &Connection,
-    batch: Vec<Box<dyn WriteJob>>,
-    feed: &broadcast::Sender<Change>,
-    commits: &AtomicU64,
-) {
+fn run_batch(conn: &Connection, batch: Vec<Box<dyn WriteJob>>, feed: &broadcast::Sender<Change>, commits: &AtomicU64) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let msg = format!("cannot begin transaction: {e}");
         for job in batch {
@@ -242,11 +228,8 @@ fn run_batch(
         }
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn)));
         let ok = matches!(&outcome, Ok(d) if d.ok);
-        let end = if ok {
-            conn.execute_batch("RELEASE job")
-        } else {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")
-        };
+        let end =
+            if ok { conn.execute_batch("RELEASE job") } else { conn.execute_batch("ROLLBACK TO job; RELEASE job") };
         if let Ok(d) = outcome {
             done.push(d);
         } else {
@@ -316,17 +299,11 @@ fn keywords_to_text(k: &[String]) -> String {
 }
 
 fn keywords_from_text(s: &str) -> Vec<String> {
-    s.split(' ')
-        .filter(|k| !k.is_empty())
-        .map(str::to_string)
-        .collect()
+    s.split(' ').filter(|k| !k.is_empty()).map(str::to_string).collect()
 }
 
 fn flags_from(system: i64, keywords: &str) -> Flags {
-    Flags {
-        system: (system & 0xff) as u8,
-        keywords: keywords_from_text(keywords),
-    }
+    Flags { system: (system & 0xff) as u8, keywords: keywords_from_text(keywords) }
 }
 
 fn normalized(mut f: Flags) -> Flags {
@@ -341,19 +318,11 @@ fn apply_flags(old: &Flags, op: FlagOp, f: &Flags) -> Flags {
         FlagOp::Add => {
             let mut keywords = old.keywords.clone();
             keywords.extend(f.keywords.iter().cloned());
-            normalized(Flags {
-                system: old.system | f.system,
-                keywords,
-            })
+            normalized(Flags { system: old.system | f.system, keywords })
         }
         FlagOp::Remove => normalized(Flags {
             system: old.system & !f.system,
-            keywords: old
-                .keywords
-                .iter()
-                .filter(|k| !f.has_keyword(k))
-                .cloned()
-                .collect(),
+            keywords: old.keywords.iter().filter(|k| !f.has_keyword(k)).cloned().collect(),
         }),
     }
 }
@@ -391,9 +360,7 @@ pub fn validate_mailbox_name(name: &str) -> Result<()> {
 /// (and at least the current time, so a recreated account database is
 /// unlikely to repeat an old value either).
 fn next_uidvalidity(conn: &Connection) -> Result<u32> {
-    let last: i64 = conn.query_row("SELECT last FROM uidvalidity_seq WHERE id = 1", [], |r| {
-        r.get(0)
-    })?;
+    let last: i64 = conn.query_row("SELECT last FROM uidvalidity_seq WHERE id = 1", [], |r| r.get(0))?;
     let mut next = (last + 1).max(db::now());
     if next > i64::from(u32::MAX) || next < 1 {
         next = 1;
@@ -425,30 +392,21 @@ fn mailbox_from_row(r: &Row<'_>) -> rusqlite::Result<MailboxInfo> {
 const MAILBOX_COLS: &str = "id, name, uidvalidity, uidnext, highestmodseq, special_use";
 
 fn mailbox_by_name(conn: &Connection, name: &str) -> Result<Option<MailboxInfo>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE name = ?1"
-    ))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE name = ?1"))?;
     Ok(stmt.query_row([name], mailbox_from_row).optional()?)
 }
 
 fn mailbox_by_id(conn: &Connection, id: MailboxId) -> Result<MailboxInfo> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE id = ?1"
-    ))?;
-    stmt.query_row([id.0], mailbox_from_row)
-        .optional()?
-        .ok_or_else(|| no_mailbox(id))
+    let mut stmt = conn.prepare_cached(&format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE id = ?1"))?;
+    stmt.query_row([id.0], mailbox_from_row).optional()?.ok_or_else(|| no_mailbox(id))
 }
 
 /// Names of the mailboxes below `name` (`name/…`), sorted.
 fn children(conn: &Connection, name: &str) -> Result<Vec<(MailboxId, String)>> {
     // '0' is the character after '/', so this range is exactly "name/…".
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, name FROM mailboxes WHERE name > ?1 || '/' AND name < ?1 || '0' ORDER BY name",
-    )?;
-    let rows = stmt.query_map([name], |r| {
-        Ok((MailboxId(r.get(0)?), r.get::<_, String>(1)?))
-    })?;
+    let mut stmt = conn
+        .prepare_cached("SELECT id, name FROM mailboxes WHERE name > ?1 || '/' AND name < ?1 || '0' ORDER BY name")?;
+    let rows = stmt.query_map([name], |r| Ok((MailboxId(r.get(0)?), r.get::<_, String>(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -467,8 +425,9 @@ fn create_parents(conn: &Connection, name: &str) -> Result<bool> {
 
 /// Increments a mailbox's HIGHESTMODSEQ and returns the new value.
 fn bump_modseq(conn: &Connection, mailbox: MailboxId) -> Result<u64> {
-    let mut stmt =
-        conn.prepare_cached("UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq")?;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq",
+    )?;
     let v: Option<i64> = stmt.query_row([mailbox.0], |r| r.get(0)).optional()?;
     v.map(|v| v as u64).ok_or_else(|| no_mailbox(mailbox))
 }
@@ -478,15 +437,9 @@ fn reserve_uids(conn: &Connection, mb: &MailboxInfo, n: usize) -> Result<u32> {
     let first = u64::from(mb.uid_next.max(1));
     let next = first + n as u64;
     if next > u64::from(u32::MAX) {
-        return Err(Error::NotAllowed(format!(
-            "{}: UID space exhausted",
-            mb.name
-        )));
+        return Err(Error::NotAllowed(format!("{}: UID space exhausted", mb.name)));
     }
-    conn.execute(
-        "UPDATE mailboxes SET uidnext = ?2 WHERE id = ?1",
-        params![mb.id.0, next as i64],
-    )?;
+    conn.execute("UPDATE mailboxes SET uidnext = ?2 WHERE id = ?1", params![mb.id.0, next as i64])?;
     Ok(first as u32)
 }
 
@@ -499,23 +452,15 @@ fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MessageSummary> {
 }
 
 /// Existing summaries for these UIDs, ascending (duplicates removed).
-fn summaries_for(
-    conn: &Connection,
-    mailbox: MailboxId,
-    uids: &[u32],
-) -> Result<Vec<MessageSummary>> {
+fn summaries_for(conn: &Connection, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<MessageSummary>> {
     let mut uids: Vec<u32> = uids.to_vec();
     uids.sort_unstable();
     uids.dedup();
-    let mut stmt = conn.prepare_cached(
-        "SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
     let mut out = Vec::with_capacity(uids.len());
     for uid in uids {
-        if let Some(s) = stmt
-            .query_row(params![mailbox.0, uid], summary_from_row)
-            .optional()?
-        {
+        if let Some(s) = stmt.query_row(params![mailbox.0, uid], summary_from_row).optional()? {
             out.push(s);
         }
     }
@@ -534,10 +479,7 @@ fn copy_rows(
     let dest = mailbox_by_id(conn, to)?;
     let existing = summaries_for(conn, from, uids)?;
     if existing.is_empty() {
-        return Ok(CopyResult {
-            uid_validity: dest.uid_validity,
-            mapping: Vec::new(),
-        });
+        return Ok(CopyResult { uid_validity: dest.uid_validity, mapping: Vec::new() });
     }
     let first = reserve_uids(conn, &dest, existing.len())?;
     let modseq = bump_modseq(conn, to)?;
@@ -554,39 +496,24 @@ fn copy_rows(
         stmt.execute(params![from.0, s.uid, to.0, new_uid, modseq as i64])?;
         mapping.push((s.uid, new_uid));
     }
-    changes.push(Change::Mailbox {
-        mailbox: to,
-        modseq,
-    });
-    Ok(CopyResult {
-        uid_validity: dest.uid_validity,
-        mapping,
-    })
+    changes.push(Change::Mailbox { mailbox: to, modseq });
+    Ok(CopyResult { uid_validity: dest.uid_validity, mapping })
 }
 
 /// Removes rows and leaves tombstones with one new MODSEQ.
-fn expunge_rows(
-    conn: &Connection,
-    mailbox: MailboxId,
-    uids: &[u32],
-    changes: &mut Vec<Change>,
-) -> Result<()> {
+fn expunge_rows(conn: &Connection, mailbox: MailboxId, uids: &[u32], changes: &mut Vec<Change>) -> Result<()> {
     if uids.is_empty() {
         return Ok(());
     }
     let modseq = bump_modseq(conn, mailbox)? as i64;
     let mut del = conn.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
-    let mut tomb = conn.prepare_cached(
-        "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut tomb =
+        conn.prepare_cached("INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)")?;
     for uid in uids {
         del.execute(params![mailbox.0, uid])?;
         tomb.execute(params![mailbox.0, uid, modseq])?;
     }
-    changes.push(Change::Mailbox {
-        mailbox,
-        modseq: modseq as u64,
-    });
+    changes.push(Change::Mailbox { mailbox, modseq: modseq as u64 });
     Ok(())
 }
 
@@ -638,10 +565,7 @@ impl Account {
             writer: Some(tx),
             writer_thread: Some(thread),
             commits,
-            readers: Arc::new(ReadPool {
-                path: path.to_path_buf(),
-                idle: Mutex::new(Vec::new()),
-            }),
+            readers: Arc::new(ReadPool { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }),
         })
     }
 
@@ -668,9 +592,7 @@ impl Account {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || pool.run(f))
-            .await
-            .map_err(|e| Error::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || pool.run(f)).await.map_err(|e| Error::Task(e.to_string()))?
     }
 
     /// Queues `f` for the writer thread and waits until its transaction
@@ -687,8 +609,7 @@ impl Account {
             .ok_or_else(|| Error::Task("account is closing".into()))?
             .send(job)
             .map_err(|_| Error::Task("account writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| Error::Task("account writer dropped the request".into()))?
+        rx.await.map_err(|_| Error::Task("account writer dropped the request".into()))?
     }
 
     // ----- mailboxes -----
@@ -696,9 +617,7 @@ impl Account {
     /// All mailboxes, sorted by name.
     pub async fn mailboxes(&self) -> Result<Vec<MailboxInfo>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {MAILBOX_COLS} FROM mailboxes ORDER BY name"
-            ))?;
+            let mut stmt = c.prepare_cached(&format!("SELECT {MAILBOX_COLS} FROM mailboxes ORDER BY name"))?;
             let rows = stmt.query_map([], mailbox_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -749,8 +668,7 @@ impl Account {
         }
         let name = name.to_string();
         self.write(move |c, changes| {
-            let mb =
-                mailbox_by_name(c, &name)?.ok_or_else(|| Error::NoSuchMailbox(name.clone()))?;
+            let mb = mailbox_by_name(c, &name)?.ok_or_else(|| Error::NoSuchMailbox(name.clone()))?;
             if !children(c, &name)?.is_empty() {
                 return Err(Error::HasChildren(name));
             }
@@ -778,8 +696,7 @@ impl Account {
         }
         let (from, to) = (from.to_string(), to.to_string());
         self.write(move |c, changes| {
-            let src =
-                mailbox_by_name(c, &from)?.ok_or_else(|| Error::NoSuchMailbox(from.clone()))?;
+            let src = mailbox_by_name(c, &from)?.ok_or_else(|| Error::NoSuchMailbox(from.clone()))?;
             if mailbox_by_name(c, &to)?.is_some() || !children(c, &to)?.is_empty() {
                 return Err(Error::MailboxExists(to));
             }
@@ -789,11 +706,8 @@ impl Account {
                 create_parents(c, &to)?;
                 let dest = insert_mailbox(c, &to, None)?;
                 let uids: Vec<u32> = {
-                    let mut stmt = c.prepare_cached(
-                        "SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
-                    )?;
-                    let rows =
-                        stmt.query_map([src.id.0], |r| r.get::<_, i64>(0).map(|u| u as u32))?;
+                    let mut stmt = c.prepare_cached("SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
+                    let rows = stmt.query_map([src.id.0], |r| r.get::<_, i64>(0).map(|u| u as u32))?;
                     rows.collect::<rusqlite::Result<Vec<_>>>()?
                 };
                 let res = copy_rows(c, src.id, &uids, dest, changes)?;
@@ -803,16 +717,10 @@ impl Account {
                 return Ok(());
             }
             let kids = children(c, &from)?;
-            c.execute(
-                "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
-                params![src.id.0, to],
-            )?;
+            c.execute("UPDATE mailboxes SET name = ?2 WHERE id = ?1", params![src.id.0, to])?;
             for (id, name) in &kids {
                 let new = format!("{to}{}", &name[from.len()..]);
-                c.execute(
-                    "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
-                    params![id.0, new],
-                )?;
+                c.execute("UPDATE mailboxes SET name = ?2 WHERE id = ?1", params![id.0, new])?;
             }
             create_parents(c, &to)?;
             // Subscriptions follow the mailboxes.
@@ -822,10 +730,7 @@ impl Account {
                 let n = c.execute("DELETE FROM subscriptions WHERE name = ?1", [&old])?;
                 if n > 0 {
                     let new = format!("{to}{}", &old[from.len()..]);
-                    c.execute(
-                        "INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)",
-                        [new],
-                    )?;
+                    c.execute("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)", [new])?;
                 }
             }
             changes.push(Change::MailboxList);
@@ -842,10 +747,7 @@ impl Account {
         let name = name.to_string();
         self.write(move |c, changes| {
             if subscribed {
-                c.execute(
-                    "INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)",
-                    [&name],
-                )?;
+                c.execute("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)", [&name])?;
             } else {
                 c.execute("DELETE FROM subscriptions WHERE name = ?1", [&name])?;
             }
@@ -894,11 +796,7 @@ impl Account {
 
     /// Appends messages (one transaction; shares it with concurrent writers).
     /// Returns `(uid_validity, uids)`.
-    pub async fn append(
-        &self,
-        mailbox: MailboxId,
-        messages: Vec<NewMessage>,
-    ) -> Result<(u32, Vec<u32>)> {
+    pub async fn append(&self, mailbox: MailboxId, messages: Vec<NewMessage>) -> Result<(u32, Vec<u32>)> {
         for m in &messages {
             check_keywords(&m.flags)?;
         }
@@ -965,8 +863,9 @@ impl Account {
     pub async fn summaries(&self, mailbox: MailboxId) -> Result<Vec<MessageSummary>> {
         self.read(move |c| {
             let _ = mailbox_by_id(c, mailbox)?;
-            let mut stmt =
-                c.prepare_cached("SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
+            )?;
             let rows = stmt.query_map([mailbox.0], summary_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -987,19 +886,12 @@ impl Account {
                 rows.collect::<rusqlite::Result<Vec<_>>>()?
             };
             let expunged = {
-                let mut stmt = c.prepare_cached(
-                    "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
-                )?;
-                let rows = stmt.query_map(params![mailbox.0, since], |r| {
-                    r.get::<_, i64>(0).map(|u| u as u32)
-                })?;
+                let mut stmt =
+                    c.prepare_cached("SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid")?;
+                let rows = stmt.query_map(params![mailbox.0, since], |r| r.get::<_, i64>(0).map(|u| u as u32))?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()?
             };
-            Ok(Changes {
-                changed,
-                expunged,
-                highest_modseq: mb.highest_modseq,
-            })
+            Ok(Changes { changed, expunged, highest_modseq: mb.highest_modseq })
         })
         .await
     }
@@ -1060,11 +952,7 @@ impl Account {
                 if !same_flags(&new, &s.flags) {
                     to_change.push(result.len());
                 }
-                result.push(MessageSummary {
-                    uid: s.uid,
-                    modseq: s.modseq,
-                    flags: new,
-                });
+                result.push(MessageSummary { uid: s.uid, modseq: s.modseq, flags: new });
             }
             if !to_change.is_empty() {
                 let modseq = bump_modseq(c, mailbox)?;
@@ -1116,17 +1004,11 @@ impl Account {
 
     /// Copies messages (same blob, new UIDs, flags kept).
     pub async fn copy(&self, from: MailboxId, uids: Vec<u32>, to: MailboxId) -> Result<CopyResult> {
-        self.write(move |c, changes| copy_rows(c, from, &uids, to, changes))
-            .await
+        self.write(move |c, changes| copy_rows(c, from, &uids, to, changes)).await
     }
 
     /// Moves messages atomically: copy and expunge in one transaction (RFC 6851).
-    pub async fn move_messages(
-        &self,
-        from: MailboxId,
-        uids: Vec<u32>,
-        to: MailboxId,
-    ) -> Result<CopyResult> {
+    pub async fn move_messages(&self, from: MailboxId, uids: Vec<u32>, to: MailboxId) -> Result<CopyResult> {
         self.write(move |c, changes| {
             let res = copy_rows(c, from, &uids, to, changes)?;
             let moved: Vec<u32> = res.mapping.iter().map(|(s, _)| *s).collect();
@@ -1146,29 +1028,20 @@ mod tests {
     use super::*;
 
     fn f(system: u8, kw: &[&str]) -> Flags {
-        Flags {
-            system,
-            keywords: kw.iter().map(|s| s.to_string()).collect(),
-        }
+        Flags { system, keywords: kw.iter().map(|s| s.to_string()).collect() }
     }
 
     #[test]
     fn flag_ops() {
         let old = f(Flags::SEEN, &["$Junk", "work"]);
         let add = apply_flags(&old, FlagOp::Add, &f(Flags::FLAGGED, &["WORK", "home"]));
-        assert_eq!(
-            add,
-            f(Flags::SEEN | Flags::FLAGGED, &["home", "$Junk", "work"]).tap_sort()
-        );
+        assert_eq!(add, f(Flags::SEEN | Flags::FLAGGED, &["home", "$Junk", "work"]).tap_sort());
         assert_eq!(add.keywords, vec!["$Junk", "home", "work"]);
         let rem = apply_flags(&old, FlagOp::Remove, &f(Flags::SEEN, &["WORK"]));
         assert_eq!(rem, f(0, &["$Junk"]));
         let rep = apply_flags(&old, FlagOp::Replace, &f(Flags::DRAFT, &[]));
         assert_eq!(rep, f(Flags::DRAFT, &[]));
-        assert!(same_flags(
-            &apply_flags(&old, FlagOp::Add, &f(Flags::SEEN, &["Work"])),
-            &normalized(old.clone())
-        ));
+        assert!(same_flags(&apply_flags(&old, FlagOp::Add, &f(Flags::SEEN, &["Work"])), &normalized(old.clone())));
     }
 
     trait TapSort {
@@ -1209,10 +1082,7 @@ mod tests {
             let acc = acc.clone();
             tokio::spawn(async move {
                 acc.write(move |c, _| {
-                    c.execute(
-                        "UPDATE mailboxes SET special_use = 'x' WHERE name = 'INBOX'",
-                        [],
-                    )?;
+                    c.execute("UPDATE mailboxes SET special_use = 'x' WHERE name = 'INBOX'", [])?;
                     let _ = started_tx.send(());
                     std::thread::sleep(std::time::Duration::from_millis(500));
                     Ok(())
@@ -1223,23 +1093,12 @@ mod tests {
         started_rx.await.unwrap();
         let t = std::time::Instant::now();
         let list = acc.mailboxes().await.unwrap();
-        assert!(
-            t.elapsed() < std::time::Duration::from_millis(400),
-            "read waited for the writer"
-        );
+        assert!(t.elapsed() < std::time::Duration::from_millis(400), "read waited for the writer");
         // and it saw the last committed state, not the open transaction
         assert!(list.iter().all(|m| m.special_use.as_deref() != Some("x")));
         assert!(!slow.is_finished());
         slow.await.unwrap().unwrap();
-        assert_eq!(
-            acc.mailbox("INBOX")
-                .await
-                .unwrap()
-                .unwrap()
-                .special_use
-                .as_deref(),
-            Some("x")
-        );
+        assert_eq!(acc.mailbox("INBOX").await.unwrap().unwrap().special_use.as_deref(), Some("x"));
     }
 
     /// A panicking job is rolled back; the writer keeps serving.
@@ -1253,10 +1112,7 @@ mod tests {
             })
             .await;
         assert!(matches!(r, Err(Error::Task(_))));
-        assert_eq!(
-            acc.mailboxes().await.unwrap().len(),
-            DEFAULT_MAILBOXES.len()
-        );
+        assert_eq!(acc.mailboxes().await.unwrap().len(), DEFAULT_MAILBOXES.len());
         acc.create_mailbox("after", None).await.unwrap();
     }
 

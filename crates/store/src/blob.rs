@@ -28,11 +28,7 @@ impl BlobId {
 
     /// True if this is 64 lower-case hex digits (a well-formed SHA-256).
     pub fn is_valid(&self) -> bool {
-        self.0.len() == 64
-            && self
-                .0
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        self.0.len() == 64 && self.0.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 }
 
@@ -180,17 +176,11 @@ mod tests {
         assert!(a.is_valid());
         assert_eq!(blobs.read(&a).unwrap(), b"hello\r\n");
         let p = blobs.path(&a);
-        assert_eq!(
-            p.parent().unwrap().file_name().unwrap().to_str().unwrap(),
-            &a.0[..2]
-        );
+        assert_eq!(p.parent().unwrap().file_name().unwrap().to_str().unwrap(), &a.0[..2]);
         assert_eq!(p.file_name().unwrap().to_str().unwrap(), &a.0[2..]);
         // one file in the shard, nothing left in tmp
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
-        assert_eq!(
-            fs::read_dir(dir.path().join("blobs/tmp")).unwrap().count(),
-            0
-        );
+        assert_eq!(fs::read_dir(dir.path().join("blobs/tmp")).unwrap().count(), 0);
     }
 
     #[test]
@@ -206,10 +196,7 @@ mod tests {
         assert_eq!(blobs.read(&a).unwrap(), data);
         let b = blobs.write(&data).unwrap();
         assert_eq!(a, b);
-        assert_eq!(
-            fs::read_dir(dir.path().join("blobs/tmp")).unwrap().count(),
-            0
-        );
+        assert_eq!(fs::read_dir(dir.path().join("blobs/tmp")).unwrap().count(), 0);
     }
 
     #[test]

@@ -9,8 +9,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::Result;
 
 /// Migrations of `directory.sqlite`; entry `i` takes `user_version` from `i` to `i + 1`.
-pub(crate) const DIRECTORY_MIGRATIONS: &[&str] =
-    &[include_str!("migrations/directory_0001_init.sql")];
+pub(crate) const DIRECTORY_MIGRATIONS: &[&str] = &[include_str!("migrations/directory_0001_init.sql")];
 
 /// Migrations of an account's `index.sqlite`.
 pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[include_str!("migrations/account_0001_init.sql")];
@@ -31,9 +30,7 @@ pub(crate) fn open_rw(path: &Path) -> Result<Connection> {
 pub(crate) fn open_ro(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(Duration::from_millis(5000))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -55,8 +52,5 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<u32>
 
 /// Current time in Unix seconds.
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

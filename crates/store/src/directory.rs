@@ -78,11 +78,8 @@ impl Store {
         let name = normalize_name(name)?;
         let mut conn = lock(&self.inner.directory);
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let exists: Option<i64> = tx
-            .query_row("SELECT id FROM accounts WHERE name = ?1", [&name], |r| {
-                r.get(0)
-            })
-            .optional()?;
+        let exists: Option<i64> =
+            tx.query_row("SELECT id FROM accounts WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
         if exists.is_some() {
             return Err(Error::AccountExists(name));
         }
@@ -113,11 +110,8 @@ impl Store {
         let name = normalize_name(name)?;
         let id = {
             let conn = lock(&self.inner.directory);
-            let id: Option<i64> = conn
-                .query_row("SELECT id FROM accounts WHERE name = ?1", [&name], |r| {
-                    r.get(0)
-                })
-                .optional()?;
+            let id: Option<i64> =
+                conn.query_row("SELECT id FROM accounts WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
             let Some(id) = id else {
                 return Err(Error::NoSuchAccount(name));
             };
@@ -136,22 +130,14 @@ impl Store {
     pub fn list_accounts(&self) -> Result<Vec<AccountInfo>> {
         let conn = lock(&self.inner.directory);
         let mut stmt = conn.prepare_cached("SELECT id, name FROM accounts ORDER BY name")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(AccountInfo {
-                id: AccountId(r.get(0)?),
-                name: r.get(1)?,
-            })
-        })?;
+        let rows = stmt.query_map([], |r| Ok(AccountInfo { id: AccountId(r.get(0)?), name: r.get(1)? }))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     pub fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<()> {
         let name = normalize_name(name)?;
         let conn = lock(&self.inner.directory);
-        let n = conn.execute(
-            "UPDATE accounts SET password_hash = ?2 WHERE name = ?1",
-            params![name, password_hash],
-        )?;
+        let n = conn.execute("UPDATE accounts SET password_hash = ?2 WHERE name = ?1", params![name, password_hash])?;
         if n == 0 {
             return Err(Error::NoSuchAccount(name));
         }
@@ -166,11 +152,9 @@ impl Store {
         };
         let conn = lock(&self.inner.directory);
         let row = conn
-            .query_row(
-                "SELECT id, password_hash FROM accounts WHERE name = ?1",
-                [&name],
-                |r| Ok((AccountId(r.get(0)?), r.get::<_, String>(1)?)),
-            )
+            .query_row("SELECT id, password_hash FROM accounts WHERE name = ?1", [&name], |r| {
+                Ok((AccountId(r.get(0)?), r.get::<_, String>(1)?))
+            })
             .optional()?;
         Ok(row)
     }
@@ -187,20 +171,14 @@ impl Store {
             return Ok(acc);
         }
         let known: Option<i64> = lock(&self.inner.directory)
-            .query_row("SELECT id FROM accounts WHERE id = ?1", [id.0], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT id FROM accounts WHERE id = ?1", [id.0], |r| r.get(0))
             .optional()?;
         if known.is_none() {
             return Err(Error::NoSuchAccount(format!("#{}", id.0)));
         }
         let dir = self.account_dir(id);
         std::fs::create_dir_all(&dir)?;
-        let acc = Arc::new(Account::open(
-            id,
-            &dir.join("index.sqlite"),
-            self.inner.blobs.clone(),
-        )?);
+        let acc = Arc::new(Account::open(id, &dir.join("index.sqlite"), self.inner.blobs.clone())?);
         open.retain(|_, w| w.strong_count() > 0);
         open.insert(id, Arc::downgrade(&acc));
         Ok(acc)

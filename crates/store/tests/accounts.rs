@@ -15,46 +15,25 @@ fn account_lifecycle() {
     let bob = store.create_account("Bob@Example.org", "h1").unwrap();
     let amy = store.create_account("amy@example.org", "h2").unwrap();
     assert_ne!(bob, amy);
-    assert!(matches!(
-        store.create_account("BOB@example.org", "x"),
-        Err(Error::AccountExists(_))
-    ));
-    assert!(matches!(
-        store.create_account("", "x"),
-        Err(Error::InvalidName(_))
-    ));
+    assert!(matches!(store.create_account("BOB@example.org", "x"), Err(Error::AccountExists(_))));
+    assert!(matches!(store.create_account("", "x"), Err(Error::InvalidName(_))));
 
     let list = store.list_accounts().unwrap();
     let names: Vec<&str> = list.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, vec!["amy@example.org", "bob@example.org"]);
 
-    assert_eq!(
-        store.password_hash("BOB@example.org").unwrap(),
-        Some((bob, "h1".to_string()))
-    );
+    assert_eq!(store.password_hash("BOB@example.org").unwrap(), Some((bob, "h1".to_string())));
     store.set_password_hash("bob@example.org", "h3").unwrap();
-    assert_eq!(
-        store.password_hash("bob@example.org").unwrap().unwrap().1,
-        "h3"
-    );
-    assert!(matches!(
-        store.set_password_hash("nobody", "x"),
-        Err(Error::NoSuchAccount(_))
-    ));
+    assert_eq!(store.password_hash("bob@example.org").unwrap().unwrap().1, "h3");
+    assert!(matches!(store.set_password_hash("nobody", "x"), Err(Error::NoSuchAccount(_))));
     assert_eq!(store.password_hash("nobody").unwrap(), None);
 
-    assert!(dir
-        .path()
-        .join(format!("accounts/{}/index.sqlite", bob.0))
-        .exists());
+    assert!(dir.path().join(format!("accounts/{}/index.sqlite", bob.0)).exists());
     store.delete_account("bob@example.org").unwrap();
     assert!(!dir.path().join(format!("accounts/{}", bob.0)).exists());
     assert_eq!(store.password_hash("bob@example.org").unwrap(), None);
     assert!(matches!(store.account(bob), Err(Error::NoSuchAccount(_))));
-    assert!(matches!(
-        store.delete_account("bob@example.org"),
-        Err(Error::NoSuchAccount(_))
-    ));
+    assert!(matches!(store.delete_account("bob@example.org"), Err(Error::NoSuchAccount(_))));
     // a recreated account gets a new id and a fresh database
     let bob2 = store.create_account("bob@example.org", "h4").unwrap();
     assert_ne!(bob2, bob);
@@ -68,10 +47,7 @@ fn another_process_sees_directory_changes() {
     let cli = Store::open(dir.path()).unwrap();
     assert_eq!(server.password_hash("carol").unwrap(), None);
     let id = cli.create_account("carol", "h1").unwrap();
-    assert_eq!(
-        server.password_hash("carol").unwrap(),
-        Some((id, "h1".into()))
-    );
+    assert_eq!(server.password_hash("carol").unwrap(), Some((id, "h1".into())));
     cli.set_password_hash("carol", "h2").unwrap();
     assert_eq!(server.password_hash("carol").unwrap().unwrap().1, "h2");
     assert!(server.account(id).is_ok());
@@ -109,20 +85,9 @@ async fn blobs_are_deduplicated() {
     let (_, u) = fx.acc.append(inbox, vec![m1.clone(), m2]).await.unwrap();
     let recs = fx.acc.records(inbox, u).await.unwrap();
     assert_eq!(recs[0].blob, recs[1].blob);
-    let shard = fx
-        .store
-        .blobs()
-        .path(&m1.blob)
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let shard = fx.store.blobs().path(&m1.blob).parent().unwrap().to_path_buf();
     assert_eq!(std::fs::read_dir(shard).unwrap().count(), 1);
-    assert!(fx
-        .acc
-        .blobs()
-        .read(&m1.blob)
-        .unwrap()
-        .starts_with(b"Subject: same"));
+    assert!(fx.acc.blobs().read(&m1.blob).unwrap().starts_with(b"Subject: same"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -165,30 +130,16 @@ async fn readers_run_beside_the_writer() {
 async fn database_is_readable_with_plain_sqlite() {
     let fx = setup();
     let inbox = mailbox_id(&fx.acc, "INBOX").await;
-    fx.acc
-        .append(inbox, vec![msg(&fx.store, "hello")])
-        .await
-        .unwrap();
-    let c = rusqlite::Connection::open(
-        fx.dir
-            .path()
-            .join(format!("accounts/{}/index.sqlite", fx.id.0)),
-    )
-    .unwrap();
-    let v: i64 = c
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    fx.acc.append(inbox, vec![msg(&fx.store, "hello")]).await.unwrap();
+    let c = rusqlite::Connection::open(fx.dir.path().join(format!("accounts/{}/index.sqlite", fx.id.0))).unwrap();
+    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(v, 1);
-    let mode: String = c
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     let (name, subject): (String, String) = c
-        .query_row(
-            "SELECT b.name, m.subject FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT b.name, m.subject FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert_eq!((name.as_str(), subject.as_str()), ("INBOX", "hello"));
 }

@@ -15,23 +15,12 @@ use store::{FlagOp, Flags, Store};
 async fn uid_not_reused_after_expunging_highest() {
     let fx = setup();
     let inbox = mailbox_id(&fx.acc, "INBOX").await;
-    let (_, a) = fx
-        .acc
-        .append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2")])
-        .await
-        .unwrap();
+    let (_, a) = fx.acc.append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2")]).await.unwrap();
     assert_eq!(a, vec![1, 2]);
-    fx.acc
-        .store_flags(inbox, vec![2], FlagOp::Add, flags(Flags::DELETED), None)
-        .await
-        .unwrap();
+    fx.acc.store_flags(inbox, vec![2], FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
     assert_eq!(fx.acc.expunge(inbox, None).await.unwrap(), vec![2]);
     assert_eq!(fx.acc.status(inbox).await.unwrap().uid_next, 3);
-    let (_, b) = fx
-        .acc
-        .append(inbox, vec![msg(&fx.store, "3")])
-        .await
-        .unwrap();
+    let (_, b) = fx.acc.append(inbox, vec![msg(&fx.store, "3")]).await.unwrap();
     assert_eq!(b, vec![3]);
 }
 
@@ -39,15 +28,8 @@ async fn uid_not_reused_after_expunging_highest() {
 async fn uid_not_reused_after_restart() {
     let fx = setup();
     let inbox = mailbox_id(&fx.acc, "INBOX").await;
-    let (uv, a) = fx
-        .acc
-        .append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2")])
-        .await
-        .unwrap();
-    fx.acc
-        .store_flags(inbox, a.clone(), FlagOp::Add, flags(Flags::DELETED), None)
-        .await
-        .unwrap();
+    let (uv, a) = fx.acc.append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2")]).await.unwrap();
+    fx.acc.store_flags(inbox, a.clone(), FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
     fx.acc.expunge(inbox, None).await.unwrap();
     let dir = fx.dir;
     drop(fx.acc);
@@ -70,18 +52,9 @@ async fn uidvalidity_changes_when_mailbox_recreated() {
     }
     for _ in 0..3 {
         fx.acc.create_mailbox("Projects", None).await.unwrap();
-        let uv = fx
-            .acc
-            .mailbox("Projects")
-            .await
-            .unwrap()
-            .unwrap()
-            .uid_validity;
+        let uv = fx.acc.mailbox("Projects").await.unwrap().unwrap().uid_validity;
         assert_ne!(uv, 0);
-        assert!(
-            seen.insert(uv),
-            "recreated mailbox got a used UIDVALIDITY {uv}"
-        );
+        assert!(seen.insert(uv), "recreated mailbox got a used UIDVALIDITY {uv}");
         fx.acc.delete_mailbox("Projects").await.unwrap();
     }
     // also across a restart
@@ -101,10 +74,7 @@ async fn uidvalidity_changes_when_mailbox_recreated() {
 async fn modseq_grows_and_highestmodseq_is_max() {
     let fx = setup();
     let inbox = mailbox_id(&fx.acc, "INBOX").await;
-    let dbpath = fx
-        .dir
-        .path()
-        .join(format!("accounts/{}/index.sqlite", fx.id.0));
+    let dbpath = fx.dir.path().join(format!("accounts/{}/index.sqlite", fx.id.0));
     let check = |expected: u64| {
         let c = rusqlite::Connection::open(&dbpath).unwrap();
         let (h, m): (i64, i64) = c
@@ -122,28 +92,18 @@ async fn modseq_grows_and_highestmodseq_is_max() {
     };
     let m0 = fx.acc.status(inbox).await.unwrap().highest_modseq;
 
-    fx.acc
-        .append(inbox, vec![msg(&fx.store, "a"), msg(&fx.store, "b")])
-        .await
-        .unwrap();
+    fx.acc.append(inbox, vec![msg(&fx.store, "a"), msg(&fx.store, "b")]).await.unwrap();
     let m1 = fx.acc.status(inbox).await.unwrap().highest_modseq;
     assert!(m1 > m0);
     check(m1);
 
-    let (st, _) = fx
-        .acc
-        .store_flags(inbox, vec![1], FlagOp::Add, flags(Flags::SEEN), None)
-        .await
-        .unwrap();
+    let (st, _) = fx.acc.store_flags(inbox, vec![1], FlagOp::Add, flags(Flags::SEEN), None).await.unwrap();
     let m2 = fx.acc.status(inbox).await.unwrap().highest_modseq;
     assert!(m2 > m1);
     assert_eq!(st[0].modseq, m2);
     check(m2);
 
-    fx.acc
-        .store_flags(inbox, vec![2], FlagOp::Add, flags(Flags::DELETED), None)
-        .await
-        .unwrap();
+    fx.acc.store_flags(inbox, vec![2], FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
     let m3 = fx.acc.status(inbox).await.unwrap().highest_modseq;
     assert!(m3 > m2);
     fx.acc.expunge(inbox, None).await.unwrap();
@@ -152,10 +112,7 @@ async fn modseq_grows_and_highestmodseq_is_max() {
     check(m4); // the max now comes from the tombstone
 
     // a STORE that changes nothing does not bump
-    fx.acc
-        .store_flags(inbox, vec![1], FlagOp::Add, flags(Flags::SEEN), None)
-        .await
-        .unwrap();
+    fx.acc.store_flags(inbox, vec![1], FlagOp::Add, flags(Flags::SEEN), None).await.unwrap();
     assert_eq!(fx.acc.status(inbox).await.unwrap().highest_modseq, m4);
     check(m4);
 }
@@ -215,10 +172,7 @@ async fn concurrent_appends_share_transactions() {
     assert_eq!(fx.acc.status(inbox).await.unwrap().messages, n as u32);
     let commits = fx.acc.commit_count() - before;
     assert!(commits >= 1);
-    assert!(
-        commits < n as u64,
-        "{n} appends took {commits} commits: no grouping"
-    );
+    assert!(commits < n as u64, "{n} appends took {commits} commits: no grouping");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -258,20 +212,11 @@ async fn failing_write_does_not_abort_its_group() {
 async fn results_are_owned() {
     let fx = setup();
     let inbox = mailbox_id(&fx.acc, "INBOX").await;
-    fx.acc
-        .append(inbox, vec![msg(&fx.store, "a")])
-        .await
-        .unwrap();
+    fx.acc.append(inbox, vec![msg(&fx.store, "a")]).await.unwrap();
     let recs = fx.acc.records(inbox, vec![1]).await.unwrap();
     let sums = fx.acc.summaries(inbox).await.unwrap();
-    fx.acc
-        .append(inbox, vec![msg(&fx.store, "b")])
-        .await
-        .unwrap();
-    fx.acc
-        .store_flags(inbox, vec![1], FlagOp::Add, flags(Flags::SEEN), None)
-        .await
-        .unwrap();
+    fx.acc.append(inbox, vec![msg(&fx.store, "b")]).await.unwrap();
+    fx.acc.store_flags(inbox, vec![1], FlagOp::Add, flags(Flags::SEEN), None).await.unwrap();
     drop(fx.acc);
     assert_eq!(recs[0].meta.subject, "a");
     assert_eq!(sums[0].flags.system, 0);

@@ -113,10 +113,9 @@ pub(crate) fn decode_qp(input: &[u8]) -> Vec<u8> {
                     soft = true;
                     break;
                 }
-                if let (Some(h), Some(l)) = (
-                    content.get(i + 1).and_then(|&c| hex(c)),
-                    content.get(i + 2).and_then(|&c| hex(c)),
-                ) {
+                if let (Some(h), Some(l)) =
+                    (content.get(i + 1).and_then(|&c| hex(c)), content.get(i + 2).and_then(|&c| hex(c)))
+                {
                     out.push(h << 4 | l);
                     i += 3;
                     continue;
@@ -146,10 +145,7 @@ mod tests {
 
     #[test]
     fn qp_part() {
-        assert_eq!(
-            binary(ALTERNATIVE, &[1]).unwrap().unwrap(),
-            "Grüße".as_bytes()
-        );
+        assert_eq!(binary(ALTERNATIVE, &[1]).unwrap().unwrap(), "Grüße".as_bytes());
         assert_eq!(binary_size(ALTERNATIVE, &[1]).unwrap(), Some(7));
     }
 
@@ -164,10 +160,7 @@ mod tests {
     #[test]
     fn unknown_cte() {
         let raw = b"Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 x\r\n";
-        assert_eq!(
-            binary(raw, &[1]),
-            Err(BinaryError::UnknownCte("x-uuencode".into()))
-        );
+        assert_eq!(binary(raw, &[1]), Err(BinaryError::UnknownCte("x-uuencode".into())));
         assert!(binary_size(raw, &[1]).is_err());
     }
 

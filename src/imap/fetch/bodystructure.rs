@@ -24,9 +24,7 @@ fn write(raw: &[u8], node: &Node<'_>, ext: bool, out: &mut Vec<u8>) {
     match &node.kind {
         Kind::Multipart(children) => {
             if children.is_empty() {
-                out.extend_from_slice(
-                    br#"("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 0 0)"#,
-                );
+                out.extend_from_slice(br#"("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 0 0)"#);
             }
             for c in children {
                 write(raw, c, ext, out);
@@ -102,12 +100,7 @@ fn write_ext_common(fields: &[Field<'_>], node: &Node<'_>, out: &mut Vec<u8>) {
     let langs: Vec<Vec<u8>> = field(fields, "content-language")
         .map(|v| {
             v.split(|&c| c == b',')
-                .map(|l| {
-                    l.iter()
-                        .copied()
-                        .filter(|c| !c.is_ascii_whitespace())
-                        .collect::<Vec<u8>>()
-                })
+                .map(|l| l.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect::<Vec<u8>>())
                 .filter(|l| !l.is_empty())
                 .collect()
         })
@@ -131,11 +124,7 @@ fn write_ext_common(fields: &[Field<'_>], node: &Node<'_>, out: &mut Vec<u8>) {
 }
 
 fn content_type<'n>(node: &'n Node<'_>, name: HeaderName<'static>) -> Option<&'n ContentType<'n>> {
-    node.part?
-        .headers
-        .iter()
-        .find(|h| h.name == name)
-        .and_then(|h| h.value.as_content_type())
+    node.part?.headers.iter().find(|h| h.name == name).and_then(|h| h.value.as_content_type())
 }
 
 /// The first field of that name, unfolded and trimmed; `None` if absent or empty.
@@ -209,36 +198,21 @@ mod tests {
 
     fn bs(raw: &[u8]) -> (String, String) {
         let m = compute_meta(raw);
-        (
-            String::from_utf8(m.bodystructure).unwrap(),
-            String::from_utf8(m.body).unwrap(),
-        )
+        (String::from_utf8(m.bodystructure).unwrap(), String::from_utf8(m.body).unwrap())
     }
 
     #[test]
     fn simple_text_plain() {
         let (ext, body) = bs(SIMPLE);
-        assert_eq!(
-            ext,
-            r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 30 2 NIL NIL NIL NIL)"#
-        );
-        assert_eq!(
-            body,
-            r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 30 2)"#
-        );
+        assert_eq!(ext, r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 30 2 NIL NIL NIL NIL)"#);
+        assert_eq!(body, r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 30 2)"#);
     }
 
     #[test]
     fn no_content_type_gets_defaults() {
         let (ext, body) = bs(b"Subject: x\r\n\r\nhello\r\n");
-        assert_eq!(
-            ext,
-            r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 7 1 NIL NIL NIL NIL)"#
-        );
-        assert_eq!(
-            body,
-            r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 7 1)"#
-        );
+        assert_eq!(ext, r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 7 1 NIL NIL NIL NIL)"#);
+        assert_eq!(body, r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 7 1)"#);
     }
 
     #[test]
@@ -295,14 +269,8 @@ mod tests {
     #[test]
     fn groups_message_defaults() {
         let (ext, body) = bs(GROUPS);
-        assert_eq!(
-            ext,
-            r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 6 1 NIL NIL NIL NIL)"#
-        );
-        assert_eq!(
-            body,
-            r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 6 1)"#
-        );
+        assert_eq!(ext, r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 6 1 NIL NIL NIL NIL)"#);
+        assert_eq!(body, r#"("text" "plain" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 6 1)"#);
     }
 
     #[test]
@@ -315,10 +283,7 @@ mod tests {
     #[test]
     fn multipart_without_boundary_is_text() {
         let (ext, _) = bs(b"Content-Type: multipart/mixed\r\n\r\nhello\r\n");
-        assert!(
-            ext.starts_with(r#"("text" "plain" ("CHARSET" "US-ASCII")"#),
-            "{ext}"
-        );
+        assert!(ext.starts_with(r#"("text" "plain" ("CHARSET" "US-ASCII")"#), "{ext}");
     }
 
     #[test]

@@ -20,12 +20,7 @@ pub(crate) struct Addr {
 /// Encodes the envelope of a header block.
 pub(crate) fn encode(header: &[u8]) -> Vec<u8> {
     let fields = split_headers(header);
-    let first = |name: &str| {
-        fields
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|f| f.value)
-    };
+    let first = |name: &str| fields.iter().find(|f| f.name.eq_ignore_ascii_case(name.as_bytes())).map(|f| f.value);
     let text = |name: &str| first(name).map(raw_value).filter(|v| !v.is_empty());
     let addrs = |name: &str| first(name).map(parse_addresses).unwrap_or_default();
 
@@ -44,14 +39,7 @@ pub(crate) fn encode(header: &[u8]) -> Vec<u8> {
     nstring(text("date").as_deref(), &mut out);
     out.push(b' ');
     nstring(text("subject").as_deref(), &mut out);
-    for list in [
-        &from,
-        &sender,
-        &reply_to,
-        &addrs("to"),
-        &addrs("cc"),
-        &addrs("bcc"),
-    ] {
+    for list in [&from, &sender, &reply_to, &addrs("to"), &addrs("cc"), &addrs("bcc")] {
         out.push(b' ');
         write_list(list, &mut out);
     }
@@ -91,11 +79,7 @@ pub(crate) fn display_addresses(value: &[u8]) -> String {
         let (Some(mailbox), Some(host)) = (&a.mailbox, &a.host) else {
             continue;
         };
-        let addr = format!(
-            "{}@{}",
-            String::from_utf8_lossy(mailbox),
-            String::from_utf8_lossy(host)
-        );
+        let addr = format!("{}@{}", String::from_utf8_lossy(mailbox), String::from_utf8_lossy(host));
         match &a.name {
             Some(n) => parts.push(format!("{} <{addr}>", decode_text(n))),
             None => parts.push(addr),
@@ -190,13 +174,7 @@ fn tokenize(v: &[u8]) -> Vec<Spaced> {
                 }
                 i = (i + 1).min(v.len());
                 out.push((
-                    Tok::Atom(
-                        v[start..i]
-                            .iter()
-                            .copied()
-                            .filter(|&c| c != b'\r' && c != b'\n')
-                            .collect(),
-                    ),
+                    Tok::Atom(v[start..i].iter().copied().filter(|&c| c != b'\r' && c != b'\n').collect()),
                     space,
                 ));
                 space = false;
@@ -276,12 +254,7 @@ pub(crate) fn parse_addresses(value: &[u8]) -> Vec<Addr> {
         }
         if is(&toks[i], b';') {
             if in_group {
-                out.push(Addr {
-                    name: None,
-                    adl: None,
-                    mailbox: None,
-                    host: None,
-                });
+                out.push(Addr { name: None, adl: None, mailbox: None, host: None });
                 in_group = false;
             }
             i += 1;
@@ -295,12 +268,7 @@ pub(crate) fn parse_addresses(value: &[u8]) -> Vec<Addr> {
                 .map(|p| i + p);
             if let Some(j) = j.filter(|&j| is(&toks[j], b':')) {
                 let name = phrase(&toks[i..j]).unwrap_or_default();
-                out.push(Addr {
-                    name: None,
-                    adl: None,
-                    mailbox: Some(name),
-                    host: None,
-                });
+                out.push(Addr { name: None, adl: None, mailbox: Some(name), host: None });
                 in_group = true;
                 i = j + 1;
                 continue;
@@ -324,12 +292,7 @@ pub(crate) fn parse_addresses(value: &[u8]) -> Vec<Addr> {
         i = j;
     }
     if in_group {
-        out.push(Addr {
-            name: None,
-            adl: None,
-            mailbox: None,
-            host: None,
-        });
+        out.push(Addr { name: None, adl: None, mailbox: None, host: None });
     }
     out
 }
@@ -340,10 +303,7 @@ fn mailbox(toks: &[Spaced]) -> Option<Addr> {
     }
     let (name, spec, adl) = if let Some(lt) = toks.iter().position(|t| is(t, b'<')) {
         let name = phrase(&toks[..lt]);
-        let end = toks[lt..]
-            .iter()
-            .position(|t| is(t, b'>'))
-            .map_or(toks.len(), |p| lt + p);
+        let end = toks[lt..].iter().position(|t| is(t, b'>')).map_or(toks.len(), |p| lt + p);
         let mut inner = &toks[lt + 1..end];
         let mut adl = None;
         if inner.first().is_some_and(|t| is(t, b'@')) {
@@ -371,16 +331,8 @@ fn mailbox(toks: &[Spaced]) -> Option<Addr> {
     Some(Addr {
         name,
         adl,
-        mailbox: Some(if local.is_empty() {
-            b"MISSING_MAILBOX".to_vec()
-        } else {
-            local
-        }),
-        host: Some(if domain.is_empty() {
-            b"MISSING_DOMAIN".to_vec()
-        } else {
-            domain
-        }),
+        mailbox: Some(if local.is_empty() { b"MISSING_MAILBOX".to_vec() } else { local }),
+        host: Some(if domain.is_empty() { b"MISSING_DOMAIN".to_vec() } else { domain }),
     })
 }
 
@@ -457,11 +409,10 @@ mod tests {
             }]
         );
         // RFC 5322 §A.1.3: group with a display name containing a dot (obs-phrase).
-        let a = parse_addresses(b"A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, Mary Smith <mary@x.test>");
-        let names: Vec<_> = a
-            .iter()
-            .map(|x| (x.name.clone(), x.mailbox.clone(), x.host.is_some()))
-            .collect();
+        let a = parse_addresses(
+            b"A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, Mary Smith <mary@x.test>",
+        );
+        let names: Vec<_> = a.iter().map(|x| (x.name.clone(), x.mailbox.clone(), x.host.is_some())).collect();
         assert_eq!(names.len(), 6);
         assert_eq!(names[0], (None, Some(b"A Group".to_vec()), false));
         assert_eq!(names[1].0.as_deref(), Some(&b"Ed Jones"[..]));
@@ -476,10 +427,7 @@ mod tests {
 
     #[test]
     fn missing_headers_are_nil() {
-        assert_eq!(
-            env(b"X: y\r\n\r\nbody"),
-            "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"
-        );
+        assert_eq!(env(b"X: y\r\n\r\nbody"), "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
         assert_eq!(env(b""), "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
     }
 
@@ -500,9 +448,6 @@ mod tests {
 
     #[test]
     fn display_form_is_decoded() {
-        assert_eq!(
-            display_addresses(b" =?utf-8?q?J=C3=B6rg?= <j@x.de>, plain@y.org"),
-            "Jörg <j@x.de>, plain@y.org"
-        );
+        assert_eq!(display_addresses(b" =?utf-8?q?J=C3=B6rg?= <j@x.de>, plain@y.org"), "Jörg <j@x.de>, plain@y.org");
     }
 }

@@ -49,22 +49,11 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
     let root = build(raw, msg.as_ref());
     let header = &raw[root.header.clone()];
     let fields = split_headers(header);
-    let first = |name: &str| {
-        fields
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|f| f.value)
-    };
+    let first = |name: &str| fields.iter().find(|f| f.name.eq_ignore_ascii_case(name.as_bytes())).map(|f| f.value);
     let subject = first("subject").map(decode_text).unwrap_or_default();
-    let from = first("from")
-        .map(envelope::display_addresses)
-        .unwrap_or_default();
-    let to = first("to")
-        .map(envelope::display_addresses)
-        .unwrap_or_default();
-    let cc = first("cc")
-        .map(envelope::display_addresses)
-        .unwrap_or_default();
+    let from = first("from").map(envelope::display_addresses).unwrap_or_default();
+    let to = first("to").map(envelope::display_addresses).unwrap_or_default();
+    let cc = first("cc").map(envelope::display_addresses).unwrap_or_default();
     let sent_date = first("date").and_then(parse_date).map(|d| d.to_timestamp());
     let message_id = first("message-id")
         .map(|v| {
@@ -145,11 +134,7 @@ pub(crate) fn build<'a>(raw: &'a [u8], msg: Option<&'a Message<'a>>) -> Node<'a>
     let h = top_header_len(raw);
     match msg {
         Some(m) if h > 0 => from_part(raw, m, 0, 0, false),
-        _ => Node {
-            header: 0..h,
-            body: h..raw.len(),
-            ..Node::fallback(raw)
-        },
+        _ => Node { header: 0..h, body: h..raw.len(), ..Node::fallback(raw) },
     }
 }
 
@@ -170,34 +155,15 @@ fn clamp(raw: &[u8], start: u32, end: u32) -> Range<usize> {
     s..e
 }
 
-fn from_part<'a>(
-    raw: &'a [u8],
-    msg: &'a Message<'a>,
-    idx: usize,
-    depth: usize,
-    in_digest: bool,
-) -> Node<'a> {
+fn from_part<'a>(raw: &'a [u8], msg: &'a Message<'a>, idx: usize, depth: usize, in_digest: bool) -> Node<'a> {
     let Some(p) = msg.parts.get(idx) else {
-        return Node {
-            header: 0..0,
-            body: 0..0,
-            ..Node::fallback(b"")
-        };
+        return Node { header: 0..0, body: 0..0, ..Node::fallback(b"") };
     };
     let header = clamp(raw, p.offset_header, p.offset_body);
     let body = clamp(raw, p.offset_body, p.offset_end);
-    let ct = p
-        .headers
-        .iter()
-        .find(|h| h.name == HeaderName::ContentType)
-        .and_then(|h| h.value.as_content_type());
+    let ct = p.headers.iter().find(|h| h.name == HeaderName::ContentType).and_then(|h| h.value.as_content_type());
     let (mut ctype, mut subtype) = match ct {
-        Some(ct) => (
-            ct.ctype().to_ascii_lowercase(),
-            ct.subtype()
-                .map(|s| s.to_ascii_lowercase())
-                .unwrap_or_default(),
-        ),
+        Some(ct) => (ct.ctype().to_ascii_lowercase(), ct.subtype().map(|s| s.to_ascii_lowercase()).unwrap_or_default()),
         None if in_digest => ("message".to_string(), "rfc822".to_string()),
         None => ("text".to_string(), "plain".to_string()),
     };
@@ -221,9 +187,7 @@ fn from_part<'a>(
                 )
             }
             PartType::Message(inner)
-                if identity_cte
-                    && inner.raw_message.len() == raw.len()
-                    && !inner.parts.is_empty() =>
+                if identity_cte && inner.raw_message.len() == raw.len() && !inner.parts.is_empty() =>
             {
                 Kind::Message(Box::new(from_part(raw, inner, 0, depth + 1, false)))
             }
@@ -262,14 +226,7 @@ fn from_part<'a>(
             _ => "octet-stream".into(),
         };
     }
-    Node {
-        header,
-        body,
-        ctype,
-        subtype,
-        kind,
-        part: Some(p),
-    }
+    Node { header, body, ctype, subtype, kind, part: Some(p) }
 }
 
 // ---------------------------------------------------------------------------
@@ -292,10 +249,7 @@ pub(crate) struct Field<'r> {
 pub(crate) fn header_len(b: &[u8]) -> usize {
     let mut pos = 0;
     while pos < b.len() {
-        let end = b[pos..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |i| pos + i + 1);
+        let end = b[pos..].iter().position(|&c| c == b'\n').map_or(b.len(), |i| pos + i + 1);
         let line = &b[pos..end];
         if line == b"\n" || line == b"\r\n" {
             return end;
@@ -312,12 +266,7 @@ pub(crate) fn split_headers(block: &[u8]) -> Vec<Field<'_>> {
     // (start of field, end of name, start of value)
     let mut cur: Option<(usize, usize, usize)> = None;
     let mut pos = 0;
-    fn finish<'b>(
-        block: &'b [u8],
-        out: &mut Vec<Field<'b>>,
-        cur: Option<(usize, usize, usize)>,
-        end: usize,
-    ) {
+    fn finish<'b>(block: &'b [u8], out: &mut Vec<Field<'b>>, cur: Option<(usize, usize, usize)>, end: usize) {
         if let Some((start, name_end, vstart)) = cur {
             let line = &block[start..end];
             let mut vend = end;
@@ -331,18 +280,11 @@ pub(crate) fn split_headers(block: &[u8]) -> Vec<Field<'_>> {
             while let [rest @ .., b' ' | b'\t'] = name {
                 name = rest;
             }
-            out.push(Field {
-                name,
-                value: &block[vstart..vend],
-                line,
-            });
+            out.push(Field { name, value: &block[vstart..vend], line });
         }
     }
     while pos < block.len() {
-        let end = block[pos..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(block.len(), |i| pos + i + 1);
+        let end = block[pos..].iter().position(|&c| c == b'\n').map_or(block.len(), |i| pos + i + 1);
         let line = &block[pos..end];
         if line == b"\n" || line == b"\r\n" {
             break;
@@ -367,23 +309,14 @@ pub(crate) fn split_headers(block: &[u8]) -> Vec<Field<'_>> {
 
 /// Removes the line breaks of folded header text (RFC 5322 §2.2.3).
 pub(crate) fn unfold(v: &[u8]) -> Vec<u8> {
-    v.iter()
-        .copied()
-        .filter(|&c| c != b'\r' && c != b'\n')
-        .collect()
+    v.iter().copied().filter(|&c| c != b'\r' && c != b'\n').collect()
 }
 
 /// Unfolded, whitespace-trimmed raw value.
 pub(crate) fn raw_value(v: &[u8]) -> Vec<u8> {
     let u = unfold(v);
-    let s = u
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(u.len());
-    let e = u
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(s, |i| i + 1);
+    let s = u.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(u.len());
+    let e = u.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |i| i + 1);
     u[s..e].to_vec()
 }
 
@@ -391,13 +324,12 @@ pub(crate) fn raw_value(v: &[u8]) -> Vec<u8> {
 pub(crate) fn decode_text(v: &[u8]) -> String {
     let mut buf = v.to_vec();
     buf.extend_from_slice(b"\r\n");
-    let decoded = catch_unwind(AssertUnwindSafe(
-        || match mail_parser::parsers::MessageStream::new(&buf).parse_unstructured() {
+    let decoded =
+        catch_unwind(AssertUnwindSafe(|| match mail_parser::parsers::MessageStream::new(&buf).parse_unstructured() {
             HeaderValue::Text(t) => t.into_owned(),
             HeaderValue::TextList(l) => l.join(" "),
             _ => String::new(),
-        },
-    ));
+        }));
     match decoded {
         Ok(s) => s.trim().to_string(),
         Err(_) => String::from_utf8_lossy(&raw_value(v)).into_owned(),
@@ -408,12 +340,10 @@ pub(crate) fn decode_text(v: &[u8]) -> String {
 pub(crate) fn parse_date(v: &[u8]) -> Option<mail_parser::DateTime> {
     let mut buf = v.to_vec();
     buf.extend_from_slice(b"\r\n");
-    catch_unwind(AssertUnwindSafe(
-        || match mail_parser::parsers::MessageStream::new(&buf).parse_date() {
-            HeaderValue::DateTime(d) if d.is_valid() => Some(d),
-            _ => None,
-        },
-    ))
+    catch_unwind(AssertUnwindSafe(|| match mail_parser::parsers::MessageStream::new(&buf).parse_date() {
+        HeaderValue::DateTime(d) if d.is_valid() => Some(d),
+        _ => None,
+    }))
     .ok()
     .flatten()
 }
@@ -552,14 +482,7 @@ mod tests {
 
     #[test]
     fn empty_and_garbage() {
-        for raw in [
-            &b""[..],
-            b"\r\n",
-            b"no header here",
-            b"\x00\xff\xfe",
-            b":\r\n\r\n",
-            b"a:\r\n",
-        ] {
+        for raw in [&b""[..], b"\r\n", b"no header here", b"\x00\xff\xfe", b":\r\n\r\n", b"a:\r\n"] {
             let m = compute_meta(raw);
             assert!(m.envelope.starts_with(b"(") && m.bodystructure.starts_with(b"("));
         }
@@ -661,34 +584,15 @@ mod tests {
         let m = compute_meta(raw);
         assert!(m.envelope.starts_with(b"("));
         assert!(m.bodystructure.starts_with(b"("));
-        for part in [
-            &[][..],
-            &[1],
-            &[2],
-            &[3],
-            &[1, 1],
-            &[2, 1],
-            &[3, 1],
-            &[3, 2],
-            &[2, 2, 1],
-        ] {
+        for part in [&[][..], &[1], &[2], &[3], &[1, 1], &[2, 1], &[3, 1], &[3, 2], &[2, 2, 1]] {
             for text in [
                 None,
                 Some(imap_proto::SectionText::Header),
                 Some(imap_proto::SectionText::Text),
                 Some(imap_proto::SectionText::Mime),
-                Some(imap_proto::SectionText::HeaderFields {
-                    not: true,
-                    fields: vec!["subject".into()],
-                }),
+                Some(imap_proto::SectionText::HeaderFields { not: true, fields: vec!["subject".into()] }),
             ] {
-                let _ = section(
-                    raw,
-                    &imap_proto::Section {
-                        part: part.to_vec(),
-                        text,
-                    },
-                );
+                let _ = section(raw, &imap_proto::Section { part: part.to_vec(), text });
             }
             let _ = binary(raw, part);
         }
@@ -713,10 +617,7 @@ mod tests {
     fn no_panic_on_deep_nesting() {
         let mut raw = Vec::new();
         for i in 0..300 {
-            raw.extend_from_slice(
-                format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n")
-                    .as_bytes(),
-            );
+            raw.extend_from_slice(format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n").as_bytes());
         }
         raw.extend_from_slice(b"\r\nleaf\r\n");
         exercise(&raw);
@@ -727,12 +628,6 @@ mod tests {
         raw.extend_from_slice(b"Subject: last\r\n\r\nleaf\r\n");
         exercise(&raw);
         let deep: Vec<u32> = vec![1; 200];
-        let _ = section(
-            &raw,
-            &imap_proto::Section {
-                part: deep,
-                text: None,
-            },
-        );
+        let _ = section(&raw, &imap_proto::Section { part: deep, text: None });
     }
 }

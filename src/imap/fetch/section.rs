@@ -14,9 +14,7 @@ pub fn section(raw: &[u8], section: &Section) -> Option<Vec<u8>> {
         return match &section.text {
             None => Some(raw.to_vec()),
             Some(SectionText::Header) => Some(header_block(&raw[..hlen])),
-            Some(SectionText::HeaderFields { not, fields }) => {
-                Some(header_fields(&raw[..hlen], fields, *not))
-            }
+            Some(SectionText::HeaderFields { not, fields }) => Some(header_fields(&raw[..hlen], fields, *not)),
             Some(SectionText::Text) => Some(raw[hlen..].to_vec()),
             Some(SectionText::Mime) => None,
         };
@@ -79,12 +77,7 @@ fn child<'t, 'a>(children: &'t [Node<'a>], n: u32) -> Option<&'t Node<'a>> {
 /// A header block as sent: it always ends with the blank line.
 fn header_block(block: &[u8]) -> Vec<u8> {
     let mut out = block.to_vec();
-    if out.is_empty()
-        || out.ends_with(b"\n\n")
-        || out.ends_with(b"\n\r\n")
-        || out == b"\r\n"
-        || out == b"\n"
-    {
+    if out.is_empty() || out.ends_with(b"\n\n") || out.ends_with(b"\n\r\n") || out == b"\r\n" || out == b"\n" {
         return out;
     }
     if !out.ends_with(b"\n") {
@@ -99,9 +92,7 @@ fn header_block(block: &[u8]) -> Vec<u8> {
 fn header_fields(block: &[u8], names: &[String], not: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for f in split_headers(block) {
-        let listed = names
-            .iter()
-            .any(|n| n.as_bytes().eq_ignore_ascii_case(f.name));
+        let listed = names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(f.name));
         if listed != not {
             out.extend_from_slice(f.line);
             if !f.line.ends_with(b"\n") {
@@ -119,21 +110,11 @@ mod tests {
     use super::*;
 
     fn sec(raw: &[u8], part: &[u32], text: Option<SectionText>) -> Option<String> {
-        section(
-            raw,
-            &Section {
-                part: part.to_vec(),
-                text,
-            },
-        )
-        .map(|b| String::from_utf8(b).unwrap())
+        section(raw, &Section { part: part.to_vec(), text }).map(|b| String::from_utf8(b).unwrap())
     }
 
     fn fields(not: bool, f: &[&str]) -> Option<SectionText> {
-        Some(SectionText::HeaderFields {
-            not,
-            fields: f.iter().map(|s| s.to_string()).collect(),
-        })
+        Some(SectionText::HeaderFields { not, fields: f.iter().map(|s| s.to_string()).collect() })
     }
 
     #[test]
@@ -142,10 +123,7 @@ mod tests {
         let s = std::str::from_utf8(raw).unwrap();
         let split = s.find("\r\n\r\n").unwrap() + 4;
         assert_eq!(sec(raw, &[], None).unwrap(), s);
-        assert_eq!(
-            sec(raw, &[], Some(SectionText::Header)).unwrap(),
-            &s[..split]
-        );
+        assert_eq!(sec(raw, &[], Some(SectionText::Header)).unwrap(), &s[..split]);
         assert_eq!(sec(raw, &[], Some(SectionText::Text)).unwrap(), &s[split..]);
         assert_eq!(sec(raw, &[], Some(SectionText::Mime)), None);
     }
@@ -166,14 +144,8 @@ mod tests {
 
     #[test]
     fn header_without_body() {
-        assert_eq!(
-            sec(b"Subject: x", &[], Some(SectionText::Header)).unwrap(),
-            "Subject: x\r\n\r\n"
-        );
-        assert_eq!(
-            sec(b"Subject: x", &[], Some(SectionText::Text)).unwrap(),
-            ""
-        );
+        assert_eq!(sec(b"Subject: x", &[], Some(SectionText::Header)).unwrap(), "Subject: x\r\n\r\n");
+        assert_eq!(sec(b"Subject: x", &[], Some(SectionText::Text)).unwrap(), "");
     }
 
     #[test]
@@ -181,10 +153,7 @@ mod tests {
         let s = std::str::from_utf8(SIMPLE).unwrap();
         let split = s.find("\r\n\r\n").unwrap() + 4;
         assert_eq!(sec(SIMPLE, &[1], None).unwrap(), &s[split..]);
-        assert_eq!(
-            sec(SIMPLE, &[1], Some(SectionText::Mime)).unwrap(),
-            &s[..split]
-        );
+        assert_eq!(sec(SIMPLE, &[1], Some(SectionText::Mime)).unwrap(), &s[..split]);
         assert_eq!(sec(SIMPLE, &[2], None), None);
         assert_eq!(sec(SIMPLE, &[1, 1], None), None);
         assert_eq!(sec(SIMPLE, &[1], Some(SectionText::Header)), None);
@@ -208,14 +177,8 @@ mod tests {
             sec(MIXED, &[3], Some(SectionText::Header)).unwrap(),
             "Date: Wed, 2 Mar 2022 10:00:00 +0000\r\nFrom: x@y.org\r\nSubject: inner\r\n\r\n"
         );
-        assert_eq!(
-            sec(MIXED, &[3], Some(SectionText::Text)).unwrap(),
-            "inner body\r\n"
-        );
-        assert_eq!(
-            sec(MIXED, &[3], fields(false, &["subject"])).unwrap(),
-            "Subject: inner\r\n\r\n"
-        );
+        assert_eq!(sec(MIXED, &[3], Some(SectionText::Text)).unwrap(), "inner body\r\n");
+        assert_eq!(sec(MIXED, &[3], fields(false, &["subject"])).unwrap(), "Subject: inner\r\n\r\n");
         assert_eq!(sec(MIXED, &[3, 1], None).unwrap(), "inner body\r\n");
         assert_eq!(sec(MIXED, &[3, 2], None), None);
         assert_eq!(sec(MIXED, &[2], Some(SectionText::Header)), None);
@@ -225,16 +188,10 @@ mod tests {
     fn nested_multipart_in_message() {
         assert_eq!(sec(NESTED, &[2, 1], None).unwrap(), "inner text");
         assert_eq!(sec(NESTED, &[2, 2], None).unwrap(), "<b>x</b>");
-        assert_eq!(
-            sec(NESTED, &[2, 2], Some(SectionText::Mime)).unwrap(),
-            "Content-Type: text/html\r\n\r\n"
-        );
+        assert_eq!(sec(NESTED, &[2, 2], Some(SectionText::Mime)).unwrap(), "Content-Type: text/html\r\n\r\n");
         assert_eq!(sec(NESTED, &[2, 3], None), None);
         let text = sec(NESTED, &[2], Some(SectionText::Text)).unwrap();
-        assert!(
-            text.starts_with("--YY\r\n") && text.ends_with("--YY--\r\n"),
-            "{text:?}"
-        );
+        assert!(text.starts_with("--YY\r\n") && text.ends_with("--YY--\r\n"), "{text:?}");
         assert_eq!(sec(NESTED, &[3], None).unwrap(), "aGVsbG8=");
     }
 
@@ -269,37 +226,24 @@ Content-Type: text/html\r\n\r\nhtml\r\n--b--\r\n\r\n--a\r\nContent-Type: image/p
 
     #[test]
     fn lf_only_message() {
-        let raw =
-            b"Subject: lf\nContent-Type: multipart/mixed; boundary=a\n\n--a\n\none\ntwo\n--a\n\
+        let raw = b"Subject: lf\nContent-Type: multipart/mixed; boundary=a\n\n--a\n\none\ntwo\n--a\n\
 Content-Type: message/rfc822\n\nSubject: in\n\nbody\n--a--\n";
         assert_eq!(
             sec(raw, &[], Some(SectionText::Header)).unwrap(),
             "Subject: lf\nContent-Type: multipart/mixed; boundary=a\n\n"
         );
-        assert_eq!(
-            sec(raw, &[], fields(false, &["subject"])).unwrap(),
-            "Subject: lf\n\r\n"
-        );
+        assert_eq!(sec(raw, &[], fields(false, &["subject"])).unwrap(), "Subject: lf\n\r\n");
         assert_eq!(sec(raw, &[1], None).unwrap(), "one\ntwo");
         assert_eq!(sec(raw, &[2], None).unwrap(), "Subject: in\n\nbody");
-        assert_eq!(
-            sec(raw, &[2], Some(SectionText::Header)).unwrap(),
-            "Subject: in\n\n"
-        );
+        assert_eq!(sec(raw, &[2], Some(SectionText::Header)).unwrap(), "Subject: in\n\n");
         assert_eq!(sec(raw, &[2, 1], None).unwrap(), "body");
     }
 
     #[test]
     fn top_level_message_rfc822() {
         let raw = b"Subject: outer\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n";
-        assert_eq!(
-            sec(raw, &[1], None).unwrap(),
-            "Subject: inner\r\n\r\ninner body\r\n"
-        );
-        assert_eq!(
-            sec(raw, &[1], Some(SectionText::Header)).unwrap(),
-            "Subject: inner\r\n\r\n"
-        );
+        assert_eq!(sec(raw, &[1], None).unwrap(), "Subject: inner\r\n\r\ninner body\r\n");
+        assert_eq!(sec(raw, &[1], Some(SectionText::Header)).unwrap(), "Subject: inner\r\n\r\n");
         assert_eq!(sec(raw, &[1, 1], None).unwrap(), "inner body\r\n");
         assert_eq!(sec(raw, &[2], None), None);
     }
@@ -312,10 +256,7 @@ Content-Type: message/rfc822\n\nSubject: in\n\nbody\n--a--\n";
         assert_eq!(sec(raw, &[2], Some(SectionText::Text)).unwrap(), "b2");
         assert_eq!(sec(raw, &[1, 1], None).unwrap(), "b1");
         let bs = String::from_utf8(super::super::compute_meta(raw).body).unwrap();
-        assert!(
-            bs.starts_with(r#"(("message" "rfc822" NIL NIL NIL "7BIT" 17 (NIL "d1" "#),
-            "{bs}"
-        );
+        assert!(bs.starts_with(r#"(("message" "rfc822" NIL NIL NIL "7BIT" 17 (NIL "d1" "#), "{bs}");
         assert!(bs.ends_with(r#" "digest")"#), "{bs}");
     }
 

@@ -15,16 +15,9 @@ pub struct Fixture {
 pub fn setup() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open store");
-    let id = store
-        .create_account("alice@example.org", "$argon2id$x")
-        .expect("create account");
+    let id = store.create_account("alice@example.org", "$argon2id$x").expect("create account");
     let acc = store.account(id).expect("open account");
-    Fixture {
-        dir,
-        store,
-        id,
-        acc,
-    }
+    Fixture { dir, store, id, acc }
 }
 
 /// Writes a blob and builds a message for it.
@@ -42,26 +35,16 @@ pub fn msg_flags(store: &Store, body: &str, flags: Flags) -> NewMessage {
         flags,
         internal_date: 1_700_000_000,
         internal_date_zone: 60,
-        meta: MessageMeta {
-            subject: body.to_string(),
-            ..MessageMeta::default()
-        },
+        meta: MessageMeta { subject: body.to_string(), ..MessageMeta::default() },
     }
 }
 
 pub async fn mailbox_id(acc: &Account, name: &str) -> MailboxId {
-    acc.mailbox(name)
-        .await
-        .expect("lookup")
-        .expect("mailbox exists")
-        .id
+    acc.mailbox(name).await.expect("lookup").expect("mailbox exists").id
 }
 
 pub fn flags(system: u8) -> Flags {
-    Flags {
-        system,
-        keywords: Vec::new(),
-    }
+    Flags { system, keywords: Vec::new() }
 }
 
 pub fn uids(s: &[store::MessageSummary]) -> Vec<u32> {
