@@ -55,22 +55,14 @@ fn listed_names(lines: &[String]) -> Vec<String> {
 
 /// The numbers of a `* STATUS name (K v K v …)` line, by key.
 fn status_items(lines: &[String]) -> std::collections::HashMap<String, u64> {
-    let line = lines
-        .iter()
-        .find(|l| l.starts_with("* STATUS "))
-        .expect("a STATUS response");
+    let line = lines.iter().find(|l| l.starts_with("* STATUS ")).expect("a STATUS response");
     let inner = &line[line.rfind('(').unwrap() + 1..line.rfind(')').unwrap()];
     let toks: Vec<&str> = inner.split_whitespace().collect();
-    toks.chunks(2)
-        .map(|c| (c[0].to_ascii_uppercase(), c[1].parse().unwrap()))
-        .collect()
+    toks.chunks(2).map(|c| (c[0].to_ascii_uppercase(), c[1].parse().unwrap())).collect()
 }
 
 fn code_number(lines: &[String], code: &str) -> u32 {
-    let l = lines
-        .iter()
-        .find(|l| l.contains(&format!("[{code} ")))
-        .unwrap_or_else(|| panic!("no {code}: {lines:?}"));
+    let l = lines.iter().find(|l| l.contains(&format!("[{code} "))).unwrap_or_else(|| panic!("no {code}: {lines:?}"));
     let rest = &l[l.find(&format!("[{code} ")).unwrap() + code.len() + 2..];
     rest[..rest.find(']').unwrap()].parse().unwrap()
 }
@@ -90,28 +82,16 @@ async fn new_account_has_special_use_mailboxes_all_subscribed() {
     let r = raw.cmd("LIST \"\" \"*\"").await;
     assert_ok(&r);
     let inbox = list_line(&r, "INBOX").unwrap_or_else(|| panic!("no INBOX: {r:?}"));
-    assert!(
-        inbox.starts_with("* LIST (") && !inbox.contains("\\Noselect"),
-        "{inbox}"
-    );
-    for (name, attr) in [
-        ("Sent", "\\Sent"),
-        ("Drafts", "\\Drafts"),
-        ("Trash", "\\Trash"),
-        ("Junk", "\\Junk"),
-        ("Archive", "\\Archive"),
-    ] {
+    assert!(inbox.starts_with("* LIST (") && !inbox.contains("\\Noselect"), "{inbox}");
+    for (name, attr) in
+        [("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk"), ("Archive", "\\Archive")]
+    {
         let l = list_line(&r, name).unwrap_or_else(|| panic!("no {name}: {r:?}"));
         assert!(l.contains(attr), "{l}");
         assert!(l.contains("\\HasNoChildren"), "{l}");
     }
     // Hierarchy separator is "/".
-    assert!(
-        r.iter()
-            .filter(|l| l.starts_with("* LIST"))
-            .all(|l| l.contains(") \"/\" ")),
-        "{r:?}"
-    );
+    assert!(r.iter().filter(|l| l.starts_with("* LIST")).all(|l| l.contains(") \"/\" ")), "{r:?}");
 
     let r = raw.cmd("LIST (SUBSCRIBED) \"\" \"*\"").await;
     assert_ok(&r);
@@ -122,13 +102,7 @@ async fn new_account_has_special_use_mailboxes_all_subscribed() {
 
     // The independent parser sees the same six, with their attributes.
     let mut client = common::client(server.addr).await;
-    let names: Vec<_> = client
-        .list(Some(""), Some("*"))
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let names: Vec<_> = client.list(Some(""), Some("*")).await.unwrap().try_collect().await.unwrap();
     let mut got: Vec<String> = names.iter().map(|n| n.name().to_string()).collect();
     got.sort();
     assert_eq!(got, ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]);
@@ -161,10 +135,7 @@ async fn list_percent_matches_one_level_star_all_levels() {
     let names = listed_names(&r);
     assert!(names.contains(&"a".to_string()), "{r:?}");
     assert!(!names.iter().any(|n| n.contains('/')), "{r:?}");
-    assert!(
-        list_line(&r, "a").unwrap().contains("\\HasChildren"),
-        "{r:?}"
-    );
+    assert!(list_line(&r, "a").unwrap().contains("\\HasChildren"), "{r:?}");
 
     let r = raw.cmd("LIST \"\" \"a/%\"").await;
     assert_eq!(listed_names(&r), ["a/b"], "{r:?}");
@@ -174,10 +145,7 @@ async fn list_percent_matches_one_level_star_all_levels() {
 
     let r = raw.cmd("LIST \"\" \"a*\"").await;
     assert_eq!(listed_names(&r), ["a", "a/b", "a/b/c"], "{r:?}");
-    assert!(
-        list_line(&r, "a/b/c").unwrap().contains("\\HasNoChildren"),
-        "{r:?}"
-    );
+    assert!(list_line(&r, "a/b/c").unwrap().contains("\\HasNoChildren"), "{r:?}");
 
     let r = raw.cmd("LIST \"\" \"*\"").await;
     let names = listed_names(&r);
@@ -196,35 +164,17 @@ async fn list_return_children_special_use_subscribed_status() {
     let msg = message("status", "hello");
     append(&mut raw, "INBOX", &msg).await;
     assert_ok(&raw.cmd("CREATE Parent/Kid").await);
-    let r = raw
-        .cmd("LIST \"\" \"*\" RETURN (CHILDREN SPECIAL-USE SUBSCRIBED STATUS (MESSAGES UNSEEN SIZE))")
-        .await;
+    let r = raw.cmd("LIST \"\" \"*\" RETURN (CHILDREN SPECIAL-USE SUBSCRIBED STATUS (MESSAGES UNSEEN SIZE))").await;
     assert_ok(&r);
     let inbox = list_line(&r, "INBOX").unwrap_or_else(|| panic!("{r:?}"));
-    assert!(
-        inbox.contains("\\HasNoChildren") && inbox.contains("\\Subscribed"),
-        "{inbox}"
-    );
+    assert!(inbox.contains("\\HasNoChildren") && inbox.contains("\\Subscribed"), "{inbox}");
     let sent = list_line(&r, "Sent").unwrap();
-    assert!(
-        sent.contains("\\Sent") && sent.contains("\\Subscribed"),
-        "{sent}"
-    );
-    assert!(
-        list_line(&r, "Parent").unwrap().contains("\\HasChildren"),
-        "{r:?}"
-    );
+    assert!(sent.contains("\\Sent") && sent.contains("\\Subscribed"), "{sent}");
+    assert!(list_line(&r, "Parent").unwrap().contains("\\HasChildren"), "{r:?}");
     // RFC 5819 §1: the STATUS follows the LIST of its mailbox.
     let i = r.iter().position(|l| l.as_str() == inbox).unwrap();
-    assert_eq!(
-        r[i + 1],
-        format!("* STATUS INBOX (MESSAGES 1 UNSEEN 1 SIZE {})", msg.len()),
-        "{r:?}"
-    );
-    assert!(
-        has(&r, "* STATUS \"Sent\" (MESSAGES 0 UNSEEN 0 SIZE 0)"),
-        "{r:?}"
-    );
+    assert_eq!(r[i + 1], format!("* STATUS INBOX (MESSAGES 1 UNSEEN 1 SIZE {})", msg.len()), "{r:?}");
+    assert!(has(&r, "* STATUS \"Sent\" (MESSAGES 0 UNSEEN 0 SIZE 0)"), "{r:?}");
 }
 
 #[tokio::test]
@@ -236,11 +186,7 @@ async fn list_special_use_selection_lists_only_special_mailboxes() {
     assert_ok(&r);
     let mut names = listed_names(&r);
     names.sort();
-    assert_eq!(
-        names,
-        ["Archive", "Drafts", "Junk", "Sent", "Trash"],
-        "{r:?}"
-    );
+    assert_eq!(names, ["Archive", "Drafts", "Junk", "Sent", "Trash"], "{r:?}");
 }
 
 #[tokio::test]
@@ -249,12 +195,7 @@ async fn create_with_special_use_shows_in_list() {
     let mut raw = Raw::login(server.addr).await;
     assert_ok(&raw.cmd("CREATE Starred (USE (\\Flagged))").await);
     let r = raw.cmd("LIST \"\" \"Starred\"").await;
-    assert!(
-        list_line(&r, "Starred")
-            .unwrap_or_else(|| panic!("{r:?}"))
-            .contains("\\Flagged"),
-        "{r:?}"
-    );
+    assert!(list_line(&r, "Starred").unwrap_or_else(|| panic!("{r:?}")).contains("\\Flagged"), "{r:?}");
     let r = raw.cmd("LIST (SPECIAL-USE) \"\" \"*\"").await;
     assert!(listed_names(&r).contains(&"Starred".to_string()), "{r:?}");
 }
@@ -270,20 +211,12 @@ async fn list_recursivematch_reports_childinfo_for_unsubscribed_parent() {
     let r = raw.cmd("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\"").await;
     assert_ok(&r);
     // RFC 5258 §3.5: the parent matches % and has a subscribed child.
-    let l = r
-        .iter()
-        .find(|l| l.contains("\"Lists\""))
-        .unwrap_or_else(|| panic!("{r:?}"));
-    assert!(
-        l.ends_with("\"Lists\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
-        "{l}"
-    );
+    let l = r.iter().find(|l| l.contains("\"Lists\"")).unwrap_or_else(|| panic!("{r:?}"));
+    assert!(l.ends_with("\"Lists\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"), "{l}");
     assert!(!l.contains("\\Subscribed"), "{l}");
     assert!(!has(&r, "Lists/rust"), "{r:?}");
     let r = raw.cmd("LIST (SUBSCRIBED) \"\" \"*\"").await;
-    assert!(list_line(&r, "Lists/rust")
-        .unwrap_or_else(|| panic!("{r:?}"))
-        .contains("\\Subscribed"));
+    assert!(list_line(&r, "Lists/rust").unwrap_or_else(|| panic!("{r:?}")).contains("\\Subscribed"));
     assert!(list_line(&r, "Lists").is_none(), "{r:?}");
 }
 
@@ -297,24 +230,14 @@ async fn lsub_lists_subscriptions() {
     assert_ok(&r);
     let mut names = listed_names(&r);
     names.sort();
-    assert_eq!(
-        names,
-        ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"],
-        "{r:?}"
-    );
+    assert_eq!(names, ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"], "{r:?}");
     assert!(has(&r, "* LSUB () \"/\" \"Sent\""), "{r:?}");
     assert_ok(&raw.cmd("SUBSCRIBE News").await);
     let r = raw.cmd("LSUB \"\" \"N%\"").await;
     assert_eq!(listed_names(&r), ["News"], "{r:?}");
 
     let mut client = common::client(server.addr).await;
-    let subs: Vec<_> = client
-        .lsub(Some(""), Some("*"))
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let subs: Vec<_> = client.lsub(Some(""), Some("*")).await.unwrap().try_collect().await.unwrap();
     assert_eq!(subs.len(), 7);
 }
 
@@ -326,11 +249,7 @@ async fn create_makes_missing_parents_and_refuses_existing() {
     let mut raw = Raw::login(server.addr).await;
     assert_ok(&raw.cmd("CREATE Work/2024/Q1").await);
     let r = raw.cmd("LIST \"\" \"Work*\"").await;
-    assert_eq!(
-        listed_names(&r),
-        ["Work", "Work/2024", "Work/2024/Q1"],
-        "{r:?}"
-    );
+    assert_eq!(listed_names(&r), ["Work", "Work/2024", "Work/2024/Q1"], "{r:?}");
     // The parents are real, selectable mailboxes.
     assert!(!has(&r, "\\Noselect"), "{r:?}");
     assert_ok(&raw.cmd("SELECT Work/2024").await);
@@ -360,14 +279,7 @@ async fn create_inbox_in_any_case_is_refused() {
         assert_no(&r);
     }
     let r = raw.cmd("LIST \"\" \"*\"").await;
-    assert_eq!(
-        listed_names(&r)
-            .iter()
-            .filter(|n| n.eq_ignore_ascii_case("inbox"))
-            .count(),
-        1,
-        "{r:?}"
-    );
+    assert_eq!(listed_names(&r).iter().filter(|n| n.eq_ignore_ascii_case("inbox")).count(), 1, "{r:?}");
 }
 
 #[tokio::test]
@@ -457,10 +369,7 @@ async fn rename_inbox_moves_messages_and_leaves_inbox_empty() {
     assert_ok(&r);
     assert!(has(&r, "* 0 EXISTS"), "{r:?}");
     let r = raw.cmd("LIST \"\" \"*\"").await;
-    assert!(
-        list_line(&r, "INBOX").is_some() && list_line(&r, "Saved").is_some(),
-        "{r:?}"
-    );
+    assert!(list_line(&r, "INBOX").is_some() && list_line(&r, "Saved").is_some(), "{r:?}");
     // New mail still lands in INBOX.
     append(&mut raw, "INBOX", &message("three", "x")).await;
     let r = raw.cmd("STATUS INBOX (MESSAGES)").await;
@@ -479,10 +388,7 @@ async fn rename_to_existing_or_from_missing_is_refused() {
     let r = raw.cmd("RENAME Sent INBOX").await;
     assert_no(&r);
     let r = raw.cmd("LIST \"\" \"*\"").await;
-    assert!(
-        list_line(&r, "Sent").is_some() && list_line(&r, "Drafts").is_some(),
-        "{r:?}"
-    );
+    assert!(list_line(&r, "Sent").is_some() && list_line(&r, "Drafts").is_some(), "{r:?}");
 
     let mut client = common::client(server.addr).await;
     client.rename("Archive", "Archive2").await.unwrap();
@@ -498,10 +404,7 @@ async fn subscribe_nonexistent_name_is_listed_nonexistent() {
     assert_ok(&raw.cmd("SUBSCRIBE Ghost").await);
     let r = raw.cmd("LIST (SUBSCRIBED) \"\" \"*\"").await;
     let l = list_line(&r, "Ghost").unwrap_or_else(|| panic!("{r:?}"));
-    assert!(
-        l.contains("\\NonExistent") && l.contains("\\Subscribed"),
-        "{l}"
-    );
+    assert!(l.contains("\\NonExistent") && l.contains("\\Subscribed"), "{l}");
     // A plain LIST does not show it.
     let r = raw.cmd("LIST \"\" \"*\"").await;
     assert!(list_line(&r, "Ghost").is_none(), "{r:?}");
@@ -523,20 +426,14 @@ async fn unsubscribe_keeps_the_mailbox() {
     let r = raw.cmd("LIST \"\" \"*\" RETURN (SUBSCRIBED)").await;
     let junk = list_line(&r, "Junk").unwrap_or_else(|| panic!("{r:?}"));
     assert!(!junk.contains("\\Subscribed"), "{junk}");
-    assert!(
-        list_line(&r, "Trash").unwrap().contains("\\Subscribed"),
-        "{r:?}"
-    );
+    assert!(list_line(&r, "Trash").unwrap().contains("\\Subscribed"), "{r:?}");
 
     let mut client = common::client(server.addr).await;
     client.subscribe("Junk").await.unwrap();
     client.unsubscribe("Trash").await.unwrap();
     let r = raw.cmd("LSUB \"\" \"*\"").await;
     let names = listed_names(&r);
-    assert!(
-        names.contains(&"Junk".to_string()) && !names.contains(&"Trash".to_string()),
-        "{r:?}"
-    );
+    assert!(names.contains(&"Junk".to_string()) && !names.contains(&"Trash".to_string()), "{r:?}");
 }
 
 // ----- STATUS -----
@@ -555,9 +452,7 @@ async fn status_reports_every_item() {
     assert_ok(&raw.cmd("STORE 1 +FLAGS (\\Seen)").await);
     assert_ok(&raw.cmd("STORE 2 +FLAGS (\\Deleted)").await);
     raw.cmd("UNSELECT").await;
-    let r = raw
-        .cmd("STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT)")
-        .await;
+    let r = raw.cmd("STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT)").await;
     assert_ok(&r);
     assert!(r[0].starts_with("* STATUS INBOX ("), "{r:?}");
     let s = status_items(&r);
@@ -573,10 +468,7 @@ async fn status_reports_every_item() {
     assert!(tagged(&r).starts_with("T NO"), "{r:?}");
 
     let mut client = common::client(server.addr).await;
-    let mb = client
-        .status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)")
-        .await
-        .unwrap();
+    let mb = client.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)").await.unwrap();
     assert_eq!(mb.exists, 3);
     assert_eq!(mb.uid_next, Some(uid_c + 1));
     assert_eq!(u64::from(mb.uid_validity.unwrap()), s["UIDVALIDITY"]);
@@ -614,13 +506,7 @@ async fn non_ascii_names_are_modified_utf7_for_rev1_and_utf8_for_rev2() {
 
     // The independent parser lists it as sent (modified UTF-7).
     let mut client = common::client(server.addr).await;
-    let names: Vec<_> = client
-        .list(Some(""), Some("*"))
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let names: Vec<_> = client.list(Some(""), Some("*")).await.unwrap().try_collect().await.unwrap();
     assert!(names.iter().any(|n| n.name() == "&ZeVnLIqe-"), "{names:?}");
 }
 
@@ -658,9 +544,7 @@ async fn id_returns_postfach() {
     let server = common::start().await;
     let mut raw = Raw::connect(server.addr).await;
     // ID is valid in any state (RFC 2971 §3.1).
-    let r = raw
-        .cmd("ID (\"name\" \"test-client\" \"version\" \"1.0\")")
-        .await;
+    let r = raw.cmd("ID (\"name\" \"test-client\" \"version\" \"1.0\")").await;
     assert_ok(&r);
     assert!(r[0].starts_with("* ID (\"name\" \"postfach\""), "{r:?}");
     let r = raw.cmd("ID NIL").await;
@@ -668,11 +552,7 @@ async fn id_returns_postfach() {
     assert!(r[0].starts_with("* ID ("), "{r:?}");
 
     let mut client = common::client(server.addr).await;
-    let id = client
-        .id([("name", Some("async-imap"))])
-        .await
-        .unwrap()
-        .expect("ID params");
+    let id = client.id([("name", Some("async-imap"))]).await.unwrap().expect("ID params");
     assert_eq!(id.get("name").map(String::as_str), Some("postfach"));
 }
 
@@ -687,26 +567,16 @@ async fn select_returns_everything_a_client_needs() {
     let r = raw.cmd("SELECT INBOX").await;
     assert_ok(&r);
     assert!(tagged(&r).starts_with("T OK [READ-WRITE]"), "{r:?}");
-    let flags = r
-        .iter()
-        .find(|l| l.starts_with("* FLAGS ("))
-        .unwrap_or_else(|| panic!("{r:?}"));
+    let flags = r.iter().find(|l| l.starts_with("* FLAGS (")).unwrap_or_else(|| panic!("{r:?}"));
     for f in ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"] {
         assert!(flags.contains(f), "{flags}");
     }
     assert!(has(&r, "* 2 EXISTS"), "{r:?}");
     assert!(code_number(&r, "UIDVALIDITY") > 0);
     assert_eq!(code_number(&r, "UIDNEXT"), uid + 2);
-    let perm = r
-        .iter()
-        .find(|l| l.contains("[PERMANENTFLAGS ("))
-        .unwrap_or_else(|| panic!("{r:?}"));
+    let perm = r.iter().find(|l| l.contains("[PERMANENTFLAGS (")).unwrap_or_else(|| panic!("{r:?}"));
     assert!(perm.contains("\\Seen") && perm.contains("\\*"), "{perm}");
-    assert!(
-        r.iter()
-            .any(|l| l.starts_with("* LIST (") && l.ends_with(" \"/\" INBOX")),
-        "{r:?}"
-    );
+    assert!(r.iter().any(|l| l.starts_with("* LIST (") && l.ends_with(" \"/\" INBOX")), "{r:?}");
     // An IMAP4rev1 client is told the first unseen message.
     assert!(has(&r, "[UNSEEN 1]"), "{r:?}");
 
@@ -761,11 +631,7 @@ async fn select_while_selected_sends_closed_first() {
     let r = raw.cmd("SELECT Sent").await;
     assert_ok(&r);
     assert!(r[0].starts_with("* OK [CLOSED]"), "{r:?}");
-    assert_eq!(
-        r.iter().filter(|l| l.contains("[CLOSED]")).count(),
-        1,
-        "{r:?}"
-    );
+    assert_eq!(r.iter().filter(|l| l.contains("[CLOSED]")).count(), 1, "{r:?}");
     let r = raw.cmd("EXAMINE Drafts").await;
     assert!(r[0].starts_with("* OK [CLOSED]"), "{r:?}");
     // No CLOSED when nothing was selected.
@@ -809,13 +675,7 @@ async fn close_expunges_deleted_silently() {
 
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    let _: Vec<_> = client
-        .store("1", "+FLAGS (\\Deleted)")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let _: Vec<_> = client.store("1", "+FLAGS (\\Deleted)").await.unwrap().try_collect().await.unwrap();
     client.close().await.unwrap();
     let r = raw.cmd("STATUS INBOX (MESSAGES)").await;
     assert_eq!(status_items(&r)["MESSAGES"], 1, "{r:?}");

@@ -31,10 +31,7 @@ fn assert_no(lines: &[String]) {
 #[track_caller]
 fn item(line: &str, name: &str) -> Option<Vec<u8>> {
     let key = format!("{name} ");
-    let start = line
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in {line}"))
-        + key.len();
+    let start = line.find(&key).unwrap_or_else(|| panic!("no {name} in {line}")) + key.len();
     let rest = &line.as_bytes()[start..];
     if rest.starts_with(b"NIL") {
         return None;
@@ -52,17 +49,9 @@ fn item(line: &str, name: &str) -> Option<Vec<u8>> {
         return Some(out);
     }
     let rest = rest.strip_prefix(b"~").unwrap_or(rest);
-    assert_eq!(
-        rest[0],
-        b'{',
-        "not a string: {}",
-        String::from_utf8_lossy(rest)
-    );
+    assert_eq!(rest[0], b'{', "not a string: {}", String::from_utf8_lossy(rest));
     let close = rest.iter().position(|&b| b == b'}').unwrap();
-    let n: usize = std::str::from_utf8(&rest[1..close])
-        .unwrap()
-        .parse()
-        .unwrap();
+    let n: usize = std::str::from_utf8(&rest[1..close]).unwrap().parse().unwrap();
     let body = &rest[close + 3..];
     Some(body[..n].to_vec())
 }
@@ -71,27 +60,20 @@ fn item(line: &str, name: &str) -> Option<Vec<u8>> {
 #[track_caller]
 fn fetch_line(lines: &[String], seq: u32) -> &str {
     let p = format!("* {seq} FETCH (");
-    lines
-        .iter()
-        .find(|l| l.starts_with(&p))
-        .unwrap_or_else(|| panic!("no FETCH for {seq}: {lines:?}"))
+    lines.iter().find(|l| l.starts_with(&p)).unwrap_or_else(|| panic!("no FETCH for {seq}: {lines:?}"))
 }
 
 /// `[CODE a b c]` → its arguments.
 fn code_args(line: &str, code: &str) -> Vec<String> {
     let open = format!("[{code} ");
-    let start = line
-        .find(&open)
-        .unwrap_or_else(|| panic!("no {code} in {line}"))
-        + open.len();
+    let start = line.find(&open).unwrap_or_else(|| panic!("no {code} in {line}")) + open.len();
     let end = start + line[start..].find(']').unwrap();
     line[start..end].split(' ').map(String::from).collect()
 }
 
 /// Sends a command whose last argument is a literal (LITERAL+).
 async fn cmd_with_literal(raw: &mut Raw, prefix: &str, lit: &[u8]) -> Vec<String> {
-    raw.send(format!("T {prefix} {{{}+}}\r\n", lit.len()).as_bytes())
-        .await;
+    raw.send(format!("T {prefix} {{{}+}}\r\n", lit.len()).as_bytes()).await;
     raw.send(lit).await;
     raw.send(b"\r\n").await;
     raw.until_tagged("T").await
@@ -100,14 +82,7 @@ async fn cmd_with_literal(raw: &mut Raw, prefix: &str, lit: &[u8]) -> Vec<String
 async fn fill_inbox(raw: &mut Raw, n: usize) -> Vec<u32> {
     let mut uids = Vec::new();
     for i in 1..=n {
-        uids.push(
-            append(
-                raw,
-                "INBOX",
-                &message(&format!("msg{i}"), &format!("body {i}")),
-            )
-            .await,
-        );
+        uids.push(append(raw, "INBOX", &message(&format!("msg{i}"), &format!("body {i}"))).await);
     }
     uids
 }
@@ -146,27 +121,17 @@ async fn append_with_flags_and_internal_date_round_trips() {
     let server = common::start().await;
     let mut raw = Raw::login(server.addr).await;
     let msg = message("dated", "hello");
-    let r = cmd_with_literal(
-        &mut raw,
-        "APPEND INBOX (\\Seen $Forwarded) \"17-Jul-1996 02:44:25 -0700\"",
-        &msg,
-    )
-    .await;
+    let r = cmd_with_literal(&mut raw, "APPEND INBOX (\\Seen $Forwarded) \"17-Jul-1996 02:44:25 -0700\"", &msg).await;
     assert!(tagged(&r).starts_with("T OK [APPENDUID "), "{r:?}");
     let args = code_args(tagged(&r), "APPENDUID");
     assert_eq!(args[0], uidvalidity(&mut raw, "INBOX").await);
     assert_eq!(args[1], "1");
 
     raw.cmd("SELECT INBOX").await;
-    let r = raw
-        .cmd("FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE UID)")
-        .await;
+    let r = raw.cmd("FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE UID)").await;
     assert_ok(&r);
     let l = fetch_line(&r, 1);
-    assert!(
-        l.contains("INTERNALDATE \"17-Jul-1996 02:44:25 -0700\""),
-        "{l}"
-    );
+    assert!(l.contains("INTERNALDATE \"17-Jul-1996 02:44:25 -0700\""), "{l}");
     assert!(l.contains(&format!("RFC822.SIZE {}", msg.len())), "{l}");
     assert!(l.contains("\\Seen") && l.contains("$Forwarded"), "{l}");
     assert!(l.contains("UID 1"), "{l}");
@@ -174,25 +139,11 @@ async fn append_with_flags_and_internal_date_round_trips() {
     // The independent parser reads the date back.
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    let f: Vec<_> = client
-        .fetch("1", "(INTERNALDATE RFC822.SIZE)")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(
-        f[0].internal_date().unwrap().to_rfc3339(),
-        "1996-07-17T02:44:25-07:00"
-    );
+    let f: Vec<_> = client.fetch("1", "(INTERNALDATE RFC822.SIZE)").await.unwrap().try_collect().await.unwrap();
+    assert_eq!(f[0].internal_date().unwrap().to_rfc3339(), "1996-07-17T02:44:25-07:00");
     assert_eq!(f[0].size, Some(msg.len() as u32));
     client
-        .append(
-            "INBOX",
-            Some("(\\Flagged)"),
-            Some("\"01-Jan-2020 00:00:00 +0000\""),
-            message("c", "x"),
-        )
+        .append("INBOX", Some("(\\Flagged)"), Some("\"01-Jan-2020 00:00:00 +0000\""), message("c", "x"))
         .await
         .unwrap();
 }
@@ -211,28 +162,18 @@ async fn multiappend_appends_all_with_one_appenduid() {
     let mut raw = Raw::login(server.addr).await;
     let a = message("first", "one");
     let b = message("second", "two");
-    raw.send(format!("T APPEND INBOX (\\Seen) {{{}+}}\r\n", a.len()).as_bytes())
-        .await;
+    raw.send(format!("T APPEND INBOX (\\Seen) {{{}+}}\r\n", a.len()).as_bytes()).await;
     raw.send(&a).await;
-    raw.send(format!(" (\\Flagged) {{{}+}}\r\n", b.len()).as_bytes())
-        .await;
+    raw.send(format!(" (\\Flagged) {{{}+}}\r\n", b.len()).as_bytes()).await;
     raw.send(&b).await;
     raw.send(b"\r\n").await;
     let r = raw.until_tagged("T").await;
     assert!(tagged(&r).starts_with("T OK [APPENDUID "), "{r:?}");
     assert_eq!(code_args(tagged(&r), "APPENDUID")[1], "1:2", "{r:?}");
     raw.cmd("SELECT INBOX").await;
-    let r = raw
-        .cmd("FETCH 1:2 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-        .await;
-    assert!(
-        fetch_line(&r, 1).contains("\\Seen") && fetch_line(&r, 1).contains("first"),
-        "{r:?}"
-    );
-    assert!(
-        fetch_line(&r, 2).contains("\\Flagged") && fetch_line(&r, 2).contains("second"),
-        "{r:?}"
-    );
+    let r = raw.cmd("FETCH 1:2 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])").await;
+    assert!(fetch_line(&r, 1).contains("\\Seen") && fetch_line(&r, 1).contains("first"), "{r:?}");
+    assert!(fetch_line(&r, 2).contains("\\Flagged") && fetch_line(&r, 2).contains("second"), "{r:?}");
 }
 
 #[tokio::test]
@@ -243,33 +184,20 @@ async fn large_append_is_spooled_and_round_trips_byte_exact() {
     msg.truncate(msg.len() - 2);
     let mut i = 0u64;
     while msg.len() < 1024 * 1024 {
-        msg.extend_from_slice(
-            format!("line {i:08} abcdefghijklmnopqrstuvwxyz0123456789\r\n").as_bytes(),
-        );
+        msg.extend_from_slice(format!("line {i:08} abcdefghijklmnopqrstuvwxyz0123456789\r\n").as_bytes());
         i += 1;
     }
     let uid = append(&mut raw, "INBOX", &msg).await;
     raw.cmd("SELECT INBOX").await;
-    let r = raw
-        .cmd(&format!("UID FETCH {uid} (RFC822.SIZE BODY.PEEK[])"))
-        .await;
+    let r = raw.cmd(&format!("UID FETCH {uid} (RFC822.SIZE BODY.PEEK[])")).await;
     assert_ok(&r);
     let l = fetch_line(&r, 1);
     assert!(l.contains(&format!("RFC822.SIZE {}", msg.len())), "size");
-    assert!(
-        item(l, "BODY[]").unwrap() == msg,
-        "BODY[] differs from the appended bytes"
-    );
+    assert!(item(l, "BODY[]").unwrap() == msg, "BODY[] differs from the appended bytes");
 
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    let f: Vec<_> = client
-        .fetch("1", "BODY.PEEK[]")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let f: Vec<_> = client.fetch("1", "BODY.PEEK[]").await.unwrap().try_collect().await.unwrap();
     assert!(f[0].body().unwrap() == msg.as_slice());
 }
 
@@ -298,13 +226,7 @@ async fn fetch_envelope_and_simple_attributes() {
 
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    let f: Vec<_> = client
-        .fetch("1", "(ENVELOPE UID)")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let f: Vec<_> = client.fetch("1", "(ENVELOPE UID)").await.unwrap().try_collect().await.unwrap();
     let e = f[0].envelope().expect("envelope");
     assert_eq!(e.subject.as_deref(), Some(&b"Hello there"[..]));
     let from = e.from.as_ref().unwrap();
@@ -323,23 +245,10 @@ async fn fetch_bodystructure_of_multipart() {
     let r = raw.cmd("FETCH 1:2 (BODYSTRUCTURE BODY)").await;
     assert_ok(&r);
     let l = fetch_line(&r, 1).to_ascii_uppercase();
-    assert!(
-        l.contains(
-            "BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 32 "
-        ),
-        "{l}"
-    );
-    assert!(
-        l.contains(
-            "(\"APPLICATION\" \"OCTET-STREAM\" (\"NAME\" \"HELLO.BIN\") NIL NIL \"BASE64\" 28"
-        ),
-        "{l}"
-    );
+    assert!(l.contains("BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 32 "), "{l}");
+    assert!(l.contains("(\"APPLICATION\" \"OCTET-STREAM\" (\"NAME\" \"HELLO.BIN\") NIL NIL \"BASE64\" 28"), "{l}");
     assert!(l.contains("\"MIXED\" (\"BOUNDARY\" \"XYZ\")"), "{l}");
-    assert!(
-        l.contains("(\"ATTACHMENT\" (\"FILENAME\" \"HELLO.BIN\"))"),
-        "{l}"
-    );
+    assert!(l.contains("(\"ATTACHMENT\" (\"FILENAME\" \"HELLO.BIN\"))"), "{l}");
     // BODY is the non-extensible form: no boundary parameter.
     let body = &l[l.find(" BODY (").unwrap()..];
     assert!(body.contains("\"MIXED\")"), "{body}");
@@ -349,13 +258,7 @@ async fn fetch_bodystructure_of_multipart() {
 
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    let f: Vec<_> = client
-        .fetch("1", "BODYSTRUCTURE")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let f: Vec<_> = client.fetch("1", "BODYSTRUCTURE").await.unwrap().try_collect().await.unwrap();
     match f[0].bodystructure().expect("bodystructure") {
         async_imap::imap_proto::BodyStructure::Multipart { bodies, common, .. } => {
             assert_eq!(bodies.len(), 2);
@@ -374,74 +277,36 @@ async fn fetch_body_sections() {
     let (header, text) = MULTIPART.split_at(MULTIPART.find("\r\n\r\n").unwrap() + 4);
 
     let r = raw.cmd("FETCH 1 BODY.PEEK[HEADER]").await;
-    assert_eq!(
-        item(fetch_line(&r, 1), "BODY[HEADER]").unwrap(),
-        header.as_bytes()
-    );
+    assert_eq!(item(fetch_line(&r, 1), "BODY[HEADER]").unwrap(), header.as_bytes());
 
     let r = raw.cmd("FETCH 1 BODY.PEEK[TEXT]").await;
-    assert_eq!(
-        item(fetch_line(&r, 1), "BODY[TEXT]").unwrap(),
-        text.as_bytes()
-    );
+    assert_eq!(item(fetch_line(&r, 1), "BODY[TEXT]").unwrap(), text.as_bytes());
 
     let r = raw.cmd("FETCH 1 BODY.PEEK[]").await;
-    assert_eq!(
-        item(fetch_line(&r, 1), "BODY[]").unwrap(),
-        MULTIPART.as_bytes()
-    );
+    assert_eq!(item(fetch_line(&r, 1), "BODY[]").unwrap(), MULTIPART.as_bytes());
 
-    let r = raw
-        .cmd("FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject From)]")
-        .await;
+    let r = raw.cmd("FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject From)]").await;
     let l = fetch_line(&r, 1);
     let fields = String::from_utf8(item(l, "]").unwrap()).unwrap();
-    assert!(
-        l.to_ascii_uppercase()
-            .contains("BODY[HEADER.FIELDS (SUBJECT FROM)]"),
-        "{l}"
-    );
-    assert!(
-        fields.contains("From: Carol <carol@example.com>\r\n"),
-        "{fields:?}"
-    );
-    assert!(
-        fields.contains("Subject: With attachment\r\n"),
-        "{fields:?}"
-    );
-    assert!(
-        !fields.contains("To:") && !fields.contains("Date:"),
-        "{fields:?}"
-    );
+    assert!(l.to_ascii_uppercase().contains("BODY[HEADER.FIELDS (SUBJECT FROM)]"), "{l}");
+    assert!(fields.contains("From: Carol <carol@example.com>\r\n"), "{fields:?}");
+    assert!(fields.contains("Subject: With attachment\r\n"), "{fields:?}");
+    assert!(!fields.contains("To:") && !fields.contains("Date:"), "{fields:?}");
     assert!(fields.ends_with("\r\n\r\n"), "{fields:?}");
 
-    let r = raw
-        .cmd("FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (Subject)]")
-        .await;
+    let r = raw.cmd("FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (Subject)]").await;
     let fields = String::from_utf8(item(fetch_line(&r, 1), "]").unwrap()).unwrap();
     assert!(!fields.contains("Subject:"), "{fields:?}");
-    assert!(
-        fields.contains("From: Carol") && fields.contains("Content-Type: multipart/mixed"),
-        "{fields:?}"
-    );
+    assert!(fields.contains("From: Carol") && fields.contains("Content-Type: multipart/mixed"), "{fields:?}");
 
     let r = raw.cmd("FETCH 1 BODY.PEEK[1]").await;
-    assert_eq!(
-        item(fetch_line(&r, 1), "BODY[1]").unwrap(),
-        b"Hello Alice, see the attachment."
-    );
+    assert_eq!(item(fetch_line(&r, 1), "BODY[1]").unwrap(), b"Hello Alice, see the attachment.");
 
     let r = raw.cmd("FETCH 1 BODY.PEEK[1.MIME]").await;
-    assert_eq!(
-        item(fetch_line(&r, 1), "BODY[1.MIME]").unwrap(),
-        b"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
-    );
+    assert_eq!(item(fetch_line(&r, 1), "BODY[1.MIME]").unwrap(), b"Content-Type: text/plain; charset=us-ascii\r\n\r\n");
 
     let r = raw.cmd("FETCH 1 BODY.PEEK[2]").await;
-    assert_eq!(
-        item(fetch_line(&r, 1), "BODY[2]").unwrap(),
-        b"aGVsbG8gYmluYXJ5IHdvcmxkDQo="
-    );
+    assert_eq!(item(fetch_line(&r, 1), "BODY[2]").unwrap(), b"aGVsbG8gYmluYXJ5IHdvcmxkDQo=");
 
     // Partial fetch: answered with the origin only (RFC 9051 §7.5.2).
     let r = raw.cmd("FETCH 1 BODY.PEEK[]<0.10>").await;
@@ -471,10 +336,7 @@ async fn fetch_binary_decodes_the_transfer_encoding() {
     assert_eq!(item(l, "BINARY[2]").unwrap(), b"hello binary world\r\n");
     assert!(l.contains("BINARY.SIZE[2] 20"), "{l}");
     let r = raw.cmd("FETCH 1 BINARY.PEEK[1]").await;
-    assert_eq!(
-        item(fetch_line(&r, 1), "BINARY[1]").unwrap(),
-        b"Hello Alice, see the attachment."
-    );
+    assert_eq!(item(fetch_line(&r, 1), "BINARY[1]").unwrap(), b"Hello Alice, see the attachment.");
     // BINARY without PEEK sets \Seen.
     let r = raw.cmd("FETCH 1 BINARY[2]<6.6>").await;
     let l = fetch_line(&r, 1);
@@ -533,13 +395,7 @@ async fn fetch_macros_all_fast_full() {
 
     let r = raw.cmd("FETCH 1 FULL").await;
     let l = fetch_line(&r, 1);
-    for a in [
-        "FLAGS ",
-        "INTERNALDATE ",
-        "RFC822.SIZE ",
-        "ENVELOPE (",
-        "BODY (",
-    ] {
+    for a in ["FLAGS ", "INTERNALDATE ", "RFC822.SIZE ", "ENVELOPE (", "BODY ("] {
         assert!(l.contains(a), "FULL lacks {a}: {l}");
     }
     assert!(!l.contains("BODYSTRUCTURE"), "{l}");
@@ -564,31 +420,16 @@ async fn body_fetch_without_peek_sets_seen_and_reports_flags() {
     let r = raw.cmd("FETCH 1 BODY[TEXT]").await;
     assert!(!fetch_line(&r, 1).contains("FLAGS"), "{r:?}");
     let r = raw.cmd("FETCH 1:2 FLAGS").await;
-    assert!(
-        fetch_line(&r, 1).contains("\\Seen") && !fetch_line(&r, 2).contains("\\Seen"),
-        "{r:?}"
-    );
+    assert!(fetch_line(&r, 1).contains("\\Seen") && !fetch_line(&r, 2).contains("\\Seen"), "{r:?}");
     // Other sessions hear about it.
     let r = other.cmd("NOOP").await;
     assert!(has(&r, "* 1 FETCH (") && has(&r, "\\Seen"), "{r:?}");
 
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    let f: Vec<_> = client
-        .fetch("2", "BODY[]")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let f: Vec<_> = client.fetch("2", "BODY[]").await.unwrap().try_collect().await.unwrap();
     assert!(f[0].body().is_some());
-    let f: Vec<_> = client
-        .fetch("2", "FLAGS")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let f: Vec<_> = client.fetch("2", "FLAGS").await.unwrap().try_collect().await.unwrap();
     assert!(f[0].flags().any(|f| f == async_imap::types::Flag::Seen));
 }
 
@@ -601,18 +442,12 @@ async fn uid_fetch_always_includes_uid() {
     let r = raw.cmd("UID FETCH 1:* FLAGS").await;
     assert_ok(&r);
     for (i, uid) in uids.iter().enumerate() {
-        assert!(
-            fetch_line(&r, i as u32 + 1).contains(&format!("UID {uid}")),
-            "{r:?}"
-        );
+        assert!(fetch_line(&r, i as u32 + 1).contains(&format!("UID {uid}")), "{r:?}");
     }
     // UID range beyond the largest UID: `n:*` still returns the last message.
     let r = raw.cmd("UID FETCH 999:* FLAGS").await;
     assert_ok(&r);
-    assert!(
-        fetch_line(&r, 3).contains(&format!("UID {}", uids[2])),
-        "{r:?}"
-    );
+    assert!(fetch_line(&r, 3).contains(&format!("UID {}", uids[2])), "{r:?}");
     // Nonexistent UIDs are silently ignored.
     let r = raw.cmd("UID FETCH 500 FLAGS").await;
     assert_ok(&r);
@@ -620,13 +455,7 @@ async fn uid_fetch_always_includes_uid() {
 
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    let f: Vec<_> = client
-        .uid_fetch("1:*", "FLAGS")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let f: Vec<_> = client.uid_fetch("1:*", "FLAGS").await.unwrap().try_collect().await.unwrap();
     assert_eq!(f.iter().map(|f| f.uid.unwrap()).collect::<Vec<_>>(), uids);
 }
 
@@ -675,10 +504,7 @@ async fn store_add_remove_replace_and_silent() {
 
     let r = raw.cmd("FETCH 1:2 FLAGS").await;
     let l1 = fetch_line(&r, 1);
-    assert!(
-        l1.contains("\\Answered") && l1.contains("\\Draft") && !l1.contains("\\Flagged"),
-        "{l1}"
-    );
+    assert!(l1.contains("\\Answered") && l1.contains("\\Draft") && !l1.contains("\\Flagged"), "{l1}");
     assert!(fetch_line(&r, 2).contains("FLAGS ()"), "{r:?}");
 
     // UID STORE includes the UID.
@@ -688,13 +514,7 @@ async fn store_add_remove_replace_and_silent() {
 
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    let f: Vec<_> = client
-        .store("1", "+FLAGS (\\Deleted)")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let f: Vec<_> = client.store("1", "+FLAGS (\\Deleted)").await.unwrap().try_collect().await.unwrap();
     assert!(f[0].flags().any(|f| f == async_imap::types::Flag::Deleted));
 }
 
@@ -716,10 +536,7 @@ async fn keywords_are_kept_with_their_case() {
     // A new SELECT announces the keywords in FLAGS and PERMANENTFLAGS.
     let r = raw.cmd("SELECT INBOX").await;
     let flags = r.iter().find(|l| l.starts_with("* FLAGS (")).unwrap();
-    assert!(
-        flags.contains("$Forwarded") && flags.contains("MyLabel"),
-        "{flags}"
-    );
+    assert!(flags.contains("$Forwarded") && flags.contains("MyLabel"), "{flags}");
     let perm = r.iter().find(|l| l.contains("[PERMANENTFLAGS")).unwrap();
     assert!(perm.contains("\\*"), "{perm}");
     let r = raw.cmd("FETCH 1 FLAGS").await;
@@ -752,29 +569,16 @@ async fn copy_returns_copyuid_and_keeps_flags() {
     let r = raw.cmd("COPY 2:3 Archive").await;
     assert_ok(&r);
     let args = code_args(tagged(&r), "COPYUID");
-    assert_eq!(
-        args,
-        [
-            uidvalidity(&mut raw, "Archive").await,
-            "2:3".into(),
-            "1:2".into()
-        ],
-        "{r:?}"
-    );
+    assert_eq!(args, [uidvalidity(&mut raw, "Archive").await, "2:3".into(), "1:2".into()], "{r:?}");
     // The source is unchanged.
     let r = raw.cmd("FETCH 1:* UID").await;
     assert_eq!(r.len(), 4, "{r:?}");
 
     let r = raw.cmd("EXAMINE Archive").await;
     assert!(has(&r, "* 2 EXISTS"), "{r:?}");
-    let r = raw
-        .cmd("FETCH 1:2 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-        .await;
+    let r = raw.cmd("FETCH 1:2 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])").await;
     let l = fetch_line(&r, 1);
-    assert!(
-        l.contains("\\Flagged") && l.contains("$Important") && l.contains("msg2"),
-        "{l}"
-    );
+    assert!(l.contains("\\Flagged") && l.contains("$Important") && l.contains("msg2"), "{l}");
     assert!(fetch_line(&r, 2).contains("msg3"), "{r:?}");
 
     // UID COPY with the independent client.
@@ -796,19 +600,13 @@ async fn move_sends_copyuid_then_expunges_then_ok() {
     assert_ok(&r);
     // RFC 6851 §4.3: COPYUID in an untagged OK before the expunges.
     let v = uidvalidity(&mut raw, "Trash").await;
-    assert!(
-        r[0].starts_with(&format!("* OK [COPYUID {v} 2:3 1:2]")),
-        "{r:?}"
-    );
+    assert!(r[0].starts_with(&format!("* OK [COPYUID {v} 2:3 1:2]")), "{r:?}");
     assert_eq!(&r[1..3], ["* 2 EXPUNGE", "* 2 EXPUNGE"], "{r:?}");
     assert_eq!(r.len(), 4, "{r:?}");
     assert!(!tagged(&r).contains("COPYUID"), "{r:?}");
 
     let r = raw.cmd("FETCH 1:* UID").await;
-    assert!(
-        fetch_line(&r, 1).contains("UID 1") && fetch_line(&r, 2).contains("UID 4"),
-        "{r:?}"
-    );
+    assert!(fetch_line(&r, 1).contains("UID 1") && fetch_line(&r, 2).contains("UID 4"), "{r:?}");
     assert_eq!(r.len(), 3, "{r:?}");
     let r = raw.cmd("STATUS Trash (MESSAGES UNSEEN)").await;
     assert!(r[0].contains("MESSAGES 2 UNSEEN 1"), "flags kept: {r:?}");
@@ -827,12 +625,7 @@ async fn copy_and_move_to_missing_mailbox_say_trycreate() {
     let mut raw = Raw::login(server.addr).await;
     fill_inbox(&mut raw, 1).await;
     raw.cmd("SELECT INBOX").await;
-    for c in [
-        "COPY 1 Nowhere",
-        "MOVE 1 Nowhere",
-        "UID COPY 1 Nowhere",
-        "UID MOVE 1 Nowhere",
-    ] {
+    for c in ["COPY 1 Nowhere", "MOVE 1 Nowhere", "UID COPY 1 Nowhere", "UID MOVE 1 Nowhere"] {
         let r = raw.cmd(c).await;
         assert!(tagged(&r).starts_with("T NO [TRYCREATE]"), "{c}: {r:?}");
     }
@@ -851,11 +644,7 @@ async fn expunge_sends_correct_sequence_numbers() {
     raw.cmd("STORE 2:4 +FLAGS.SILENT (\\Deleted)").await;
     let r = raw.cmd("EXPUNGE").await;
     assert_ok(&r);
-    assert_eq!(
-        &r[..r.len() - 1],
-        ["* 2 EXPUNGE", "* 2 EXPUNGE", "* 2 EXPUNGE"],
-        "{r:?}"
-    );
+    assert_eq!(&r[..r.len() - 1], ["* 2 EXPUNGE", "* 2 EXPUNGE", "* 2 EXPUNGE"], "{r:?}");
     let r = raw.cmd("FETCH 1:* UID").await;
     assert_eq!(&r[..2], ["* 1 FETCH (UID 1)", "* 2 FETCH (UID 5)"], "{r:?}");
 
@@ -868,13 +657,7 @@ async fn expunge_sends_correct_sequence_numbers() {
 
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    let _: Vec<_> = client
-        .store("1", "+FLAGS (\\Deleted)")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let _: Vec<_> = client.store("1", "+FLAGS (\\Deleted)").await.unwrap().try_collect().await.unwrap();
     let seqs: Vec<u32> = client.expunge().await.unwrap().try_collect().await.unwrap();
     assert_eq!(seqs, [1]);
 }
@@ -890,10 +673,7 @@ async fn uid_expunge_only_expunges_given_uids() {
     assert_ok(&r);
     assert_eq!(&r[..r.len() - 1], ["* 2 EXPUNGE"], "{r:?}");
     let r = raw.cmd("UID FETCH 1:* FLAGS").await;
-    assert!(
-        fetch_line(&r, 1).contains("UID 1") && fetch_line(&r, 2).contains("UID 3"),
-        "{r:?}"
-    );
+    assert!(fetch_line(&r, 1).contains("UID 1") && fetch_line(&r, 2).contains("UID 3"), "{r:?}");
     // A UID without \Deleted is not expunged.
     raw.cmd("STORE 1 -FLAGS.SILENT (\\Deleted)").await;
     let r = raw.cmd("UID EXPUNGE 1:3").await;
@@ -923,8 +703,5 @@ async fn uids_are_never_reused_and_uidnext_grows() {
     assert_ok(&r);
     raw.cmd("SELECT Trash").await;
     let r = raw.cmd("UID MOVE 1 INBOX").await;
-    assert!(
-        r[0].contains("[COPYUID ") && r[0].contains(" 1 4]"),
-        "{r:?}"
-    );
+    assert!(r[0].contains("[COPYUID ") && r[0].contains(" 1 4]"), "{r:?}");
 }

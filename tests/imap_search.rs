@@ -74,30 +74,13 @@ Servus! Es gibt Käsekuchen.\r\n",
 async fn corpus(server: &common::TestServer) -> Raw {
     let mut raw = Raw::login(server.addr).await;
     let msgs: [(&str, &str, Vec<u8>); 4] = [
-        (
-            "(\\Seen \\Flagged)",
-            "02-Jan-2024 12:00:00 +0000",
-            MSG1.as_bytes().to_vec(),
-        ),
-        (
-            "($Forwarded)",
-            "15-Feb-2024 12:00:00 +0000",
-            MSG2.as_bytes().to_vec(),
-        ),
-        (
-            "(\\Answered \\Deleted)",
-            "10-Mar-2024 12:00:00 +0000",
-            msg3(),
-        ),
-        (
-            "(\\Draft)",
-            "20-Mar-2024 12:00:00 +0000",
-            MSG4.as_bytes().to_vec(),
-        ),
+        ("(\\Seen \\Flagged)", "02-Jan-2024 12:00:00 +0000", MSG1.as_bytes().to_vec()),
+        ("($Forwarded)", "15-Feb-2024 12:00:00 +0000", MSG2.as_bytes().to_vec()),
+        ("(\\Answered \\Deleted)", "10-Mar-2024 12:00:00 +0000", msg3()),
+        ("(\\Draft)", "20-Mar-2024 12:00:00 +0000", MSG4.as_bytes().to_vec()),
     ];
     for (flags, date, msg) in msgs {
-        raw.send(format!("A APPEND INBOX {flags} \"{date}\" {{{}+}}\r\n", msg.len()).as_bytes())
-            .await;
+        raw.send(format!("A APPEND INBOX {flags} \"{date}\" {{{}+}}\r\n", msg.len()).as_bytes()).await;
         raw.send(&msg).await;
         raw.send(b"\r\n").await;
         let r = raw.until_tagged("A").await;
@@ -114,10 +97,7 @@ fn search_numbers(r: &[String]) -> Vec<u32> {
     assert!(tagged(r).starts_with("T OK"), "{r:?}");
     let lines: Vec<&String> = r.iter().filter(|l| l.starts_with("* SEARCH")).collect();
     assert_eq!(lines.len(), 1, "{r:?}");
-    lines[0]["* SEARCH".len()..]
-        .split_whitespace()
-        .map(|n| n.parse().unwrap())
-        .collect()
+    lines[0]["* SEARCH".len()..].split_whitespace().map(|n| n.parse().unwrap()).collect()
 }
 
 async fn search(raw: &mut Raw, criteria: &str) -> Vec<u32> {
@@ -131,27 +111,19 @@ fn esearch(r: &[String]) -> (bool, BTreeMap<String, String>) {
     assert!(tagged(r).starts_with("T OK"), "{r:?}");
     let lines: Vec<&String> = r.iter().filter(|l| l.starts_with("* ESEARCH")).collect();
     assert_eq!(lines.len(), 1, "{r:?}");
-    let rest = lines[0]
-        .strip_prefix("* ESEARCH (TAG \"T\")")
-        .unwrap_or_else(|| panic!("no TAG: {r:?}"));
+    let rest = lines[0].strip_prefix("* ESEARCH (TAG \"T\")").unwrap_or_else(|| panic!("no TAG: {r:?}"));
     let mut toks: Vec<&str> = rest.split_whitespace().collect();
     let uid = toks.first() == Some(&"UID");
     if uid {
         toks.remove(0);
     }
     assert!(toks.len() % 2 == 0, "{r:?}");
-    (
-        uid,
-        toks.chunks(2)
-            .map(|c| (c[0].to_ascii_uppercase(), c[1].to_string()))
-            .collect(),
-    )
+    (uid, toks.chunks(2).map(|c| (c[0].to_ascii_uppercase(), c[1].to_string())).collect())
 }
 
 /// Sends `T SEARCH <prefix> {n+}CRLF<literal>CRLF`.
 async fn search_literal(raw: &mut Raw, prefix: &str, lit: &str) -> Vec<String> {
-    raw.send(format!("T {prefix} {{{}+}}\r\n", lit.len()).as_bytes())
-        .await;
+    raw.send(format!("T {prefix} {{{}+}}\r\n", lit.len()).as_bytes()).await;
     raw.send(lit.as_bytes()).await;
     raw.send(b"\r\n").await;
     raw.until_tagged("T").await
@@ -179,10 +151,7 @@ async fn subject_body_text_and_header() {
     let server = common::start().await;
     let mut raw = corpus(&server).await;
     assert_eq!(search(&mut raw, "SUBJECT report").await, [1, 4]);
-    assert_eq!(
-        search(&mut raw, "SUBJECT \"QUARTERLY REPORT\"").await,
-        [1, 4]
-    );
+    assert_eq!(search(&mut raw, "SUBJECT \"QUARTERLY REPORT\"").await, [1, 4]);
     assert_eq!(search(&mut raw, "SUBJECT \"Re:\"").await, [4]);
     assert_eq!(search(&mut raw, "SUBJECT lunch").await, [2]);
     // BODY looks only at the body, TEXT at header and body.
@@ -195,14 +164,8 @@ async fn subject_body_text_and_header() {
     assert_eq!(search(&mut raw, "HEADER X-Priority 1").await, [2]);
     // An empty string matches every message with the field (RFC 9051 §6.4.4).
     assert_eq!(search(&mut raw, "HEADER x-priority \"\"").await, [2]);
-    assert_eq!(
-        search(&mut raw, "HEADER In-Reply-To \"<1@example.org>\"").await,
-        [4]
-    );
-    assert_eq!(
-        search(&mut raw, "HEADER Message-ID example.org").await,
-        [1, 4]
-    );
+    assert_eq!(search(&mut raw, "HEADER In-Reply-To \"<1@example.org>\"").await, [4]);
+    assert_eq!(search(&mut raw, "HEADER Message-ID example.org").await, [1, 4]);
 }
 
 #[tokio::test]
@@ -242,12 +205,8 @@ async fn size_keys() {
     // LARGER and SMALLER are strict.
     assert!(!search(&mut raw, &format!("LARGER {n}")).await.contains(&1));
     assert!(!search(&mut raw, &format!("SMALLER {n}")).await.contains(&1));
-    assert!(search(&mut raw, &format!("LARGER {}", n - 1))
-        .await
-        .contains(&1));
-    assert!(search(&mut raw, &format!("SMALLER {}", n + 1))
-        .await
-        .contains(&1));
+    assert!(search(&mut raw, &format!("LARGER {}", n - 1)).await.contains(&1));
+    assert!(search(&mut raw, &format!("SMALLER {}", n + 1)).await.contains(&1));
 }
 
 #[tokio::test]
@@ -261,23 +220,14 @@ async fn internal_date_and_sent_date_keys() {
     assert_eq!(search(&mut raw, "SINCE 16-Feb-2024").await, [3, 4]);
     assert_eq!(search(&mut raw, "ON 1-Jan-2024").await, Vec::<u32>::new());
     assert_eq!(search(&mut raw, "ON 02-Jan-2024").await, [1]);
-    assert_eq!(
-        search(&mut raw, "BEFORE 1-Jan-2024").await,
-        Vec::<u32>::new()
-    );
+    assert_eq!(search(&mut raw, "BEFORE 1-Jan-2024").await, Vec::<u32>::new());
     // Date: header: 1 Jan, 15 Feb, 10 Mar, 20 Mar.
     assert_eq!(search(&mut raw, "SENTON 1-Jan-2024").await, [1]);
-    assert_eq!(
-        search(&mut raw, "SENTON 02-Jan-2024").await,
-        Vec::<u32>::new()
-    );
+    assert_eq!(search(&mut raw, "SENTON 02-Jan-2024").await, Vec::<u32>::new());
     assert_eq!(search(&mut raw, "SENTBEFORE 15-Feb-2024").await, [1]);
     assert_eq!(search(&mut raw, "SENTON 10-Mar-2024").await, [3]);
     assert_eq!(search(&mut raw, "SENTSINCE 15-Feb-2024").await, [2, 3, 4]);
-    assert_eq!(
-        search(&mut raw, "SENTSINCE 16-Feb-2024 SENTBEFORE 20-Mar-2024").await,
-        [3]
-    );
+    assert_eq!(search(&mut raw, "SENTSINCE 16-Feb-2024 SENTBEFORE 20-Mar-2024").await, [3]);
     // Quoted date (RFC 9051 `date = date-text / DQUOTE date-text DQUOTE`).
     assert_eq!(search(&mut raw, "SINCE \"10-Mar-2024\"").await, [3, 4]);
 }
@@ -319,24 +269,11 @@ async fn not_or_and_nested_parentheses() {
     assert_eq!(search(&mut raw, "FROM alice SEEN").await, [1]);
     assert_eq!(search(&mut raw, "(FROM alice SEEN)").await, [1]);
     assert_eq!(search(&mut raw, "NOT (FROM alice SEEN)").await, [2, 3, 4]);
-    assert_eq!(
-        search(
-            &mut raw,
-            "OR (SEEN FLAGGED) (NOT (OR DRAFT DELETED) SINCE 01-Feb-2024)"
-        )
-        .await,
-        [1, 2]
-    );
-    assert_eq!(
-        search(&mut raw, "OR OR SEEN ANSWERED DRAFT").await,
-        [1, 3, 4]
-    );
+    assert_eq!(search(&mut raw, "OR (SEEN FLAGGED) (NOT (OR DRAFT DELETED) SINCE 01-Feb-2024)").await, [1, 2]);
+    assert_eq!(search(&mut raw, "OR OR SEEN ANSWERED DRAFT").await, [1, 3, 4]);
     assert_eq!(search(&mut raw, "NOT NOT SEEN").await, [1]);
     assert_eq!(search(&mut raw, "((((SUBJECT report))))").await, [1, 4]);
-    assert_eq!(
-        search(&mut raw, "UNSEEN NOT DELETED SUBJECT report").await,
-        [4]
-    );
+    assert_eq!(search(&mut raw, "UNSEEN NOT DELETED SUBJECT report").await, [4]);
 }
 
 #[tokio::test]
@@ -381,19 +318,9 @@ async fn imap4rev1_gets_search_response() {
     // The independent parser agrees.
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    assert_eq!(
-        client.search("FROM alice").await.unwrap(),
-        HashSet::from([1, 4])
-    );
-    assert_eq!(
-        client.uid_search("UNSEEN").await.unwrap(),
-        HashSet::from([2, 3, 4])
-    );
-    assert!(client
-        .search("SUBJECT nothing-like-this")
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(client.search("FROM alice").await.unwrap(), HashSet::from([1, 4]));
+    assert_eq!(client.uid_search("UNSEEN").await.unwrap(), HashSet::from([2, 3, 4]));
+    assert!(client.search("SUBJECT nothing-like-this").await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -429,9 +356,7 @@ async fn search_return_min_max_count_all() {
     let (uid, items) = esearch(&r);
     assert!(!uid);
     let want: BTreeMap<String, String> =
-        [("MIN", "2"), ("MAX", "4"), ("COUNT", "3"), ("ALL", "2:4")]
-            .map(|(k, v)| (k.into(), v.into()))
-            .into();
+        [("MIN", "2"), ("MAX", "4"), ("COUNT", "3"), ("ALL", "2:4")].map(|(k, v)| (k.into(), v.into())).into();
     assert_eq!(items, want, "{r:?}");
 
     let r = raw.cmd("SEARCH RETURN (COUNT) ALL").await;
@@ -452,22 +377,14 @@ async fn search_return_min_max_count_all() {
     let r = raw.cmd("UID SEARCH RETURN (MIN MAX) ALL").await;
     let (uid, items) = esearch(&r);
     assert!(uid, "{r:?}");
-    assert_eq!(
-        (items["MIN"].as_str(), items["MAX"].as_str()),
-        ("1", "4"),
-        "{r:?}"
-    );
+    assert_eq!((items["MIN"].as_str(), items["MAX"].as_str()), ("1", "4"), "{r:?}");
 
     // No hits: COUNT 0, no MIN/MAX/ALL.
-    let r = raw
-        .cmd("SEARCH RETURN (MIN MAX COUNT ALL) FROM nobody@nowhere")
-        .await;
+    let r = raw.cmd("SEARCH RETURN (MIN MAX COUNT ALL) FROM nobody@nowhere").await;
     let (_, items) = esearch(&r);
     let want: BTreeMap<String, String> = [("COUNT".to_string(), "0".to_string())].into();
     assert_eq!(items, want, "{r:?}");
-    let r = raw
-        .cmd("SEARCH RETURN (MIN MAX ALL) FROM nobody@nowhere")
-        .await;
+    let r = raw.cmd("SEARCH RETURN (MIN MAX ALL) FROM nobody@nowhere").await;
     assert_eq!(r[0].trim_end(), "* ESEARCH (TAG \"T\")", "{r:?}");
 }
 
@@ -497,11 +414,7 @@ async fn searchres_saves_the_result_for_dollar() {
     assert!(uid);
     assert_eq!(items.get("ALL").map(String::as_str), Some("2:4"), "{r:?}");
     let r = raw.cmd("UID FETCH $ (FLAGS)").await;
-    assert_eq!(
-        r.iter().filter(|l| l.contains(" FETCH (")).count(),
-        3,
-        "{r:?}"
-    );
+    assert_eq!(r.iter().filter(|l| l.contains(" FETCH (")).count(), 3, "{r:?}");
 
     // SAVE with MIN only saves the minimum (RFC 5182 §2.1).
     let r = raw.cmd("SEARCH RETURN (SAVE MIN) UNSEEN").await;
@@ -515,11 +428,7 @@ async fn searchres_saves_the_result_for_dollar() {
     raw.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
     raw.cmd("UID EXPUNGE 1").await;
     let r = raw.cmd("FETCH $ (UID)").await;
-    assert_eq!(
-        &r[..r.len() - 1],
-        ["* 2 FETCH (UID 3)", "* 3 FETCH (UID 4)"],
-        "{r:?}"
-    );
+    assert_eq!(&r[..r.len() - 1], ["* 2 FETCH (UID 3)", "* 3 FETCH (UID 4)"], "{r:?}");
 
     // An empty saved result matches nothing.
     raw.cmd("SEARCH RETURN (SAVE) FROM nobody@nowhere").await;
@@ -536,20 +445,8 @@ async fn search_with_uid_and_flags_through_async_imap() {
     let _raw = corpus(&server).await;
     let mut client = common::client(server.addr).await;
     client.select("INBOX").await.unwrap();
-    assert_eq!(
-        client.search("OR FLAGGED DRAFT").await.unwrap(),
-        HashSet::from([1, 4])
-    );
-    assert_eq!(
-        client.search("SINCE 10-Mar-2024").await.unwrap(),
-        HashSet::from([3, 4])
-    );
-    assert_eq!(
-        client.uid_search("UID 2:3").await.unwrap(),
-        HashSet::from([2, 3])
-    );
-    assert_eq!(
-        client.uid_search("LARGER 2000").await.unwrap(),
-        HashSet::from([3])
-    );
+    assert_eq!(client.search("OR FLAGGED DRAFT").await.unwrap(), HashSet::from([1, 4]));
+    assert_eq!(client.search("SINCE 10-Mar-2024").await.unwrap(), HashSet::from([3, 4]));
+    assert_eq!(client.uid_search("UID 2:3").await.unwrap(), HashSet::from([2, 3]));
+    assert_eq!(client.uid_search("LARGER 2000").await.unwrap(), HashSet::from([3]));
 }
