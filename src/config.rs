@@ -17,6 +17,26 @@ pub struct Config {
     pub tls: Tls,
     pub limits: Limits,
     pub auth: Auth,
+    pub sync: Sync,
+}
+
+/// Multi-device synchronisation (docs/sync.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sync {
+    /// Seconds between `* OK Still here` lines to an idling client. 120: below
+    /// the 5-minute idle timeout of many home routers' NAT tables.
+    pub idle_keepalive: u64,
+    /// Days a tombstone (the record of an expunged message) is kept for
+    /// QRESYNC. 365: a device away for months still gets an exact VANISHED
+    /// answer; after that it gets a complete but larger one.
+    pub tombstone_retention_days: u64,
+}
+
+impl Default for Sync {
+    fn default() -> Self {
+        Sync { idle_keepalive: 120, tombstone_retention_days: 365 }
+    }
 }
 
 /// Listener addresses; `None` disables a listener (`"none"` in the file or on
@@ -70,6 +90,11 @@ pub struct Limits {
     /// Seconds of inactivity before logout once authenticated. 1800: RFC 9051
     /// §5.4 requires at least 30 minutes.
     pub idle_timeout_authenticated: u64,
+    /// Open connections from one IP address. 100: five devices behind one NAT,
+    /// five connections each (Thunderbird opens up to five), with room to spare.
+    pub max_connections_per_ip: u32,
+    /// Logged-in connections of one account. 100, for the same household.
+    pub max_connections_per_account: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,7 +108,13 @@ pub struct Auth {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { listen: Listen::default(), tls: Tls::default(), limits: Limits::default(), auth: Auth::default() }
+        Config {
+            listen: Listen::default(),
+            tls: Tls::default(),
+            limits: Limits::default(),
+            auth: Auth::default(),
+            sync: Sync::default(),
+        }
     }
 }
 
@@ -104,6 +135,8 @@ impl Default for Limits {
             max_auth_failures: 3,
             idle_timeout_unauthenticated: 60,
             idle_timeout_authenticated: 1800,
+            max_connections_per_ip: 100,
+            max_connections_per_account: 100,
         }
     }
 }
@@ -155,6 +188,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("tls", "TLS certificate. Without one, a self-signed certificate is generated into\nDATA/tls/ on first start and its SHA-256 fingerprint is printed at every start."),
     ("limits", "Protocol limits (RFC 9051 §4 leaves them to the server). Each has a reason."),
     ("auth", "Authentication policy."),
+    ("sync", "Multi-device synchronisation (docs/sync.md)."),
 ];
 
 const SETTINGS: &[Setting] = &[
@@ -214,6 +248,30 @@ const SETTINGS: &[Setting] = &[
         section: "auth",
         key: "allow_plaintext",
         doc: "Allow LOGIN/AUTHENTICATE on plain (non-TLS) connections from non-loopback\naddresses. When false, such connections advertise LOGINDISABLED until STARTTLS\n(RFC 9051 §6.2.3).",
+        example: None,
+    },
+    Setting {
+        section: "limits",
+        key: "max_connections_per_ip",
+        doc: "Open connections from one IP address; more get `* BYE`. 100: a household of\nfive devices behind one NAT, each client opening up to five, with room to spare.",
+        example: None,
+    },
+    Setting {
+        section: "limits",
+        key: "max_connections_per_account",
+        doc: "Logged-in connections of one account; more get `NO [LIMIT]`. 100, for the same household.",
+        example: None,
+    },
+    Setting {
+        section: "sync",
+        key: "idle_keepalive",
+        doc: "Seconds between `* OK Still here` lines to an idling client. 120: below the\n5-minute idle timeout of many home routers' NAT tables.",
+        example: None,
+    },
+    Setting {
+        section: "sync",
+        key: "tombstone_retention_days",
+        doc: "Days the record of an expunged message is kept for QRESYNC (RFC 7162). A device\naway longer gets a complete but larger answer.",
         example: None,
     },
 ];

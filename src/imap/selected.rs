@@ -94,22 +94,20 @@ impl Session {
             return Ok(());
         }
         let changes = account.changes_since(view.mailbox.id, view.modseq).await?;
-        let mut out = Vec::new();
         for uid in changes.expunged {
             if view.seq_of(uid).is_some() {
                 view.pending_expunge.insert(uid);
             }
         }
-        if allow_expunge {
-            for uid in std::mem::take(&mut view.pending_expunge) {
-                if let Some(seq) = view.remove(uid) {
-                    out.push(Data::Expunge(seq));
-                }
-            }
-        }
+        let mut out = if allow_expunge {
+            let gone: Vec<u32> = std::mem::take(&mut view.pending_expunge).into_iter().collect();
+            expunge_responses(view, &gone, self.enabled.qresync)
+        } else {
+            Vec::new()
+        };
         let before = view.exists();
         let mut flag_updates = Vec::new();
-        for s in changes.changed {
+        for s in changes.changed.iter().cloned() {
             match view.uids.binary_search(&s.uid) {
                 Ok(i) => {
                     if view.flags[i] != s.flags {
@@ -129,17 +127,150 @@ impl Session {
         if view.exists() != before {
             out.push(Data::Exists(view.exists()));
         }
+        let modseqs: std::collections::HashMap<u32, u64> =
+            changes.changed.iter().map(|s| (s.uid, s.modseq)).collect();
         for uid in flag_updates {
             if let Ok(i) = view.uids.binary_search(&uid) {
-                out.push(Data::Fetch {
-                    seq: i as u32 + 1,
-                    items: vec![FetchValue::Uid(uid), FetchValue::Flags(flags_to_wire(&view.flags[i]))],
-                });
+                let mut items = vec![FetchValue::Uid(uid), FetchValue::Flags(flags_to_wire(&view.flags[i]))];
+                if self.enabled.condstore {
+                    items.push(FetchValue::ModSeq(modseqs.get(&uid).copied().unwrap_or(view.modseq)));
+                }
+                out.push(Data::Fetch { seq: i as u32 + 1, items });
             }
         }
         for d in out {
             self.data(d);
         }
         Ok(())
+    }
+}
+
+/// Removes expunged messages from the view and returns what tells the client:
+/// one `* n EXPUNGE` per message, each number valid when it is read (RFC 9051
+/// §7.5.1), or a single `* VANISHED uids` once QRESYNC is enabled (RFC 7162
+/// §3.2.10).
+pub fn expunge_responses(view: &mut View, uids: &[u32], qresync: bool) -> Vec<Data> {
+    let mut out = Vec::new();
+    let mut gone = Vec::new();
+    for &uid in uids {
+        if let Some(seq) = view.remove(uid) {
+            out.push(Data::Expunge(seq));
+            gone.push(uid);
+        }
+    }
+    if !qresync {
+        return out;
+    }
+    match imap_proto::SequenceSet::from_numbers(gone) {
+        Some(uids) => vec![Data::Vanished { earlier: false, uids }],
+        None => Vec::new(),
+    }
+}
+
+/// The UIDs in `set` (with `*` = `largest`) expunged after `since`, for
+/// `VANISHED (EARLIER)` (RFC 7162 §3.2.5.2, §3.2.6). When tombstones newer than
+/// `since` may have been pruned, every UID below UIDNEXT in `set` that does not
+/// exist any more is reported instead: a superset, which the RFC allows, and
+/// never an incomplete answer.
+pub async fn vanished_since(
+    account: &store::Account,
+    mailbox: store::MailboxId,
+    since: u64,
+    set: &imap_proto::SequenceSet,
+    largest: u32,
+) -> Result<Vec<(u32, u32)>> {
+    let changes = account.changes_since(mailbox, since).await?;
+    if since >= changes.tombstone_floor {
+        let uids: Vec<u32> = changes.expunged.into_iter().filter(|&u| set.contains(u, largest)).collect();
+        return Ok(to_ranges(&uids));
+    }
+    let status = account.status(mailbox).await?;
+    let existing: Vec<u32> = account.summaries(mailbox).await?.into_iter().map(|s| s.uid).collect();
+    Ok(missing_ranges(&existing, status.uid_next.saturating_sub(1), set, largest))
+}
+
+/// Runs of consecutive numbers in a sorted list.
+fn to_ranges(sorted: &[u32]) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for &n in sorted {
+        match out.last_mut() {
+            Some((_, hi)) if *hi + 1 == n => *hi = n,
+            _ => out.push((n, n)),
+        }
+    }
+    out
+}
+
+/// The parts of `1..=upper` that are neither in `existing` (sorted) nor
+/// outside `set`, as ranges; linear in the number of gaps and set ranges.
+fn missing_ranges(existing: &[u32], upper: u32, set: &imap_proto::SequenceSet, largest: u32) -> Vec<(u32, u32)> {
+    let imap_proto::SequenceSet::Ranges(ranges) = set else { return Vec::new() };
+    let resolve = |n: imap_proto::SeqNum| match n {
+        imap_proto::SeqNum::Value(v) => v,
+        imap_proto::SeqNum::Largest => largest,
+    };
+    let wanted: Vec<(u32, u32)> = ranges
+        .iter()
+        .map(|&(a, b)| {
+            let (a, b) = (resolve(a), resolve(b));
+            (a.min(b), a.max(b))
+        })
+        .collect();
+    let mut gaps = Vec::new();
+    let mut next = 1u32;
+    for &e in existing.iter().chain(std::iter::once(&upper.saturating_add(1))) {
+        if e > next {
+            gaps.push((next, (e - 1).min(upper)));
+        }
+        next = next.max(e.saturating_add(1));
+        if next > upper {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    for (ga, gb) in gaps {
+        for &(wa, wb) in &wanted {
+            let (a, b) = (ga.max(wa), gb.min(wb));
+            if a <= b {
+                out.push((a, b));
+            }
+        }
+    }
+    out.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::new();
+    for (a, b) in out {
+        match merged.last_mut() {
+            Some((_, hi)) if a <= hi.saturating_add(1) => *hi = (*hi).max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
+/// Ranges → a sequence set, `None` when empty.
+pub fn ranges_to_set(ranges: Vec<(u32, u32)>) -> Option<imap_proto::SequenceSet> {
+    if ranges.is_empty() {
+        return None;
+    }
+    Some(imap_proto::SequenceSet::Ranges(
+        ranges.into_iter().map(|(a, b)| (imap_proto::SeqNum::Value(a), imap_proto::SeqNum::Value(b))).collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imap_proto::{SeqNum, SequenceSet};
+
+    #[test]
+    fn missing_ranges_are_the_complement_within_the_set() {
+        let all = SequenceSet::Ranges(vec![(SeqNum::Value(1), SeqNum::Largest)]);
+        assert_eq!(missing_ranges(&[2, 3, 7], 9, &all, 7), vec![(1, 1), (4, 6)]);
+        assert_eq!(missing_ranges(&[2, 3, 7], 9, &SequenceSet::Ranges(vec![(SeqNum::Value(1), SeqNum::Value(20))]), 7), vec![(1, 1), (4, 6), (8, 9)]);
+        let some = SequenceSet::Ranges(vec![(SeqNum::Value(5), SeqNum::Value(5)), (SeqNum::Value(8), SeqNum::Value(100))]);
+        assert_eq!(missing_ranges(&[2, 3, 7], 9, &some, 7), vec![(5, 5), (8, 9)]);
+        assert_eq!(missing_ranges(&[], 0, &all, 0), vec![]);
+        assert_eq!(missing_ranges(&[1, 2, 3], 3, &all, 3), vec![]);
+        assert_eq!(to_ranges(&[1, 2, 3, 5, 7, 8]), vec![(1, 3), (5, 5), (7, 8)]);
     }
 }

@@ -1,8 +1,11 @@
 //! Listeners: binds the configured addresses, accepts connections (implicit
 //! TLS on the IMAPS port), and runs one task per connection until shutdown.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -21,6 +24,54 @@ pub struct Shared {
     pub tls: Arc<rustls::ServerConfig>,
     /// Where APPEND literals above the spool threshold are written.
     pub spool_dir: PathBuf,
+    /// Open connections per peer IP (`limits.max_connections_per_ip`).
+    pub per_ip: Counter<IpAddr>,
+    /// Logged-in connections per account (`limits.max_connections_per_account`).
+    pub per_account: Counter<store::AccountId>,
+}
+
+/// Counts open things per key; a [`Slot`] gives its place back when dropped.
+pub struct Counter<K>(Arc<Mutex<HashMap<K, u32>>>);
+
+impl<K: Eq + Hash + Clone> Counter<K> {
+    pub fn new() -> Self {
+        Counter(Arc::new(Mutex::new(HashMap::new())))
+    }
+
+    /// Takes a place for `key` unless `max` are taken.
+    pub fn acquire(&self, key: K, max: u32) -> Option<Slot<K>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(key.clone()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot { map: self.0.clone(), key })
+    }
+}
+
+impl<K: Eq + Hash + Clone> Default for Counter<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One taken place of a [`Counter`].
+pub struct Slot<K: Eq + Hash> {
+    map: Arc<Mutex<HashMap<K, u32>>>,
+    key: K,
+}
+
+impl<K: Eq + Hash> Drop for Slot<K> {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Bound listeners, ready to run.
@@ -37,7 +88,8 @@ impl Server {
         std::fs::create_dir_all(&spool_dir).with_context(|| format!("cannot create {}", spool_dir.display()))?;
         let imap = bind_opt(config.listen.imap).await?;
         let imaps = bind_opt(config.listen.imaps).await?;
-        Ok(Server { shared: Arc::new(Shared { config, store, tls, spool_dir }), imap, imaps })
+        let shared = Shared { config, store, tls, spool_dir, per_ip: Counter::new(), per_account: Counter::new() };
+        Ok(Server { shared: Arc::new(shared), imap, imaps })
     }
 
     pub fn imap_addr(&self) -> Option<SocketAddr> {
@@ -60,6 +112,7 @@ impl Server {
             tracing::info!(addr = %l.local_addr()?, "IMAPS listening");
             tasks.spawn(accept_loop(l, self.shared.clone(), true));
         }
+        tasks.spawn(prune_tombstones(self.shared.clone()));
         shutdown.await;
         tracing::info!("shutting down");
         tasks.shutdown().await;
@@ -114,6 +167,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, implicit_tls: b
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
         conns.spawn(async move {
+            // RFC 9051 §7.1.5: BYE at greeting time when the server will not talk.
+            let Some(_slot) = shared.per_ip.acquire(peer.ip(), shared.config.limits.max_connections_per_ip) else {
+                tracing::info!(%peer, "too many connections from this address");
+                refuse(tcp, implicit_tls, &shared).await;
+                return;
+            };
             let stream = if implicit_tls {
                 match tls_accept(&shared, tcp).await {
                     Some(s) => s,
@@ -138,5 +197,50 @@ async fn tls_accept(shared: &Shared, tcp: TcpStream) -> Option<Stream> {
             None
         }
         Err(_) => None,
+    }
+}
+
+/// Says `* BYE` to a connection over the per-IP cap (through TLS on the
+/// implicit-TLS port), never a silent drop.
+async fn refuse(tcp: TcpStream, implicit_tls: bool, shared: &Shared) {
+    use tokio::io::AsyncWriteExt;
+    const BYE: &[u8] = b"* BYE [UNAVAILABLE] too many connections from your address\r\n";
+    if implicit_tls {
+        if let Some(Stream::Tls(mut s)) = tls_accept(shared, tcp).await {
+            let _ = s.write_all(BYE).await;
+            let _ = s.shutdown().await;
+        }
+    } else {
+        let mut tcp = tcp;
+        let _ = tcp.write_all(BYE).await;
+        let _ = tcp.shutdown().await;
+    }
+}
+
+/// Drops tombstones older than `[sync] tombstone_retention_days`, hourly.
+async fn prune_tombstones(shared: Arc<Shared>) {
+    let retention = shared.config.sync.tombstone_retention_days.saturating_mul(86_400) as i64;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = chrono::Utc::now().timestamp() - retention;
+        let accounts = match shared.store.list_accounts() {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list accounts for tombstone pruning");
+                continue;
+            }
+        };
+        for info in accounts {
+            let pruned = match shared.store.account(info.id) {
+                Ok(account) => account.prune_tombstones(cutoff).await,
+                Err(e) => Err(e),
+            };
+            match pruned {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(account = %info.name, tombstones = n, "pruned old tombstones"),
+                Err(e) => tracing::warn!(account = %info.name, error = %e, "tombstone pruning failed"),
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::{
     AppendMessage, Command, CommandBody, Date, DateTime, FetchAttr, Flag, Fragment, ListCommand, Literal,
-    LiteralHeader, MailboxName, SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum,
+    LiteralHeader, MailboxName, QresyncParams, SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum,
     SequenceSet, StatusItem, StoreAction, StoreMode, Tag,
 };
 
@@ -798,6 +798,7 @@ impl Parser {
                     let w = upper(&self.word());
                     match w.as_str() {
                         "CONDSTORE" => params.condstore = true,
+                        "QRESYNC" => params.qresync = Some(self.qresync_params()?),
                         "" => return Err("expected select parameter".into()),
                         _ => return Err(format!("unsupported select parameter {}", show(w.as_bytes()))),
                     }
@@ -809,6 +810,36 @@ impl Parser {
             self.close("select parameters")?;
         }
         Ok(CommandBody::Select { mailbox, read_only, params })
+    }
+
+    /// `select-param =/ "QRESYNC" SP "(" uidvalidity SP mod-sequence-value [SP known-uids]
+    /// [SP seq-match-data] ")"`; `seq-match-data = "(" known-sequence-set SP known-uid-set ")"`
+    /// (RFC 7162 §7)
+    fn qresync_params(&mut self) -> R<QresyncParams> {
+        self.sp("after QRESYNC")?;
+        self.open("QRESYNC parameters")?;
+        let uid_validity = self.nz_number("UIDVALIDITY")?;
+        self.sp("after UIDVALIDITY")?;
+        let modseq = self.number64("mod-sequence-value")?;
+        let mut known_uids = None;
+        let mut seq_match = None;
+        if self.eat(b' ') {
+            if self.peek() != Some(b'(') {
+                known_uids = Some(self.sequence_set()?);
+                if !self.eat(b' ') {
+                    self.close("QRESYNC parameters")?;
+                    return Ok(QresyncParams { uid_validity, modseq, known_uids, seq_match });
+                }
+            }
+            self.open("seq-match-data")?;
+            let seqs = self.sequence_set()?;
+            self.sp("in seq-match-data")?;
+            let uids = self.sequence_set()?;
+            self.close("seq-match-data")?;
+            seq_match = Some((seqs, uids));
+        }
+        self.close("QRESYNC parameters")?;
+        Ok(QresyncParams { uid_validity, modseq, known_uids, seq_match })
     }
 
     /// `create = "CREATE" SP mailbox [create-params]`;
@@ -1244,6 +1275,7 @@ impl Parser {
             vec![self.fetch_att()?]
         };
         let mut changed_since = None;
+        let mut vanished = false;
         if self.eat(b' ') {
             self.open("fetch modifiers")?;
             loop {
@@ -1253,7 +1285,9 @@ impl Parser {
                         self.sp("after CHANGEDSINCE")?;
                         changed_since = Some(self.number64("after CHANGEDSINCE")?);
                     }
-                    "VANISHED" => return Err("VANISHED requires QRESYNC, which is not supported".into()),
+                    // RFC 7162 §3.2.6: only with UID FETCH and CHANGEDSINCE.
+                    "VANISHED" if uid => vanished = true,
+                    "VANISHED" => return Err("VANISHED is only allowed in UID FETCH".into()),
                     "" => return Err("expected fetch modifier".into()),
                     _ => return Err(format!("unknown fetch modifier {}", show(w.as_bytes()))),
                 }
@@ -1262,8 +1296,11 @@ impl Parser {
                 }
             }
             self.close("fetch modifiers")?;
+            if vanished && changed_since.is_none() {
+                return Err("VANISHED requires CHANGEDSINCE".into());
+            }
         }
-        Ok(CommandBody::Fetch { uid, set, items, changed_since })
+        Ok(CommandBody::Fetch { uid, set, items, changed_since, vanished })
     }
 
     /// `fetch-att = "ENVELOPE" / "FLAGS" / "INTERNALDATE" / "RFC822.SIZE" / "BODY" ["STRUCTURE"] /
@@ -1668,10 +1705,26 @@ mod tests {
             CommandBody::Select {
                 mailbox: mb("blurdy bloop"),
                 read_only: true,
-                params: SelectParams { condstore: true }
+                params: SelectParams { condstore: true, qresync: None }
             }
         );
-        assert!(err("a SELECT INBOX (QRESYNC (1 2))").message.contains("unsupported select parameter"));
+        match ok("a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541 (1:7 41:51)))") {
+            CommandBody::Select { params, .. } => {
+                let q = params.qresync.unwrap();
+                assert_eq!((q.uid_validity, q.modseq), (67890007, 20050715194045000));
+                assert!(q.known_uids.is_some() && q.seq_match.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+        match ok("a SELECT INBOX (QRESYNC (1 2 (1:3 4:6)))") {
+            CommandBody::Select { params, .. } => {
+                let q = params.qresync.unwrap();
+                assert!(q.known_uids.is_none() && q.seq_match.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err("a SELECT INBOX (QRESYNC (0 2))").tag.is_some());
+        assert!(err("a SELECT INBOX (BOGUS)").message.contains("unsupported select parameter"));
         assert_eq!(ok("l create \"///////\""), CommandBody::Create { mailbox: mb("///////"), special_use: vec![] });
         assert_eq!(
             ok(r"a CREATE MySpecial (USE (\Drafts \Sent))"),
@@ -1915,7 +1968,7 @@ mod tests {
     fn fetch_commands() {
         use FetchAttr as F;
         let f = |line: &str| match ok(line) {
-            CommandBody::Fetch { uid, set, items, changed_since } => (uid, set, items, changed_since),
+            CommandBody::Fetch { uid, set, items, changed_since, .. } => (uid, set, items, changed_since),
             o => panic!("{o:?}"),
         };
         assert_eq!(f("A003 FETCH 4 ALL").2, vec![F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope]);
@@ -2006,7 +2059,12 @@ mod tests {
         assert!(err("a FETCH 1 BODY[MIME]").message.contains("invalid section"));
         assert!(err("a FETCH 1 BODY.PEEK").message.contains("expected ["));
         assert!(err("a FETCH 1 BODY[1]<0.0>").message.contains("non-zero"));
-        assert!(err("a FETCH 1 (FLAGS) (VANISHED)").message.contains("QRESYNC"));
+        assert!(err("a FETCH 1 (FLAGS) (CHANGEDSINCE 1 VANISHED)").message.contains("UID FETCH"));
+        assert!(err("a UID FETCH 1 (FLAGS) (VANISHED)").message.contains("CHANGEDSINCE"));
+        assert!(matches!(
+            ok("a UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)"),
+            CommandBody::Fetch { vanished: true, changed_since: Some(12345), .. }
+        ));
         assert!(err("a FETCH 1 FOO").message.contains("unknown fetch attribute FOO"));
         assert!(err("a FETCH 0 FLAGS").message.contains("must not be 0"));
         assert!(err("a FETCH 1, FLAGS").message.contains("expected sequence set"));

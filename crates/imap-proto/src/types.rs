@@ -168,8 +168,8 @@ pub enum CommandBody {
     UidExpunge { set: SequenceSet },
     /// RFC 9051 §6.4.4; RFC 4731 (ESEARCH return options); RFC 5182 (SAVE)
     Search { uid: bool, charset: Option<String>, ret: Option<Vec<SearchReturn>>, criteria: SearchKey },
-    /// RFC 9051 §6.4.5; RFC 7162 §3.1.4 (CHANGEDSINCE)
-    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchAttr>, changed_since: Option<u64> },
+    /// RFC 9051 §6.4.5; RFC 7162 §3.1.4 (CHANGEDSINCE), §3.2.6 (VANISHED, UID FETCH only)
+    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchAttr>, changed_since: Option<u64>, vanished: bool },
     /// RFC 9051 §6.4.6; RFC 7162 §3.1.3 (UNCHANGEDSINCE)
     Store { uid: bool, set: SequenceSet, action: StoreAction, unchanged_since: Option<u64> },
     /// RFC 9051 §6.4.7
@@ -237,6 +237,19 @@ pub struct MailboxName(pub String);
 pub struct SelectParams {
     /// RFC 7162 §3.1.8 `(CONDSTORE)`
     pub condstore: bool,
+    /// RFC 7162 §3.2.5 `(QRESYNC (uidvalidity modseq [known-uids [seq-match-data]]))`
+    pub qresync: Option<QresyncParams>,
+}
+
+/// `"QRESYNC" SP "(" uidvalidity SP mod-sequence-value [SP known-uids] [SP seq-match-data] ")"`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QresyncParams {
+    pub uid_validity: u32,
+    pub modseq: u64,
+    /// UIDs the client knows; without it, every UID up to UIDNEXT.
+    pub known_uids: Option<SequenceSet>,
+    /// `seq-match-data = "(" known-sequence-set SP known-uid-set ")"`
+    pub seq_match: Option<(SequenceSet, SequenceSet)>,
 }
 
 /// `list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]`

@@ -91,7 +91,7 @@ fn rfc9051_section_8_trace() {
 
     let c = parse("a003 fetch 12 full");
     match c.body {
-        CommandBody::Fetch { uid: false, set, items, changed_since: None } => {
+        CommandBody::Fetch { uid: false, set, items, changed_since: None, .. } => {
             assert!(set.contains(12, 18) && !set.contains(11, 18));
             assert_eq!(
                 items,

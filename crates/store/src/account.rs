@@ -507,11 +507,13 @@ fn expunge_rows(conn: &Connection, mailbox: MailboxId, uids: &[u32], changes: &m
     }
     let modseq = bump_modseq(conn, mailbox)? as i64;
     let mut del = conn.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
-    let mut tomb =
-        conn.prepare_cached("INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)")?;
+    let mut tomb = conn.prepare_cached(
+        "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, expunged_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let now = crate::db::now();
     for uid in uids {
         del.execute(params![mailbox.0, uid])?;
-        tomb.execute(params![mailbox.0, uid, modseq])?;
+        tomb.execute(params![mailbox.0, uid, modseq, now])?;
     }
     changes.push(Change::Mailbox { mailbox, modseq: modseq as u64 });
     Ok(())
@@ -891,7 +893,9 @@ impl Account {
                 let rows = stmt.query_map(params![mailbox.0, since], |r| r.get::<_, i64>(0).map(|u| u as u32))?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()?
             };
-            Ok(Changes { changed, expunged, highest_modseq: mb.highest_modseq })
+            let tombstone_floor: i64 =
+                c.query_row("SELECT tombstone_floor FROM mailboxes WHERE id = ?1", [mailbox.0], |r| r.get(0))?;
+            Ok(Changes { changed, expunged, highest_modseq: mb.highest_modseq, tombstone_floor: tombstone_floor as u64 })
         })
         .await
     }
@@ -998,6 +1002,23 @@ impl Account {
             };
             expunge_rows(c, mailbox, &deleted, changes)?;
             Ok(deleted)
+        })
+        .await
+    }
+
+    /// Removes tombstones of messages expunged before `expunged_before` (Unix
+    /// seconds) and raises each mailbox's tombstone floor to the highest
+    /// MODSEQ removed, so QRESYNC knows its answer must be the full one.
+    /// Returns how many tombstones were removed.
+    pub async fn prune_tombstones(&self, expunged_before: i64) -> Result<usize> {
+        self.write(move |c, _changes| {
+            c.execute(
+                "UPDATE mailboxes SET tombstone_floor = MAX(tombstone_floor,
+                    (SELECT COALESCE(MAX(modseq), 0) FROM expunged
+                     WHERE expunged.mailbox_id = mailboxes.id AND expunged_at < ?1))",
+                [expunged_before],
+            )?;
+            Ok(c.execute("DELETE FROM expunged WHERE expunged_at < ?1", [expunged_before])?)
         })
         .await
     }

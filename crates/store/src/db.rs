@@ -12,7 +12,10 @@ use crate::Result;
 pub(crate) const DIRECTORY_MIGRATIONS: &[&str] = &[include_str!("migrations/directory_0001_init.sql")];
 
 /// Migrations of an account's `index.sqlite`.
-pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[include_str!("migrations/account_0001_init.sql")];
+pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[
+    include_str!("migrations/account_0001_init.sql"),
+    include_str!("migrations/account_0002_tombstone_retention.sql"),
+];
 
 /// Opens a read-write connection (creating the file) with the settings every
 /// writer uses: WAL, `synchronous=FULL`, foreign keys, a busy timeout (the

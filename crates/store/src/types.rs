@@ -147,6 +147,10 @@ pub struct Changes {
     /// UIDs whose tombstones have `modseq > since`, ascending.
     pub expunged: Vec<u32>,
     pub highest_modseq: u64,
+    /// Tombstones up to this MODSEQ may have been pruned. When `since` is
+    /// below it, `expunged` may be incomplete and the caller must fall back to
+    /// comparing UID sets (RFC 7162 §3.2.5.2 allows reporting more UIDs).
+    pub tombstone_floor: u64,
 }
 
 /// Published on an account's change feed after a transaction commits.

@@ -25,6 +25,8 @@ const EXTENSIONS: &[&str] = &[
     "SEARCHRES",
     "STATUS=SIZE",
     "BINARY",
+    "CONDSTORE",
+    "QRESYNC",
 ];
 
 impl Session {

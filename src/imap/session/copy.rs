@@ -1,6 +1,6 @@
 //! COPY, UID COPY, MOVE, UID MOVE.
 
-use imap_proto::{Code, Data, MailboxName, SequenceSet};
+use imap_proto::{Code, MailboxName, SequenceSet};
 
 use super::{Done, Session, State};
 use crate::imap::error::{ImapError, Result};
@@ -56,14 +56,9 @@ impl Session {
         let State::Selected { view, .. } = &mut self.state else {
             return Ok(Done::ok("MOVE completed"));
         };
-        let mut seqs = Vec::new();
-        for (src, _) in result.mapping {
-            if let Some(seq) = view.remove(src) {
-                seqs.push(seq);
-            }
-        }
-        for seq in seqs {
-            self.data(Data::Expunge(seq));
+        let moved: Vec<u32> = result.mapping.iter().map(|&(src, _)| src).collect();
+        for d in crate::imap::selected::expunge_responses(view, &moved, self.enabled.qresync) {
+            self.data(d);
         }
         Ok(Done::ok("MOVE completed"))
     }

@@ -6,15 +6,32 @@ use super::{Done, Session};
 use crate::imap::error::Result;
 
 impl Session {
-    /// RFC 9051 §6.3.1; RFC 5161 §3.1 ENABLE: `enable = "ENABLE" 1*(SP capability)`.
+    /// RFC 9051 §6.3.1; RFC 5161 §3.1 ENABLE; RFC 7162 §3.1 (CONDSTORE),
+    /// §3.2.3 (QRESYNC): `enable = "ENABLE" 1*(SP capability)`.
     /// Unknown capabilities are ignored; the `ENABLED` response lists only
     /// those newly enabled.
     pub(super) fn cmd_enable(&mut self, caps: &[String]) -> Result<Done> {
         let mut enabled = Vec::new();
         for cap in caps {
-            if cap.eq_ignore_ascii_case("IMAP4rev2") && !self.enabled.imap4rev2 {
-                self.enabled.imap4rev2 = true;
-                enabled.push("IMAP4rev2".to_string());
+            match cap.to_ascii_uppercase().as_str() {
+                "IMAP4REV2" if !self.enabled.imap4rev2 => {
+                    self.enabled.imap4rev2 = true;
+                    enabled.push("IMAP4rev2".to_string());
+                }
+                // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+                "QRESYNC" if !self.enabled.qresync => {
+                    self.enabled.qresync = true;
+                    if !self.enabled.condstore {
+                        self.enabled.condstore = true;
+                        enabled.push("CONDSTORE".to_string());
+                    }
+                    enabled.push("QRESYNC".to_string());
+                }
+                "CONDSTORE" if !self.enabled.condstore => {
+                    self.enabled.condstore = true;
+                    enabled.push("CONDSTORE".to_string());
+                }
+                _ => {}
             }
         }
         self.data(Data::Enabled(enabled));

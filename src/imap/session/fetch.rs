@@ -19,21 +19,40 @@ impl Session {
     /// RFC 9051 §6.4.5 FETCH: `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")")`;
     /// RFC 3516 BINARY; RFC 7162 §3.1.4 CHANGEDSINCE. Fetching a body
     /// section without `.PEEK` sets `\Seen` (read-write mailboxes only) and
-    /// reports the new FLAGS. UID FETCH always includes UID (§6.4.9).
+    /// reports the new FLAGS. UID FETCH always includes UID (§6.4.9). Once
+    /// CONDSTORE is on, every FETCH response carries MODSEQ (RFC 7162 §3.1);
+    /// `(CHANGEDSINCE m VANISHED)` first reports expunged UIDs of the set as
+    /// `VANISHED (EARLIER)` (§3.2.6).
     pub(super) async fn cmd_fetch(
         &mut self,
         uid: bool,
         set: &SequenceSet,
         mut items: Vec<FetchAttr>,
         changed_since: Option<u64>,
+        vanished: bool,
     ) -> Result<Done> {
         let account = self.account()?;
+        if vanished && !self.enabled.qresync {
+            return Err(ImapError::bad("VANISHED requires ENABLE QRESYNC"));
+        }
         let uids = self.resolve_uids(set, uid)?;
         if uid && !items.contains(&FetchAttr::Uid) {
             items.insert(0, FetchAttr::Uid);
         }
+        if self.enabled.condstore && !items.contains(&FetchAttr::ModSeq) {
+            items.push(FetchAttr::ModSeq);
+        }
         let view = self.view()?;
         let mailbox = view.mailbox.id;
+        if let (true, Some(since)) = (vanished, changed_since) {
+            let set = self.resolve_saved(set, true)?;
+            let largest = self.view()?.largest_uid();
+            let gone = crate::imap::selected::vanished_since(&account, mailbox, since, &set, largest).await?;
+            if let Some(uids) = crate::imap::selected::ranges_to_set(gone) {
+                self.data(Data::Vanished { earlier: true, uids });
+            }
+        }
+        let view = self.view()?;
         let sets_seen = !view.read_only
             && items.iter().any(|i| {
                 matches!(

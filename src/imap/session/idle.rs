@@ -8,10 +8,6 @@ use super::{Done, Session};
 use crate::imap::connection::LineRead;
 use crate::imap::error::{ImapError, Result};
 
-/// How often an idling client hears `* OK Still here`, below common NAT
-/// timeouts (many home routers drop idle TCP mappings after 5 minutes).
-const KEEPALIVE: Duration = Duration::from_secs(120);
-
 impl Session {
     /// RFC 9051 §6.3.13 IDLE (RFC 2177): `idle = "IDLE" CRLF "DONE"`.
     /// Changes by other sessions are sent as they happen, EXPUNGE included.
@@ -25,6 +21,8 @@ impl Session {
         let mut line = Vec::new();
         let limit = Duration::from_secs(self.shared.config.limits.idle_timeout_authenticated);
         let deadline = tokio::time::Instant::now() + limit;
+        // `* OK Still here` below common NAT timeouts (`[sync] idle_keepalive`).
+        let keepalive = Duration::from_secs(self.shared.config.sync.idle_keepalive.max(1));
         loop {
             let Some(feed) = self.feed.as_mut() else {
                 return Err(ImapError::Internal("IDLE without a change feed".into()));
@@ -48,7 +46,7 @@ impl Session {
                     self.force_sync().await?;
                     self.conn.flush().await?;
                 }
-                _ = tokio::time::sleep(KEEPALIVE) => {
+                _ = tokio::time::sleep(keepalive) => {
                     self.write(&Response::Status { tag: None, kind: imap_proto::StatusKind::Ok, code: None, text: "Still here".into() });
                     self.conn.flush().await?;
                 }

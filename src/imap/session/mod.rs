@@ -92,6 +92,10 @@ pub struct Enabled {
     /// IMAP4rev2 semantics: UTF-8 mailbox names, ESEARCH for SEARCH, no \Recent.
     pub imap4rev2: bool,
     pub utf8_accept: bool,
+    /// RFC 7162 §3.1: MODSEQ in every FETCH response, HIGHESTMODSEQ on SELECT.
+    pub condstore: bool,
+    /// RFC 7162 §3.2.3: VANISHED instead of EXPUNGE; implies `condstore`.
+    pub qresync: bool,
 }
 
 /// What a handler asks the connection loop to do after the tagged response.
@@ -129,6 +133,8 @@ pub struct Session {
     pub feed: Option<broadcast::Receiver<Change>>,
     /// Failed LOGIN/AUTHENTICATE attempts on this connection.
     pub auth_failures: u32,
+    /// This connection's place under `limits.max_connections_per_account`.
+    pub account_slot: Option<super::server::Slot<::store::AccountId>>,
     pub commands: u64,
 }
 
@@ -195,6 +201,7 @@ pub async fn run(shared: Arc<Shared>, stream: Stream, peer: SocketAddr, tls: boo
             enabled: Enabled::default(),
             feed: None,
             auth_failures: 0,
+            account_slot: None,
             commands: 0,
         };
         match session.serve().await {
@@ -288,6 +295,9 @@ impl Session {
             return After::Continue;
         }
         tracing::debug!(command = name, "command");
+        if is_condstore_enabling(&cmd.body) {
+            self.enable_condstore().await;
+        }
         let result = self.dispatch(cmd.body, &tag).await;
         let result = match result {
             // Changes from other sessions, before the tagged OK (RFC 9051 §7).
@@ -348,7 +358,9 @@ impl Session {
             C::Expunge => self.cmd_expunge(None).await,
             C::UidExpunge { set } => self.cmd_expunge(Some(set)).await,
             C::Search { uid, charset, ret, criteria } => self.cmd_search(tag, uid, charset, ret, criteria).await,
-            C::Fetch { uid, set, items, changed_since } => self.cmd_fetch(uid, &set, items, changed_since).await,
+            C::Fetch { uid, set, items, changed_since, vanished } => {
+                self.cmd_fetch(uid, &set, items, changed_since, vanished).await
+            }
             C::Store { uid, set, action, unchanged_since } => self.cmd_store(uid, &set, action, unchanged_since).await,
             C::Copy { uid, set, mailbox } => self.cmd_copy(uid, &set, &mailbox, false).await,
             C::Move { uid, set, mailbox } => self.cmd_copy(uid, &set, &mailbox, true).await,
@@ -435,6 +447,19 @@ impl Session {
         }
     }
 
+    /// Turns CONDSTORE on; the first time, with a mailbox selected, reports its
+    /// HIGHESTMODSEQ (RFC 7162 §3.1).
+    pub async fn enable_condstore(&mut self) {
+        if self.enabled.condstore {
+            return;
+        }
+        self.enabled.condstore = true;
+        if let State::Selected { view, .. } = &self.state {
+            let modseq = view.modseq;
+            self.untagged_ok(Code::HighestModSeq(modseq), "CONDSTORE enabled");
+        }
+    }
+
     async fn start_tls(&mut self) -> std::io::Result<()> {
         // Any bytes the client sent after STARTTLS were sent in the clear:
         // discard them rather than treat them as protected (RFC 9051 §6.2.1,
@@ -450,6 +475,21 @@ impl Session {
         *self.conn.io.get_mut() = Stream::Tls(Box::new(tls));
         self.tls = true;
         Ok(())
+    }
+}
+
+/// RFC 7162 §3.1: the commands that make a client "CONDSTORE-aware".
+fn is_condstore_enabling(cmd: &CommandBody) -> bool {
+    use imap_proto::{FetchAttr, StatusItem};
+    match cmd {
+        CommandBody::Select { params, .. } => params.condstore,
+        CommandBody::Status { items, .. } => items.contains(&StatusItem::HighestModSeq),
+        CommandBody::Fetch { items, changed_since, .. } => {
+            changed_since.is_some() || items.contains(&FetchAttr::ModSeq)
+        }
+        CommandBody::Search { criteria, .. } => search::mentions_modseq(criteria),
+        CommandBody::Store { unchanged_since, .. } => unchanged_since.is_some(),
+        _ => false,
     }
 }
 

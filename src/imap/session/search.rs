@@ -40,6 +40,7 @@ impl Session {
         let with_body = needs_body(&criteria);
         let now = chrono::Utc::now().timestamp();
         let mut hits: Vec<(u32, u32)> = Vec::new();
+        let mut hits_modseq: Option<u64> = None;
         for chunk in uids.chunks(CHUNK) {
             let records = account.records(mailbox, chunk.to_vec()).await?;
             for rec in &records {
@@ -48,10 +49,13 @@ impl Session {
                 let ctx = SearchContext { seq, largest_seq, largest_uid, record: rec, raw: raw.as_deref(), now };
                 if matches(&criteria, &ctx) {
                     hits.push((seq, rec.uid));
+                    hits_modseq = hits_modseq.max(Some(rec.modseq));
                 }
             }
         }
         let numbers: Vec<u32> = hits.iter().map(|&(s, u)| if uid { u } else { s }).collect();
+        // RFC 7162 §3.1.6: with a MODSEQ criterion, the highest MODSEQ of the matches.
+        let modseq = if mentions_modseq(&criteria) { hits_modseq } else { None };
         let ret = match ret {
             Some(r) if r.is_empty() => Some(vec![SearchReturn::All]),
             Some(r) => Some(r),
@@ -59,7 +63,7 @@ impl Session {
             None => None,
         };
         let Some(ret) = ret else {
-            self.data(Data::Search { numbers, modseq: None });
+            self.data(Data::Search { numbers, modseq });
             return Ok(Done::ok("SEARCH completed"));
         };
         let has = |o: SearchReturn| ret.contains(&o);
@@ -92,7 +96,7 @@ impl Session {
             max: if has(SearchReturn::Max) { numbers.iter().max().copied() } else { None },
             all: if has(SearchReturn::All) { SequenceSet::from_numbers(numbers.clone()) } else { None },
             count: if has(SearchReturn::Count) { Some(numbers.len() as u32) } else { None },
-            modseq: None,
+            modseq,
         });
         Ok(Done::ok("SEARCH completed"))
     }
@@ -116,5 +120,16 @@ fn substitute_saved(key: SearchKey, view: &View) -> SearchKey {
         }
         SearchKey::And(ks) => SearchKey::And(ks.into_iter().map(|k| substitute_saved(k, view)).collect()),
         other => other,
+    }
+}
+
+/// Whether a search program uses the MODSEQ key (RFC 7162 §3.1.5).
+pub(super) fn mentions_modseq(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::ModSeq(_) => true,
+        SearchKey::Not(k) => mentions_modseq(k),
+        SearchKey::Or(a, b) => mentions_modseq(a) || mentions_modseq(b),
+        SearchKey::And(ks) => ks.iter().any(mentions_modseq),
+        _ => false,
     }
 }

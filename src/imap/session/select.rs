@@ -1,10 +1,11 @@
 //! SELECT, EXAMINE, CLOSE, UNSELECT.
 
-use imap_proto::{Code, Data, Flag, MailboxName, Response, SelectParams, StatusKind};
+use imap_proto::{Code, Data, FetchValue, Flag, MailboxName, Response, SelectParams, SeqNum, SequenceSet, StatusKind};
 
 use super::{Done, Session, State};
 use crate::imap::error::{ImapError, Result};
-use crate::imap::selected::View;
+use crate::imap::convert::flags_to_wire;
+use crate::imap::selected::{ranges_to_set, vanished_since, View};
 
 /// The flags clients may set; `\*`: any keyword may be created.
 pub fn permanent_flags() -> Vec<Flag> {
@@ -21,12 +22,19 @@ impl Session {
     /// RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE:
     /// `select = "SELECT" SP mailbox [select-params]`. A failed SELECT leaves
     /// no mailbox selected; leaving a selected mailbox sends `OK [CLOSED]`.
+    /// RFC 7162 §3.1.2.1: `OK [HIGHESTMODSEQ]` once CONDSTORE is on; §3.2.5:
+    /// `(QRESYNC (uidvalidity modseq [known-uids]))` adds `VANISHED (EARLIER)`
+    /// and the FETCH responses of messages changed since that MODSEQ.
     pub(super) async fn cmd_select(
         &mut self,
         name: &MailboxName,
         read_only: bool,
-        _params: SelectParams,
+        params: SelectParams,
     ) -> Result<Done> {
+        if params.qresync.is_some() && !self.enabled.qresync {
+            // RFC 7162 §3.2.5: BAD unless QRESYNC was enabled.
+            return Err(ImapError::bad("QRESYNC parameter requires ENABLE QRESYNC"));
+        }
         self.deselect(true);
         let account = self.account()?;
         let mailbox = self.find_mailbox(name).await?;
@@ -63,6 +71,30 @@ impl Session {
         let attrs = self.mailbox_attributes(&account, &mailbox.name).await?;
         let wire = self.wire_name(&mailbox.name);
         self.data(Data::List { attributes: attrs, delimiter: Some('/'), name: wire, child_info: None });
+        if self.enabled.condstore {
+            self.untagged_ok(Code::HighestModSeq(status.highest_modseq), "highest MODSEQ");
+        }
+        if let Some(q) = params.qresync.filter(|q| q.uid_validity == mailbox.uid_validity) {
+            let known = q.known_uids.unwrap_or(SequenceSet::Ranges(vec![(SeqNum::Value(1), SeqNum::Largest)]));
+            let largest = view.largest_uid();
+            let gone = vanished_since(&account, mailbox.id, q.modseq, &known, largest).await?;
+            if let Some(uids) = ranges_to_set(gone) {
+                self.data(Data::Vanished { earlier: true, uids });
+            }
+            let changed = account.changes_since(mailbox.id, q.modseq).await?.changed;
+            for s in changed {
+                let Some(seq) = view.seq_of(s.uid) else { continue };
+                view.set_flags(s.uid, &s.flags);
+                self.data(Data::Fetch {
+                    seq,
+                    items: vec![
+                        FetchValue::Uid(s.uid),
+                        FetchValue::Flags(flags_to_wire(&s.flags)),
+                        FetchValue::ModSeq(s.modseq),
+                    ],
+                });
+            }
+        }
 
         view.modseq = status.highest_modseq;
         let (account, user) = match std::mem::replace(&mut self.state, State::Logout) {

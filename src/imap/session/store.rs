@@ -11,7 +11,7 @@ impl Session {
     /// RFC 9051 §6.4.6 STORE: `store = "STORE" SP sequence-set [store-modifiers] SP store-att-flags`;
     /// RFC 7162 §3.1.3 UNCHANGEDSINCE with `[MODIFIED set]`. Without
     /// `.SILENT` every message's new flags are sent as `FETCH (FLAGS …)`
-    /// (with UID for UID STORE).
+    /// (with UID for UID STORE; with UID and MODSEQ once CONDSTORE is on).
     pub(super) async fn cmd_store(
         &mut self,
         uid: bool,
@@ -40,14 +40,20 @@ impl Session {
         let State::Selected { view, .. } = &mut self.state else {
             return Err(ImapError::Internal("STORE outside the selected state".into()));
         };
+        let condstore = self.enabled.condstore;
         let mut out = Vec::new();
         for s in &updated {
             let Some(seq) = view.seq_of(s.uid) else { continue };
             view.set_flags(s.uid, &s.flags);
-            if !action.silent {
+            // RFC 7162 §3.1.3: with UNCHANGEDSINCE the FETCH is sent even
+            // with .SILENT, so the client learns the new MODSEQ.
+            if !action.silent || unchanged_since.is_some() {
                 let mut items = vec![FetchValue::Flags(flags_to_wire(&s.flags))];
-                if uid {
+                if uid || condstore {
                     items.insert(0, FetchValue::Uid(s.uid));
+                }
+                if condstore {
+                    items.push(FetchValue::ModSeq(s.modseq));
                 }
                 out.push(Data::Fetch { seq, items });
             }
