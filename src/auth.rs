@@ -82,9 +82,7 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
 }
 
 fn strip_scheme(hash: &str) -> &str {
@@ -171,11 +169,7 @@ pub fn decode_plain(resp: &[u8]) -> Option<(String, String, Password)> {
     if !authzid.is_empty() && authzid != authcid {
         return None;
     }
-    Some((
-        authzid.to_owned(),
-        authcid.to_owned(),
-        Password::new(passwd),
-    ))
+    Some((authzid.to_owned(), authcid.to_owned(), Password::new(passwd)))
 }
 
 #[cfg(test)]
@@ -187,10 +181,7 @@ mod tests {
         let h = hash_password("correct horse");
         assert!(h.starts_with("$argon2id$v=19$"), "{h}");
         assert!(verify_password(&h, "correct horse"));
-        assert!(verify_password(
-            &format!("{{ARGON2ID}}{h}"),
-            "correct horse"
-        ));
+        assert!(verify_password(&format!("{{ARGON2ID}}{h}"), "correct horse"));
         // Salted: the same password hashes differently.
         assert_ne!(h, hash_password("correct horse"));
     }
@@ -243,10 +234,7 @@ mod tests {
     #[test]
     fn plain_decoding() {
         let (z, c, p) = decode_plain(b"\0tim\0tanstaaftanstaaf").unwrap();
-        assert_eq!(
-            (z.as_str(), c.as_str(), p.as_str()),
-            ("", "tim", "tanstaaftanstaaf")
-        );
+        assert_eq!((z.as_str(), c.as_str(), p.as_str()), ("", "tim", "tanstaaftanstaaf"));
         let (z, c, p) = decode_plain(b"tim\0tim\0pw").unwrap();
         assert_eq!((z.as_str(), c.as_str(), p.as_str()), ("tim", "tim", "pw"));
         let (_, c, p) = decode_plain("\0j\u{f6}rg\0p\u{e4}ss".as_bytes()).unwrap();

@@ -83,21 +83,13 @@ pub struct Auth {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            listen: Listen::default(),
-            tls: Tls::default(),
-            limits: Limits::default(),
-            auth: Auth::default(),
-        }
+        Config { listen: Listen::default(), tls: Tls::default(), limits: Limits::default(), auth: Auth::default() }
     }
 }
 
 impl Default for Listen {
     fn default() -> Self {
-        Listen {
-            imap: Some(([127, 0, 0, 1], 1143).into()),
-            imaps: Some(([127, 0, 0, 1], 1993).into()),
-        }
+        Listen { imap: Some(([127, 0, 0, 1], 1143).into()), imaps: Some(([127, 0, 0, 1], 1993).into()) }
     }
 }
 
@@ -118,9 +110,7 @@ impl Default for Limits {
 
 impl Default for Auth {
     fn default() -> Self {
-        Auth {
-            allow_plaintext: false,
-        }
+        Auth { allow_plaintext: false }
     }
 }
 
@@ -129,9 +119,7 @@ pub fn parse_listen_addr(s: &str) -> Result<Option<SocketAddr>, String> {
     if s.eq_ignore_ascii_case("none") {
         return Ok(None);
     }
-    s.parse()
-        .map(Some)
-        .map_err(|e| format!("invalid listen address {s:?}: {e}"))
+    s.parse().map(Some).map_err(|e| format!("invalid listen address {s:?}: {e}"))
 }
 
 fn de_addr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
@@ -236,8 +224,7 @@ impl Config {
     /// settings with `#` directly followed by the key, so removing that `#`
     /// gives a valid setting equal to the default.
     pub fn commented_default() -> String {
-        let defaults =
-            toml::Value::try_from(Config::default()).expect("the default config serializes");
+        let defaults = toml::Value::try_from(Config::default()).expect("the default config serializes");
         let mut out = String::from(
             "# postfach configuration.\n\
              #\n\
@@ -267,11 +254,9 @@ impl Config {
 
     /// Parses the text of a configuration file. `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> anyhow::Result<Config> {
-        let config: Config = toml::from_str(text)
-            .with_context(|| format!("invalid configuration file {}", origin.display()))?;
-        config
-            .validate()
-            .with_context(|| format!("invalid configuration file {}", origin.display()))?;
+        let config: Config =
+            toml::from_str(text).with_context(|| format!("invalid configuration file {}", origin.display()))?;
+        config.validate().with_context(|| format!("invalid configuration file {}", origin.display()))?;
         Ok(config)
     }
 
@@ -285,9 +270,8 @@ impl Config {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create directory {}", parent.display()))?;
             }
-            std::fs::write(config_path, Config::commented_default()).with_context(|| {
-                format!("cannot write configuration file {}", config_path.display())
-            })?;
+            std::fs::write(config_path, Config::commented_default())
+                .with_context(|| format!("cannot write configuration file {}", config_path.display()))?;
             tracing::info!(path = %config_path.display(), "wrote default configuration");
         }
         let text = std::fs::read_to_string(config_path)
@@ -343,15 +327,9 @@ mod tests {
     fn commented_default_parses_to_default() {
         let text = Config::commented_default();
         // Commented, it is all defaults, too.
-        assert_eq!(
-            Config::parse(&text, Path::new("t")).unwrap(),
-            Config::default()
-        );
+        assert_eq!(Config::parse(&text, Path::new("t")).unwrap(), Config::default());
         let uncommented = uncomment(&text);
-        assert_ne!(
-            uncommented, text,
-            "some setting should have been uncommented"
-        );
+        assert_ne!(uncommented, text, "some setting should have been uncommented");
         let parsed = Config::parse(&uncommented, Path::new("t")).unwrap();
         let d = Config::default();
         assert_eq!(parsed.listen, d.listen);
@@ -371,34 +349,21 @@ mod tests {
         let mut full = Config::default();
         full.tls.cert = Some("c.pem".into());
         full.tls.key = Some("k.pem".into());
-        let toml::Value::Table(top) = toml::Value::try_from(&full).unwrap() else {
-            panic!()
-        };
+        let toml::Value::Table(top) = toml::Value::try_from(&full).unwrap() else { panic!() };
         let mut serialized = Vec::new();
         for (section, table) in &top {
-            assert!(
-                SECTIONS.iter().any(|(s, _)| s == section),
-                "section [{section}] has no doc"
-            );
+            assert!(SECTIONS.iter().any(|(s, _)| s == section), "section [{section}] has no doc");
             for key in table.as_table().unwrap().keys() {
                 serialized.push(format!("{section}.{key}"));
             }
         }
-        let mut documented: Vec<String> = SETTINGS
-            .iter()
-            .map(|s| format!("{}.{}", s.section, s.key))
-            .collect();
+        let mut documented: Vec<String> = SETTINGS.iter().map(|s| format!("{}.{}", s.section, s.key)).collect();
         serialized.sort();
         documented.sort();
         assert_eq!(serialized, documented);
         let text = Config::commented_default();
         for s in SETTINGS {
-            assert!(
-                text.contains(s.doc.lines().next().unwrap()),
-                "{}.{} doc missing",
-                s.section,
-                s.key
-            );
+            assert!(text.contains(s.doc.lines().next().unwrap()), "{}.{} doc missing", s.section, s.key);
         }
         assert!(text.contains("#   cert = "));
     }
@@ -408,17 +373,11 @@ mod tests {
         let c = Config::parse("[listen]\nimap = \"none\"\n", Path::new("t")).unwrap();
         assert_eq!(c.listen.imap, None);
         assert_eq!(c.listen.imaps, Listen::default().imaps);
-        let c = Config::parse(
-            "[listen]\nimaps = \"NONE\"\nimap = \"[::1]:143\"\n",
-            Path::new("t"),
-        )
-        .unwrap();
+        let c = Config::parse("[listen]\nimaps = \"NONE\"\nimap = \"[::1]:143\"\n", Path::new("t")).unwrap();
         assert_eq!(c.listen.imaps, None);
         assert_eq!(c.listen.imap, Some("[::1]:143".parse().unwrap()));
         assert_eq!(parse_listen_addr("none"), Ok(None));
-        assert!(parse_listen_addr("localhost")
-            .unwrap_err()
-            .contains("invalid listen address"));
+        assert!(parse_listen_addr("localhost").unwrap_err().contains("invalid listen address"));
         // `none` survives a round trip through the file format.
         let mut c = Config::default();
         c.listen.imap = None;
@@ -429,8 +388,7 @@ mod tests {
 
     #[test]
     fn unknown_key_is_rejected() {
-        let err = Config::parse("[limits]\nmax_line_lenght = 10\n", Path::new("/etc/p.toml"))
-            .unwrap_err();
+        let err = Config::parse("[limits]\nmax_line_lenght = 10\n", Path::new("/etc/p.toml")).unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("/etc/p.toml"), "{msg}");
         assert!(msg.contains("unknown field `max_line_lenght`"), "{msg}");
@@ -441,10 +399,7 @@ mod tests {
     #[test]
     fn bad_address_is_rejected() {
         let err = Config::parse("[listen]\nimap = \"127.0.0.1\"\n", Path::new("t")).unwrap_err();
-        assert!(
-            format!("{err:#}").contains("invalid listen address"),
-            "{err:#}"
-        );
+        assert!(format!("{err:#}").contains("invalid listen address"), "{err:#}");
     }
 
     #[test]
@@ -458,20 +413,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let path = data.join(FILE_NAME);
-        assert_eq!(
-            Config::load_or_init(&data, &path).unwrap(),
-            Config::default()
-        );
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            Config::commented_default()
-        );
+        assert_eq!(Config::load_or_init(&data, &path).unwrap(), Config::default());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), Config::commented_default());
         std::fs::write(&path, "[auth]\nallow_plaintext = true\n").unwrap();
-        assert!(
-            Config::load_or_init(&data, &path)
-                .unwrap()
-                .auth
-                .allow_plaintext
-        );
+        assert!(Config::load_or_init(&data, &path).unwrap().auth.allow_plaintext);
     }
 }

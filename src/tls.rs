@@ -37,13 +37,8 @@ pub fn load_or_generate(
     };
     let (certs, key) = load_pem(&cert_path, &key_path)?;
     let fingerprint = fingerprint(&certs[0]);
-    let config = server_config(certs, key).with_context(|| {
-        format!(
-            "certificate {} does not fit key {}",
-            cert_path.display(),
-            key_path.display()
-        )
-    })?;
+    let config = server_config(certs, key)
+        .with_context(|| format!("certificate {} does not fit key {}", cert_path.display(), key_path.display()))?;
     Ok((config, fingerprint))
 }
 
@@ -56,11 +51,7 @@ pub fn default_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
 /// The SHA-256 of a certificate's DER encoding, as colon-separated upper-case hex.
 pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
     let digest = Sha256::digest(cert.as_ref());
-    digest
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    digest.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 /// Reads a PEM certificate chain (leaf first) and its private key.
@@ -87,12 +78,10 @@ pub fn server_config(
     certs: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
     config.alpn_protocols = vec![ALPN_IMAP.to_vec()];
     Ok(Arc::new(config))
 }
@@ -121,8 +110,7 @@ fn generate_if_missing(cert: &Path, key: &Path) -> anyhow::Result<()> {
     }
     write_private(key, key_pem.as_bytes())
         .with_context(|| format!("cannot write TLS private key {}", key.display()))?;
-    fs::write(cert, cert_pem)
-        .with_context(|| format!("cannot write TLS certificate {}", cert.display()))?;
+    fs::write(cert, cert_pem).with_context(|| format!("cannot write TLS certificate {}", cert.display()))?;
     tracing::info!(cert = %cert.display(), "generated a self-signed TLS certificate");
     Ok(())
 }
@@ -130,30 +118,18 @@ fn generate_if_missing(cert: &Path, key: &Path) -> anyhow::Result<()> {
 /// A self-signed certificate for `names` (DNS names or IP addresses): `(cert PEM, key PEM)`.
 pub fn self_signed(names: &[String]) -> anyhow::Result<(String, String)> {
     let key_pair = rcgen::KeyPair::generate().context("cannot generate a TLS key")?;
-    let mut params =
-        rcgen::CertificateParams::new(names.to_vec()).context("invalid certificate name")?;
+    let mut params = rcgen::CertificateParams::new(names.to_vec()).context("invalid certificate name")?;
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params.distinguished_name.push(
-        rcgen::DnType::CommonName,
-        names.first().map(String::as_str).unwrap_or("postfach"),
-    );
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "postfach self-signed");
-    let cert = params
-        .self_signed(&key_pair)
-        .context("cannot sign the TLS certificate")?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, names.first().map(String::as_str).unwrap_or("postfach"));
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "postfach self-signed");
+    let cert = params.self_signed(&key_pair).context("cannot sign the TLS certificate")?;
     Ok((cert.pem(), key_pair.serialize_pem()))
 }
 
 /// localhost, 127.0.0.1, ::1 and the machine's host name (when it has one
 /// that is a valid DNS name).
 pub fn subject_alt_names() -> Vec<String> {
-    let mut names = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
     if let Some(host) = hostname() {
         if !names.contains(&host) {
             names.insert(0, host);
@@ -165,17 +141,13 @@ pub fn subject_alt_names() -> Vec<String> {
 /// The host name from the kernel (Linux) or `/etc/hostname`, lower-cased;
 /// `None` when unknown or not a plausible DNS name.
 fn hostname() -> Option<String> {
-    let raw = ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .find_map(|p| fs::read_to_string(p).ok())?;
+    let raw = ["/proc/sys/kernel/hostname", "/etc/hostname"].iter().find_map(|p| fs::read_to_string(p).ok())?;
     let name = raw.trim().to_ascii_lowercase();
     let valid = !name.is_empty()
         && name.len() <= 253
-        && name.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
+        && name
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
     valid.then_some(name)
 }
 
@@ -201,18 +173,15 @@ mod tests {
         let (config, fp1) = load_or_generate(&Tls::default(), dir.path()).unwrap();
         assert_eq!(config.alpn_protocols, vec![b"imap".to_vec()]);
         assert_eq!(fp1.len(), 32 * 3 - 1);
-        assert!(fp1.split(':').all(|b| b.len() == 2
-            && b.bytes()
-                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())));
+        assert!(fp1
+            .split(':')
+            .all(|b| b.len() == 2 && b.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())));
         let (cert, key) = default_paths(dir.path());
         assert!(cert.exists() && key.exists());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(
-                fs::metadata(&key).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
         }
         let (_, fp2) = load_or_generate(&Tls::default(), dir.path()).unwrap();
         assert_eq!(fp1, fp2);
@@ -234,10 +203,7 @@ mod tests {
         let key = dir.path().join("privkey.pem");
         fs::write(&cert, &cert_pem).unwrap();
         fs::write(&key, &key_pem).unwrap();
-        let cfg = Tls {
-            cert: Some(cert.clone()),
-            key: Some(key),
-        };
+        let cfg = Tls { cert: Some(cert.clone()), key: Some(key) };
         let data = dir.path().join("data");
         let (_, fp) = load_or_generate(&cfg, &data).unwrap();
         let der = CertificateDer::from_pem_file(&cert).unwrap();
@@ -249,28 +215,16 @@ mod tests {
     #[test]
     fn missing_file_gives_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = Tls {
-            cert: Some(dir.path().join("nope.pem")),
-            key: Some(dir.path().join("nokey.pem")),
-        };
+        let cfg = Tls { cert: Some(dir.path().join("nope.pem")), key: Some(dir.path().join("nokey.pem")) };
         let msg = format!("{:#}", load_or_generate(&cfg, dir.path()).unwrap_err());
-        assert!(
-            msg.contains("cannot read TLS certificate") && msg.contains("nope.pem"),
-            "{msg}"
-        );
+        assert!(msg.contains("cannot read TLS certificate") && msg.contains("nope.pem"), "{msg}");
 
         let (cert_pem, _) = self_signed(&["a.example".to_owned()]).unwrap();
         let cert = dir.path().join("c.pem");
         fs::write(&cert, cert_pem).unwrap();
-        let cfg = Tls {
-            cert: Some(cert),
-            key: Some(dir.path().join("nokey.pem")),
-        };
+        let cfg = Tls { cert: Some(cert), key: Some(dir.path().join("nokey.pem")) };
         let msg = format!("{:#}", load_or_generate(&cfg, dir.path()).unwrap_err());
-        assert!(
-            msg.contains("cannot read TLS private key") && msg.contains("nokey.pem"),
-            "{msg}"
-        );
+        assert!(msg.contains("cannot read TLS private key") && msg.contains("nokey.pem"), "{msg}");
     }
 
     #[test]
@@ -286,27 +240,10 @@ mod tests {
         fs::write(&key, key_b).unwrap();
         let msg = format!(
             "{:#}",
-            load_or_generate(
-                &Tls {
-                    cert: Some(empty),
-                    key: Some(key.clone())
-                },
-                dir.path()
-            )
-            .unwrap_err()
+            load_or_generate(&Tls { cert: Some(empty), key: Some(key.clone()) }, dir.path()).unwrap_err()
         );
         assert!(msg.contains("no certificate found"), "{msg}");
-        let msg = format!(
-            "{:#}",
-            load_or_generate(
-                &Tls {
-                    cert: Some(cert),
-                    key: Some(key)
-                },
-                dir.path()
-            )
-            .unwrap_err()
-        );
+        let msg = format!("{:#}", load_or_generate(&Tls { cert: Some(cert), key: Some(key) }, dir.path()).unwrap_err());
         assert!(msg.contains("does not fit"), "{msg}");
     }
 
@@ -316,10 +253,7 @@ mod tests {
         let (cert, _) = default_paths(dir.path());
         fs::create_dir_all(cert.parent().unwrap()).unwrap();
         fs::write(&cert, "x").unwrap();
-        let msg = format!(
-            "{:#}",
-            load_or_generate(&Tls::default(), dir.path()).unwrap_err()
-        );
+        let msg = format!("{:#}", load_or_generate(&Tls::default(), dir.path()).unwrap_err());
         assert!(msg.contains("key.pem"), "{msg}");
     }
 }

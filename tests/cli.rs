@@ -38,12 +38,7 @@ fn stderr(o: &Output) -> String {
 
 #[track_caller]
 fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: stdout={} stderr={}",
-        stdout(o),
-        stderr(o)
-    );
+    assert!(o.status.success(), "failed: stdout={} stderr={}", stdout(o), stderr(o));
     stdout(o)
 }
 
@@ -54,10 +49,7 @@ fn fails(o: &Output) -> String {
 }
 
 fn list(data: &Path) -> Vec<String> {
-    ok(&postfach(data, &["user", "list"], None))
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    ok(&postfach(data, &["user", "list"], None)).lines().map(str::to_owned).collect()
 }
 
 /// Needs the store.
@@ -66,11 +58,7 @@ fn add_list_passwd_del() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
 
-    let out = ok(&postfach(
-        &data,
-        &["user", "add", "alice", "--password-stdin"],
-        Some("s3cret pass\n"),
-    ));
+    let out = ok(&postfach(&data, &["user", "add", "alice", "--password-stdin"], Some("s3cret pass\n")));
     assert!(!out.contains("s3cret"), "{out}");
     assert!(list(&data).contains(&"alice".to_owned()));
 
@@ -83,18 +71,10 @@ fn add_list_passwd_del() {
     assert!(postfach::auth::authenticate(&store, "nobody", "s3cret pass").is_none());
 
     // Adding twice fails.
-    let err = fails(&postfach(
-        &data,
-        &["user", "add", "alice", "--password-stdin"],
-        Some("x\n"),
-    ));
+    let err = fails(&postfach(&data, &["user", "add", "alice", "--password-stdin"], Some("x\n")));
     assert!(err.contains("alice"), "{err}");
 
-    ok(&postfach(
-        &data,
-        &["user", "passwd", "alice", "--password-stdin"],
-        Some("new pass\n"),
-    ));
+    ok(&postfach(&data, &["user", "passwd", "alice", "--password-stdin"], Some("new pass\n")));
     let (_, hash) = store.password_hash("alice").unwrap().unwrap();
     assert!(postfach::auth::verify_password(&hash, "new pass"));
     assert!(!postfach::auth::verify_password(&hash, "s3cret pass"));
@@ -109,11 +89,7 @@ fn add_list_passwd_del() {
     ok(&postfach(&data, &["user", "del", "alice"], None));
     assert!(!list(&data).contains(&"alice".to_owned()));
     fails(&postfach(&data, &["user", "del", "alice"], None));
-    let err = fails(&postfach(
-        &data,
-        &["user", "passwd", "alice", "--password-stdin"],
-        Some("x\n"),
-    ));
+    let err = fails(&postfach(&data, &["user", "passwd", "alice", "--password-stdin"], Some("x\n")));
     assert!(err.contains("does not exist"), "{err}");
 }
 
@@ -121,15 +97,8 @@ fn add_list_passwd_del() {
 #[test]
 fn generated_password_is_printed() {
     let dir = tempfile::tempdir().unwrap();
-    let out = ok(&postfach(
-        dir.path(),
-        &["user", "add", "bob@example.org"],
-        None,
-    ));
-    let password = out
-        .trim()
-        .strip_prefix("bob@example.org password: ")
-        .expect(&out);
+    let out = ok(&postfach(dir.path(), &["user", "add", "bob@example.org"], None));
+    let password = out.trim().strip_prefix("bob@example.org password: ").expect(&out);
     assert_eq!(password.len(), 20);
     assert!(password.chars().all(|c| c.is_ascii_alphanumeric()));
     let store = store::Store::open(dir.path()).unwrap();
@@ -141,11 +110,7 @@ fn generated_password_is_printed() {
 fn invalid_name_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     for bad in ["Alice", "al ice", "a/b", ""] {
-        let err = fails(&postfach(
-            dir.path(),
-            &["user", "add", bad, "--password-stdin"],
-            Some("pw\n"),
-        ));
+        let err = fails(&postfach(dir.path(), &["user", "add", bad, "--password-stdin"], Some("pw\n")));
         assert!(err.contains("invalid account name"), "{bad:?}: {err}");
     }
 }
@@ -154,11 +119,7 @@ fn invalid_name_is_rejected() {
 #[test]
 fn empty_stdin_password_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let err = fails(&postfach(
-        dir.path(),
-        &["user", "add", "carol", "--password-stdin"],
-        Some(""),
-    ));
+    let err = fails(&postfach(dir.path(), &["user", "add", "carol", "--password-stdin"], Some("")));
     assert!(err.contains("no password on standard input"), "{err}");
     assert!(!list(dir.path()).contains(&"carol".to_owned()));
 }

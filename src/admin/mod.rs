@@ -16,13 +16,7 @@ use crate::config::{self, Config};
 #[command(name = "postfach", version, about)]
 pub struct Cli {
     /// Data directory: accounts, mail, TLS certificate, configuration.
-    #[arg(
-        long,
-        global = true,
-        env = "POSTFACH_DATA",
-        default_value = "./postfach-data",
-        value_name = "DIR"
-    )]
+    #[arg(long, global = true, env = "POSTFACH_DATA", default_value = "./postfach-data", value_name = "DIR")]
     pub data: PathBuf,
     /// Configuration file [default: DIR/postfach.toml].
     #[arg(long, global = true, value_name = "FILE")]
@@ -85,9 +79,7 @@ impl UserCommand {
     /// The account the command is about (`None` for `list`).
     pub fn name(&self) -> Option<&str> {
         match self {
-            UserCommand::Add { name, .. }
-            | UserCommand::Del { name }
-            | UserCommand::Passwd { name, .. } => Some(name),
+            UserCommand::Add { name, .. } | UserCommand::Del { name } | UserCommand::Passwd { name, .. } => Some(name),
             UserCommand::List => None,
         }
     }
@@ -96,9 +88,7 @@ impl UserCommand {
 impl Cli {
     /// The configuration file: `--config`, else `DATA/postfach.toml`.
     pub fn config_path(&self) -> PathBuf {
-        self.config
-            .clone()
-            .unwrap_or_else(|| self.data.join(config::FILE_NAME))
+        self.config.clone().unwrap_or_else(|| self.data.join(config::FILE_NAME))
     }
 }
 
@@ -109,6 +99,8 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: logs piped to a file or journald stay plain.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -123,12 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let store = open_store(&cli.data, matches!(cmd, UserCommand::Add { .. }))?;
             let stdin = std::io::stdin();
-            user::run(
-                &store,
-                cmd,
-                &mut stdin.lock(),
-                &mut std::io::stdout().lock(),
-            )
+            user::run(&store, cmd, &mut stdin.lock(), &mut std::io::stdout().lock())
         }
     }
 }
@@ -137,13 +124,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// already, so that a mistyped `--data` does not silently create an empty one.
 pub fn open_store(data_dir: &Path, create: bool) -> anyhow::Result<store::Store> {
     if !create && !data_dir.is_dir() {
-        anyhow::bail!(
-            "cannot open data directory {}: it does not exist",
-            data_dir.display()
-        );
+        anyhow::bail!("cannot open data directory {}: it does not exist", data_dir.display());
     }
-    store::Store::open(data_dir)
-        .with_context(|| format!("cannot open data directory {}", data_dir.display()))
+    store::Store::open(data_dir).with_context(|| format!("cannot open data directory {}", data_dir.display()))
 }
 
 /// The `serve` command: everything up to handing the listeners to
@@ -154,28 +137,19 @@ pub fn serve(data_dir: &Path, config_path: &Path, args: &ServeArgs) -> anyhow::R
     if let Some(password) = ensure_first_account(&store)? {
         println!("postmaster password: {password}");
     }
-    let (tls, fingerprint) =
-        crate::tls::load_or_generate(&config.tls, data_dir).context("cannot set up TLS")?;
+    let (tls, fingerprint) = crate::tls::load_or_generate(&config.tls, data_dir).context("cannot set up TLS")?;
     println!("TLS certificate SHA-256 fingerprint: {fingerprint}");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(crate::imap::serve(config, store, tls))
 }
 
 /// Loads (writing on first start) the configuration and applies the `serve` flags.
-pub fn prepare_config(
-    data_dir: &Path,
-    config_path: &Path,
-    args: &ServeArgs,
-) -> anyhow::Result<Config> {
+pub fn prepare_config(data_dir: &Path, config_path: &Path, args: &ServeArgs) -> anyhow::Result<Config> {
     let mut config = Config::load_or_init(data_dir, config_path)?;
     args.apply(&mut config);
     if config.listen.imap.is_none() && config.listen.imaps.is_none() {
-        anyhow::bail!(
-            "every listener is disabled (listen.imap and listen.imaps are both \"none\")"
-        );
+        anyhow::bail!("every listener is disabled (listen.imap and listen.imaps are both \"none\")");
     }
     Ok(config)
 }
@@ -195,11 +169,7 @@ impl ServeArgs {
 /// Creates `postmaster` with a random password when no account exists, and
 /// returns that password (to be shown once).
 pub fn ensure_first_account(store: &store::Store) -> anyhow::Result<Option<String>> {
-    if !store
-        .list_accounts()
-        .context("cannot list accounts")?
-        .is_empty()
-    {
+    if !store.list_accounts().context("cannot list accounts")?.is_empty() {
         return Ok(None);
     }
     let password = crate::auth::generate_password();
@@ -218,69 +188,32 @@ mod tests {
     fn cli_shape() {
         use clap::CommandFactory as _;
         Cli::command().debug_assert();
-        let cli = Cli::try_parse_from([
-            "postfach",
-            "--data",
-            "/d",
-            "serve",
-            "--imap",
-            "none",
-            "--imaps",
-            "0.0.0.0:993",
-        ])
-        .unwrap();
+        let cli =
+            Cli::try_parse_from(["postfach", "--data", "/d", "serve", "--imap", "none", "--imaps", "0.0.0.0:993"])
+                .unwrap();
         assert_eq!(cli.config_path(), Path::new("/d/postfach.toml"));
-        let Command::Serve(args) = cli.command else {
-            panic!()
-        };
+        let Command::Serve(args) = cli.command else { panic!() };
         assert_eq!(args.imap, Some(ListenAddr(None)));
-        assert_eq!(
-            args.imaps,
-            Some(ListenAddr(Some("0.0.0.0:993".parse().unwrap())))
-        );
+        assert_eq!(args.imaps, Some(ListenAddr(Some("0.0.0.0:993".parse().unwrap()))));
         assert!(Cli::try_parse_from(["postfach", "serve", "--imap", "nowhere"]).is_err());
-        let cli = Cli::try_parse_from([
-            "postfach",
-            "user",
-            "add",
-            "bob",
-            "--password-stdin",
-            "--config",
-            "/c.toml",
-        ])
-        .unwrap();
+        let cli =
+            Cli::try_parse_from(["postfach", "user", "add", "bob", "--password-stdin", "--config", "/c.toml"]).unwrap();
         assert_eq!(cli.config_path(), Path::new("/c.toml"));
-        assert!(matches!(
-            cli.command,
-            Command::User(UserCommand::Add {
-                password_stdin: true,
-                ..
-            })
-        ));
+        assert!(matches!(cli.command, Command::User(UserCommand::Add { password_stdin: true, .. })));
     }
 
     #[test]
     fn flags_override_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.toml");
-        std::fs::write(
-            &path,
-            "[listen]\nimap = \"127.0.0.1:2143\"\nimaps = \"none\"\n",
-        )
-        .unwrap();
+        std::fs::write(&path, "[listen]\nimap = \"127.0.0.1:2143\"\nimaps = \"none\"\n").unwrap();
         let c = prepare_config(dir.path(), &path, &ServeArgs::default()).unwrap();
         assert_eq!(c.listen.imap, Some("127.0.0.1:2143".parse().unwrap()));
         assert_eq!(c.listen.imaps, None);
-        let args = ServeArgs {
-            imap: None,
-            imaps: Some(ListenAddr(Some("127.0.0.1:2993".parse().unwrap()))),
-        };
+        let args = ServeArgs { imap: None, imaps: Some(ListenAddr(Some("127.0.0.1:2993".parse().unwrap()))) };
         let c = prepare_config(dir.path(), &path, &args).unwrap();
         assert_eq!(c.listen.imaps, Some("127.0.0.1:2993".parse().unwrap()));
-        let args = ServeArgs {
-            imap: Some(ListenAddr(None)),
-            imaps: None,
-        };
+        let args = ServeArgs { imap: Some(ListenAddr(None)), imaps: None };
         let err = prepare_config(dir.path(), &path, &args).unwrap_err();
         assert!(err.to_string().contains("every listener is disabled"));
     }

@@ -25,15 +25,9 @@ pub fn validate_name(name: &str) -> anyhow::Result<()> {
         anyhow::bail!("invalid account name {name:?}: longer than {MAX_NAME_LEN} characters");
     }
     if name.chars().any(|c| c.is_uppercase()) {
-        anyhow::bail!(
-            "invalid account name {name:?}: use lower case ({:?})",
-            name.to_lowercase()
-        );
+        anyhow::bail!("invalid account name {name:?}: use lower case ({:?})", name.to_lowercase());
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '+' | '-' | '@'))
-    {
+    if let Some(c) = name.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '+' | '-' | '@')) {
         anyhow::bail!("invalid account name {name:?}: {c:?} is not allowed (use a-z, 0-9, '.', '_', '+', '-', '@')");
     }
     Ok(())
@@ -48,10 +42,7 @@ pub fn run(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     match cmd {
-        UserCommand::Add {
-            name,
-            password_stdin,
-        } => {
+        UserCommand::Add { name, password_stdin } => {
             validate_name(name)?;
             let (password, generated) = obtain_password(*password_stdin, stdin)?;
             store
@@ -72,22 +63,13 @@ pub fn run(
         }
         UserCommand::Del { name } => {
             validate_name(name)?;
-            store
-                .delete_account(name)
-                .with_context(|| format!("cannot delete account {name}"))?;
+            store.delete_account(name).with_context(|| format!("cannot delete account {name}"))?;
             writeln!(out, "deleted account {name}")?;
         }
-        UserCommand::Passwd {
-            name,
-            password_stdin,
-        } => {
+        UserCommand::Passwd { name, password_stdin } => {
             validate_name(name)?;
             // Check first, so that no password is read or printed for a typo.
-            if store
-                .password_hash(name)
-                .with_context(|| format!("cannot read account {name}"))?
-                .is_none()
-            {
+            if store.password_hash(name).with_context(|| format!("cannot read account {name}"))?.is_none() {
                 anyhow::bail!("cannot change password: account {name} does not exist");
             }
             let (password, generated) = obtain_password(*password_stdin, stdin)?;
@@ -117,9 +99,7 @@ fn obtain_password(from_stdin: bool, stdin: &mut impl BufRead) -> anyhow::Result
 /// One line of `stdin` without its line ending. Empty is an error.
 pub fn read_password(stdin: &mut impl BufRead) -> anyhow::Result<Password> {
     let mut line = String::new();
-    stdin
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
+    stdin.read_line(&mut line).context("cannot read the password from standard input")?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
     if password.is_empty() {
@@ -134,13 +114,7 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in [
-            "alice",
-            "a",
-            "bob.smith+tag@example.org",
-            "x_y-z",
-            &"a".repeat(64),
-        ] {
+        for ok in ["alice", "a", "bob.smith+tag@example.org", "x_y-z", &"a".repeat(64)] {
             validate_name(ok).unwrap();
         }
         let cases: &[(&str, &str)] = &[
@@ -153,20 +127,14 @@ mod tests {
         ];
         for (bad, why) in cases {
             let msg = validate_name(bad).unwrap_err().to_string();
-            assert!(
-                msg.contains("invalid account name") && msg.contains(why),
-                "{bad:?}: {msg}"
-            );
+            assert!(msg.contains("invalid account name") && msg.contains(why), "{bad:?}: {msg}");
         }
     }
 
     #[test]
     fn password_line() {
         assert_eq!(read_password(&mut &b"secret\n"[..]).unwrap(), "secret");
-        assert_eq!(
-            read_password(&mut &b"secret\r\nmore\n"[..]).unwrap(),
-            "secret"
-        );
+        assert_eq!(read_password(&mut &b"secret\r\nmore\n"[..]).unwrap(), "secret");
         assert_eq!(read_password(&mut &b"sp ace "[..]).unwrap(), "sp ace ");
         assert!(read_password(&mut &b""[..]).is_err());
         assert!(read_password(&mut &b"\n"[..]).is_err());

@@ -78,7 +78,11 @@ pub enum LineRead {
 pub enum Framed {
     Command(Vec<Fragment>),
     /// A framing error the client can recover from: answer `BAD` and go on.
-    Bad { tag: Option<Tag>, text: String, code: Option<imap_proto::Code> },
+    Bad {
+        tag: Option<Tag>,
+        text: String,
+        code: Option<imap_proto::Code>,
+    },
     /// The connection cannot continue (a non-synchronizing literal over the
     /// limit: its bytes are already on the way). Answer `BYE` and close.
     Fatal(String),

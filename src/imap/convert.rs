@@ -111,7 +111,8 @@ mod tests {
 
     #[test]
     fn flags_convert() {
-        let f = flags_from_wire(&[Flag::Seen, Flag::Keyword("$Junk".into()), Flag::Recent, Flag::Keyword("$junk".into())]);
+        let f =
+            flags_from_wire(&[Flag::Seen, Flag::Keyword("$Junk".into()), Flag::Recent, Flag::Keyword("$junk".into())]);
         assert_eq!(f.system, Flags::SEEN);
         assert_eq!(f.keywords, vec!["$Junk".to_string()]);
         assert_eq!(flags_to_wire(&f), vec![Flag::Seen, Flag::Keyword("$Junk".into())]);

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use imap_proto::{Data, FetchValue};
 use store::{Flags, MailboxInfo, MessageSummary};
 
-use super::error::Result;
 use super::convert::flags_to_wire;
+use super::error::Result;
 use super::session::{Session, State};
 
 pub struct View {

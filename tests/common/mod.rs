@@ -206,7 +206,8 @@ pub fn pinned_tls(fingerprint: &str) -> Arc<rustls::ClientConfig> {
             _: rustls_pki_types::UnixTime,
         ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
             use sha2::Digest;
-            let fp: Vec<String> = sha2::Sha256::digest(end_entity.as_ref()).iter().map(|b| format!("{b:02X}")).collect();
+            let fp: Vec<String> =
+                sha2::Sha256::digest(end_entity.as_ref()).iter().map(|b| format!("{b:02X}")).collect();
             if fp.join(":").eq_ignore_ascii_case(&self.0) {
                 Ok(rustls::client::danger::ServerCertVerified::assertion())
             } else {

@@ -525,7 +525,10 @@ pub struct Section {
 pub enum SectionText {
     Header,
     /// `HEADER.FIELDS` / `HEADER.FIELDS.NOT` with their header names as sent.
-    HeaderFields { not: bool, fields: Vec<String> },
+    HeaderFields {
+        not: bool,
+        fields: Vec<String>,
+    },
     Text,
     /// Only after a part number.
     Mime,
@@ -544,11 +547,21 @@ pub enum FetchAttr {
     BodyStructure,
     Uid,
     /// `BODY[section]<partial>` / `BODY.PEEK[…]`. `partial` is `(offset, count)`.
-    BodySection { peek: bool, section: Section, partial: Option<(u32, u32)> },
+    BodySection {
+        peek: bool,
+        section: Section,
+        partial: Option<(u32, u32)>,
+    },
     /// `BINARY[part]<partial>` / `BINARY.PEEK[…]`
-    Binary { peek: bool, part: Vec<u32>, partial: Option<(u32, u32)> },
+    Binary {
+        peek: bool,
+        part: Vec<u32>,
+        partial: Option<(u32, u32)>,
+    },
     /// `BINARY.SIZE[part]`
-    BinarySize { part: Vec<u32> },
+    BinarySize {
+        part: Vec<u32>,
+    },
     /// RFC 3501 `RFC822` (= BODY[]), `RFC822.HEADER` (= BODY.PEEK[HEADER]),
     /// `RFC822.TEXT` (= BODY[TEXT]); answered under their own names.
     Rfc822,
@@ -580,9 +593,16 @@ pub enum StoreMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     /// Tagged or untagged `OK`/`NO`/`BAD`, untagged `PREAUTH`/`BYE`.
-    Status { tag: Option<Tag>, kind: StatusKind, code: Option<Code>, text: String },
+    Status {
+        tag: Option<Tag>,
+        kind: StatusKind,
+        code: Option<Code>,
+        text: String,
+    },
     /// `continue-req = "+" SP (resp-text / base64) CRLF`
-    Continue { text: String },
+    Continue {
+        text: String,
+    },
     Data(Data),
 }
 
@@ -600,7 +620,10 @@ pub enum StatusKind {
 pub enum Code {
     Alert,
     AlreadyExists,
-    AppendUid { uid_validity: u32, uids: SequenceSet },
+    AppendUid {
+        uid_validity: u32,
+        uids: SequenceSet,
+    },
     AuthenticationFailed,
     AuthorizationFailed,
     BadCharset(Vec<String>),
@@ -609,7 +632,11 @@ pub enum Code {
     ClientBug,
     Closed,
     ContactAdmin,
-    CopyUid { uid_validity: u32, source: SequenceSet, dest: SequenceSet },
+    CopyUid {
+        uid_validity: u32,
+        source: SequenceSet,
+        dest: SequenceSet,
+    },
     Corruption,
     Expired,
     ExpungeIssued,
@@ -648,12 +675,27 @@ pub enum Data {
     /// RFC 5161 §3.2
     Enabled(Vec<String>),
     /// `mailbox-list`. `name` is the wire form (UTF-7 or UTF-8) chosen by the session.
-    List { attributes: Vec<String>, delimiter: Option<char>, name: String, child_info: Option<Vec<String>> },
-    Lsub { attributes: Vec<String>, delimiter: Option<char>, name: String },
+    List {
+        attributes: Vec<String>,
+        delimiter: Option<char>,
+        name: String,
+        child_info: Option<Vec<String>>,
+    },
+    Lsub {
+        attributes: Vec<String>,
+        delimiter: Option<char>,
+        name: String,
+    },
     /// `"STATUS" SP mailbox SP "(" [status-att-list] ")"`
-    Status { mailbox: String, items: Vec<(StatusItem, u64)> },
+    Status {
+        mailbox: String,
+        items: Vec<(StatusItem, u64)>,
+    },
     /// IMAP4rev1 `SEARCH` (`mod-sequence` is RFC 7162's `(MODSEQ n)`).
-    Search { numbers: Vec<u32>, modseq: Option<u64> },
+    Search {
+        numbers: Vec<u32>,
+        modseq: Option<u64>,
+    },
     /// RFC 9051 §7.3.4 / RFC 4731 ESEARCH. `tag` is the search-correlator.
     ESearch {
         tag: Option<Tag>,
@@ -670,8 +712,14 @@ pub enum Data {
     Recent(u32),
     Expunge(u32),
     /// RFC 7162 §3.2.10 `VANISHED [(EARLIER)] known-uids`
-    Vanished { earlier: bool, uids: SequenceSet },
-    Fetch { seq: u32, items: Vec<FetchValue> },
+    Vanished {
+        earlier: bool,
+        uids: SequenceSet,
+    },
+    Fetch {
+        seq: u32,
+        items: Vec<FetchValue>,
+    },
     /// RFC 2342: each namespace is `(prefix, delimiter)`; `None` is NIL.
     Namespace {
         personal: Option<Vec<(String, char)>>,
@@ -696,10 +744,21 @@ pub enum FetchValue {
     /// Pre-encoded `body` (non-extensible form, for `BODY`).
     Body(Vec<u8>),
     /// `"BODY" section ["<" number ">"] SP nstring`. `data == None` is NIL.
-    BodySection { section: Section, origin: Option<u32>, data: Option<Vec<u8>> },
+    BodySection {
+        section: Section,
+        origin: Option<u32>,
+        data: Option<Vec<u8>>,
+    },
     /// `"BINARY" section-binary ["<" number ">"] SP (nstring / literal8)`
-    Binary { part: Vec<u32>, origin: Option<u32>, data: Option<Vec<u8>> },
-    BinarySize { part: Vec<u32>, size: u64 },
+    Binary {
+        part: Vec<u32>,
+        origin: Option<u32>,
+        data: Option<Vec<u8>>,
+    },
+    BinarySize {
+        part: Vec<u32>,
+        size: u64,
+    },
     Rfc822(Option<Vec<u8>>),
     Rfc822Header(Option<Vec<u8>>),
     Rfc822Text(Option<Vec<u8>>),

@@ -4,72 +4,792 @@
 //! a single transaction (group commit, invariant 4); reads use their own
 //! connections (WAL lets them run beside the writer). After a write commits,
 //! [`Change`]s are published on the account's broadcast channel.
+//!
+//! ## Group commit
+//!
+//! Every write method packs its work into a job and sends it to the writer
+//! thread. The writer takes the first job, drains every job already queued
+//! (up to [`MAX_BATCH`]), and runs them in one `BEGIN IMMEDIATE … COMMIT`,
+//! each job inside its own `SAVEPOINT` so that a failing job rolls back only
+//! its own work. One commit (one fsync of the WAL) then acknowledges all of
+//! them: the changes are published on the feed, then each caller gets its
+//! answer. [`Account::commit_count`] counts the committed transactions.
+//!
+//! ## MODSEQ
+//!
+//! Each write operation (one job) that changes a mailbox increments that
+//! mailbox's `highestmodseq` exactly once and stamps every row and tombstone
+//! it changes with the new value; a job that changes nothing bumps nothing.
+//! Jobs grouped into one commit get consecutive MODSEQs in queue order.
+//!
+//! ## Ownership (invariant 5)
+//!
+//! Every method returns owned data; no connection, lock or transaction
+//! outlives a call, so callers may write to sockets freely.
 
-use tokio::sync::broadcast;
+use std::collections::{BTreeMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use tokio::sync::{broadcast, oneshot};
 
 use crate::{
-    AccountId, BlobStore, Changes, Change, CopyResult, FlagOp, Flags, MailboxId, MailboxInfo, MailboxStatus,
-    MessageRecord, MessageSummary, NewMessage, Result,
+    db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FlagOp, Flags, MailboxId, MailboxInfo,
+    MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, Result,
 };
+
+/// Most jobs grouped into one transaction.
+pub const MAX_BATCH: usize = 256;
+/// Capacity of the change feed; a receiver that lags further gets `Lagged`.
+pub const FEED_CAPACITY: usize = 1024;
+/// Idle read connections kept per account.
+const READ_POOL_IDLE: usize = 4;
+
+/// The default mailboxes of a new account and their RFC 6154 special use.
+pub const DEFAULT_MAILBOXES: &[(&str, Option<&str>)] = &[
+    ("INBOX", None),
+    ("Sent", Some("\\Sent")),
+    ("Drafts", Some("\\Drafts")),
+    ("Trash", Some("\\Trash")),
+    ("Junk", Some("\\Junk")),
+    ("Archive", Some("\\Archive")),
+];
 
 pub struct Account {
     id: AccountId,
-    // writer queue, read pool, feed …
+    blobs: BlobStore,
+    feed: broadcast::Sender<Change>,
+    /// Queue of the writer thread; `None` only while dropping.
+    writer: Option<mpsc::Sender<Box<dyn WriteJob>>>,
+    writer_thread: Option<JoinHandle<()>>,
+    commits: Arc<AtomicU64>,
+    readers: Arc<ReadPool>,
 }
 
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        // Read connections close first, so the writer's connection is the
+        // last one and may checkpoint and remove the WAL.
+        self.readers.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        // Closing the queue ends the writer thread after its current batch.
+        self.writer.take();
+        if let Some(t) = self.writer_thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Opens (creating and migrating) an account database; a new one gets the
+/// default mailboxes and subscriptions.
+pub(crate) fn init_db(path: &Path) -> Result<Connection> {
+    let mut conn = db::open_rw(path)?;
+    let before = db::migrate(&mut conn, db::ACCOUNT_MIGRATIONS)?;
+    if before == 0 {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (name, special) in DEFAULT_MAILBOXES {
+            insert_mailbox(&tx, name, *special)?;
+            tx.execute("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)", [name])?;
+        }
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
+// ---------------------------------------------------------------- read pool
+
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => db::open_ro(&self.path)?,
+        };
+        // One read transaction, so multi-statement reads see one snapshot.
+        let res = (|| {
+            let tx = conn.unchecked_transaction()?;
+            let v = f(&tx)?;
+            tx.commit()?;
+            Ok(v)
+        })();
+        if res.is_ok() {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < READ_POOL_IDLE {
+                idle.push(conn);
+            }
+        }
+        res
+    }
+}
+
+// ---------------------------------------------------------------- writer
+
+/// What a job left after running inside its savepoint.
+struct JobDone {
+    ok: bool,
+    changes: Vec<Change>,
+    /// Sends the answer; gets the commit error if the transaction failed.
+    finish: Box<dyn FnOnce(Option<String>) + Send>,
+}
+
+trait WriteJob: Send {
+    fn run(self: Box<Self>, conn: &Connection) -> JobDone;
+    /// The transaction could not even start: answer with this error.
+    fn fail(self: Box<Self>, err: String);
+}
+
+struct Job<T, F> {
+    f: F,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> WriteJob for Job<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &mut Vec<Change>) -> Result<T> + Send,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> JobDone {
+        let Job { f, reply } = *self;
+        let mut changes = Vec::new();
+        match f(conn, &mut changes) {
+            Ok(v) => JobDone {
+                ok: true,
+                changes,
+                finish: Box::new(move |err| {
+                    let _ = reply.send(match err {
+                        None => Ok(v),
+                        Some(e) => Err(Error::Task(e)),
+                    });
+                }),
+            },
+            Err(e) => JobDone {
+                ok: false,
+                changes: Vec::new(),
+                finish: Box::new(move |_| {
+                    let _ = reply.send(Err(e));
+                }),
+            },
+        }
+    }
+
+    fn fail(self: Box<Self>, err: String) {
+        let _ = self.reply.send(Err(Error::Task(err)));
+    }
+}
+
+fn writer_loop(
+    conn: Connection,
+    rx: mpsc::Receiver<Box<dyn WriteJob>>,
+    feed: broadcast::Sender<Change>,
+    commits: Arc<AtomicU64>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, batch, &feed, &commits);
+    }
+}
+
+fn run_batch(conn: &Connection, batch: Vec<Box<dyn WriteJob>>, feed: &broadcast::Sender<Change>, commits: &AtomicU64) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let msg = format!("cannot begin transaction: {e}");
+        for job in batch {
+            job.fail(msg.clone());
+        }
+        return;
+    }
+    let mut done: Vec<JobDone> = Vec::with_capacity(batch.len());
+    let mut broken: Option<String> = None;
+    let mut jobs = batch.into_iter();
+    for job in jobs.by_ref() {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            broken = Some(format!("savepoint failed: {e}"));
+            job.fail(broken.clone().unwrap_or_default());
+            break;
+        }
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn)));
+        let ok = matches!(&outcome, Ok(d) if d.ok);
+        let end =
+            if ok { conn.execute_batch("RELEASE job") } else { conn.execute_batch("ROLLBACK TO job; RELEASE job") };
+        if let Ok(d) = outcome {
+            done.push(d);
+        } else {
+            tracing::error!("store write job panicked; its work was rolled back");
+        }
+        if let Err(e) = end {
+            broken = Some(format!("savepoint release failed: {e}"));
+            break;
+        }
+    }
+    if let Some(msg) = broken {
+        let _ = conn.execute_batch("ROLLBACK");
+        for job in jobs {
+            job.fail(msg.clone());
+        }
+        for d in done {
+            (d.finish)(Some(msg.clone()));
+        }
+        return;
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        let msg = format!("commit failed: {e}");
+        for d in done {
+            (d.finish)(Some(msg.clone()));
+        }
+        return;
+    }
+    commits.fetch_add(1, Ordering::SeqCst);
+    // Publish first, so a caller that gets its answer finds its change already
+    // on the feed. Per mailbox, only the last MODSEQ of the batch is sent.
+    let mut per_mailbox: BTreeMap<MailboxId, u64> = BTreeMap::new();
+    let mut list = false;
+    for d in &done {
+        if !d.ok {
+            continue;
+        }
+        for c in &d.changes {
+            match c {
+                Change::Mailbox { mailbox, modseq } => {
+                    let e = per_mailbox.entry(*mailbox).or_insert(0);
+                    *e = (*e).max(*modseq);
+                }
+                Change::MailboxList => list = true,
+            }
+        }
+    }
+    if list {
+        let _ = feed.send(Change::MailboxList);
+    }
+    for (mailbox, modseq) in per_mailbox {
+        let _ = feed.send(Change::Mailbox { mailbox, modseq });
+    }
+    for d in done {
+        (d.finish)(None);
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn no_mailbox(id: MailboxId) -> Error {
+    Error::NoSuchMailbox(format!("#{}", id.0))
+}
+
+fn keywords_to_text(k: &[String]) -> String {
+    k.join(" ")
+}
+
+fn keywords_from_text(s: &str) -> Vec<String> {
+    s.split(' ').filter(|k| !k.is_empty()).map(str::to_string).collect()
+}
+
+fn flags_from(system: i64, keywords: &str) -> Flags {
+    Flags { system: (system & 0xff) as u8, keywords: keywords_from_text(keywords) }
+}
+
+fn normalized(mut f: Flags) -> Flags {
+    f.normalize();
+    f
+}
+
+/// The flags after applying a STORE operation.
+fn apply_flags(old: &Flags, op: FlagOp, f: &Flags) -> Flags {
+    match op {
+        FlagOp::Replace => normalized(f.clone()),
+        FlagOp::Add => {
+            let mut keywords = old.keywords.clone();
+            keywords.extend(f.keywords.iter().cloned());
+            normalized(Flags { system: old.system | f.system, keywords })
+        }
+        FlagOp::Remove => normalized(Flags {
+            system: old.system & !f.system,
+            keywords: old.keywords.iter().filter(|k| !f.has_keyword(k)).cloned().collect(),
+        }),
+    }
+}
+
+fn same_flags(a: &Flags, b: &Flags) -> bool {
+    a.system == b.system
+        && a.keywords.len() == b.keywords.len()
+        && a.keywords.iter().zip(&b.keywords).all(|(x, y)| x == y)
+}
+
+/// Keywords are IMAP atoms: non-empty, no spaces or control characters
+/// (they are stored space-separated).
+fn check_keywords(f: &Flags) -> Result<()> {
+    for k in &f.keywords {
+        if k.is_empty() || k.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::InvalidName(format!("keyword {k:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a mailbox name: non-empty, no empty level, no leading or trailing
+/// `/`, no control characters and no LIST wildcards (`*`, `%`).
+pub fn validate_mailbox_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name.split('/').any(str::is_empty)
+        || name.chars().any(|c| c.is_control() || c == '*' || c == '%');
+    if bad {
+        return Err(Error::InvalidName(name.to_string()));
+    }
+    Ok(())
+}
+
+/// The next UIDVALIDITY of this account: larger than any handed out before
+/// (and at least the current time, so a recreated account database is
+/// unlikely to repeat an old value either).
+fn next_uidvalidity(conn: &Connection) -> Result<u32> {
+    let last: i64 = conn.query_row("SELECT last FROM uidvalidity_seq WHERE id = 1", [], |r| r.get(0))?;
+    let mut next = (last + 1).max(db::now());
+    if next > i64::from(u32::MAX) || next < 1 {
+        next = 1;
+    }
+    conn.execute("UPDATE uidvalidity_seq SET last = ?1 WHERE id = 1", [next])?;
+    Ok(next as u32)
+}
+
+fn insert_mailbox(conn: &Connection, name: &str, special_use: Option<&str>) -> Result<MailboxId> {
+    let uv = next_uidvalidity(conn)?;
+    conn.execute(
+        "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq, special_use) VALUES (?1, ?2, 1, 1, ?3)",
+        params![name, uv, special_use],
+    )?;
+    Ok(MailboxId(conn.last_insert_rowid()))
+}
+
+fn mailbox_from_row(r: &Row<'_>) -> rusqlite::Result<MailboxInfo> {
+    Ok(MailboxInfo {
+        id: MailboxId(r.get(0)?),
+        name: r.get(1)?,
+        uid_validity: r.get::<_, i64>(2)? as u32,
+        uid_next: r.get::<_, i64>(3)? as u32,
+        highest_modseq: r.get::<_, i64>(4)? as u64,
+        special_use: r.get(5)?,
+    })
+}
+
+const MAILBOX_COLS: &str = "id, name, uidvalidity, uidnext, highestmodseq, special_use";
+
+fn mailbox_by_name(conn: &Connection, name: &str) -> Result<Option<MailboxInfo>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE name = ?1"))?;
+    Ok(stmt.query_row([name], mailbox_from_row).optional()?)
+}
+
+fn mailbox_by_id(conn: &Connection, id: MailboxId) -> Result<MailboxInfo> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE id = ?1"))?;
+    stmt.query_row([id.0], mailbox_from_row).optional()?.ok_or_else(|| no_mailbox(id))
+}
+
+/// Names of the mailboxes below `name` (`name/…`), sorted.
+fn children(conn: &Connection, name: &str) -> Result<Vec<(MailboxId, String)>> {
+    // '0' is the character after '/', so this range is exactly "name/…".
+    let mut stmt = conn
+        .prepare_cached("SELECT id, name FROM mailboxes WHERE name > ?1 || '/' AND name < ?1 || '0' ORDER BY name")?;
+    let rows = stmt.query_map([name], |r| Ok((MailboxId(r.get(0)?), r.get::<_, String>(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Creates the missing ancestors of `name` (`a/b/c` → `a`, `a/b`).
+fn create_parents(conn: &Connection, name: &str) -> Result<bool> {
+    let mut created = false;
+    for (i, _) in name.match_indices('/') {
+        let parent = &name[..i];
+        if mailbox_by_name(conn, parent)?.is_none() {
+            insert_mailbox(conn, parent, None)?;
+            created = true;
+        }
+    }
+    Ok(created)
+}
+
+/// Increments a mailbox's HIGHESTMODSEQ and returns the new value.
+fn bump_modseq(conn: &Connection, mailbox: MailboxId) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq",
+    )?;
+    let v: Option<i64> = stmt.query_row([mailbox.0], |r| r.get(0)).optional()?;
+    v.map(|v| v as u64).ok_or_else(|| no_mailbox(mailbox))
+}
+
+/// Reserves `n` UIDs and returns the first.
+fn reserve_uids(conn: &Connection, mb: &MailboxInfo, n: usize) -> Result<u32> {
+    let first = u64::from(mb.uid_next.max(1));
+    let next = first + n as u64;
+    if next > u64::from(u32::MAX) {
+        return Err(Error::NotAllowed(format!("{}: UID space exhausted", mb.name)));
+    }
+    conn.execute("UPDATE mailboxes SET uidnext = ?2 WHERE id = ?1", params![mb.id.0, next as i64])?;
+    Ok(first as u32)
+}
+
+fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MessageSummary> {
+    Ok(MessageSummary {
+        uid: r.get::<_, i64>(0)? as u32,
+        modseq: r.get::<_, i64>(1)? as u64,
+        flags: flags_from(r.get(2)?, &r.get::<_, String>(3)?),
+    })
+}
+
+/// Existing summaries for these UIDs, ascending (duplicates removed).
+fn summaries_for(conn: &Connection, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<MessageSummary>> {
+    let mut uids: Vec<u32> = uids.to_vec();
+    uids.sort_unstable();
+    uids.dedup();
+    let mut stmt =
+        conn.prepare_cached("SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+    let mut out = Vec::with_capacity(uids.len());
+    for uid in uids {
+        if let Some(s) = stmt.query_row(params![mailbox.0, uid], summary_from_row).optional()? {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// Copies rows (ascending source UID) into `to` with new UIDs and one new MODSEQ.
+fn copy_rows(
+    conn: &Connection,
+    from: MailboxId,
+    uids: &[u32],
+    to: MailboxId,
+    changes: &mut Vec<Change>,
+) -> Result<CopyResult> {
+    let _ = mailbox_by_id(conn, from)?;
+    let dest = mailbox_by_id(conn, to)?;
+    let existing = summaries_for(conn, from, uids)?;
+    if existing.is_empty() {
+        return Ok(CopyResult { uid_validity: dest.uid_validity, mapping: Vec::new() });
+    }
+    let first = reserve_uids(conn, &dest, existing.len())?;
+    let modseq = bump_modseq(conn, to)?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob,
+                               prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id)
+         SELECT ?3, ?4, ?5, flags, keywords, internaldate, internaldate_zone, size, blob,
+                prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id
+         FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+    )?;
+    let mut mapping = Vec::with_capacity(existing.len());
+    for (i, s) in existing.iter().enumerate() {
+        let new_uid = first + i as u32;
+        stmt.execute(params![from.0, s.uid, to.0, new_uid, modseq as i64])?;
+        mapping.push((s.uid, new_uid));
+    }
+    changes.push(Change::Mailbox { mailbox: to, modseq });
+    Ok(CopyResult { uid_validity: dest.uid_validity, mapping })
+}
+
+/// Removes rows and leaves tombstones with one new MODSEQ.
+fn expunge_rows(conn: &Connection, mailbox: MailboxId, uids: &[u32], changes: &mut Vec<Change>) -> Result<()> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let modseq = bump_modseq(conn, mailbox)? as i64;
+    let mut del = conn.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+    let mut tomb =
+        conn.prepare_cached("INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)")?;
+    for uid in uids {
+        del.execute(params![mailbox.0, uid])?;
+        tomb.execute(params![mailbox.0, uid, modseq])?;
+    }
+    changes.push(Change::Mailbox { mailbox, modseq: modseq as u64 });
+    Ok(())
+}
+
+fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
+    Ok(MessageRecord {
+        uid: r.get::<_, i64>(0)? as u32,
+        modseq: r.get::<_, i64>(1)? as u64,
+        flags: flags_from(r.get(2)?, &r.get::<_, String>(3)?),
+        internal_date: r.get(4)?,
+        internal_date_zone: r.get::<_, i64>(5)? as i16,
+        size: r.get::<_, i64>(6)? as u64,
+        blob: BlobId(r.get(7)?),
+        prefix: r.get(8)?,
+        meta: MessageMeta {
+            envelope: r.get(9)?,
+            bodystructure: r.get(10)?,
+            body: r.get(11)?,
+            subject: r.get(12)?,
+            from: r.get(13)?,
+            to: r.get(14)?,
+            cc: r.get(15)?,
+            sent_date: r.get(16)?,
+            message_id: r.get(17)?,
+        },
+    })
+}
+
+// ---------------------------------------------------------------- Account
+
 impl Account {
+    /// Opens the account database at `path` (creating it with the default
+    /// mailboxes if new) and starts its writer thread.
+    pub(crate) fn open(id: AccountId, path: &Path, blobs: BlobStore) -> Result<Account> {
+        let conn = init_db(path)?;
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let commits = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let feed = feed.clone();
+            let commits = commits.clone();
+            std::thread::Builder::new()
+                .name(format!("store-writer-{}", id.0))
+                .spawn(move || writer_loop(conn, rx, feed, commits))?
+        };
+        Ok(Account {
+            id,
+            blobs,
+            feed,
+            writer: Some(tx),
+            writer_thread: Some(thread),
+            commits,
+            readers: Arc::new(ReadPool { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }),
+        })
+    }
+
     pub fn id(&self) -> AccountId {
         self.id
     }
 
+    /// Number of write transactions committed since this handle was opened.
+    /// Several concurrent writes share one (group commit).
+    pub fn commit_count(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
+    }
+
     /// The change feed: every committed change to this account.
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
-        todo!()
+        self.feed.subscribe()
+    }
+
+    /// Runs `f` on a read connection in a blocking task, inside one read
+    /// transaction (a consistent snapshot).
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || pool.run(f)).await.map_err(|e| Error::Task(e.to_string()))?
+    }
+
+    /// Queues `f` for the writer thread and waits until its transaction
+    /// committed. `f` pushes the [`Change`]s to publish.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &mut Vec<Change>) -> Result<T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job: Box<dyn WriteJob> = Box::new(Job { f, reply });
+        self.writer
+            .as_ref()
+            .ok_or_else(|| Error::Task("account is closing".into()))?
+            .send(job)
+            .map_err(|_| Error::Task("account writer has stopped".into()))?;
+        rx.await.map_err(|_| Error::Task("account writer dropped the request".into()))?
     }
 
     // ----- mailboxes -----
 
     /// All mailboxes, sorted by name.
     pub async fn mailboxes(&self) -> Result<Vec<MailboxInfo>> {
-        todo!()
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {MAILBOX_COLS} FROM mailboxes ORDER BY name"))?;
+            let rows = stmt.query_map([], mailbox_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
     }
 
     /// Looks a mailbox up by its full name (`INBOX` must already be normalised
     /// by the caller).
     pub async fn mailbox(&self, name: &str) -> Result<Option<MailboxInfo>> {
-        todo!()
+        let name = name.to_string();
+        self.read(move |c| mailbox_by_name(c, &name)).await
+    }
+
+    /// Looks a mailbox up by id.
+    pub async fn mailbox_by_id(&self, id: MailboxId) -> Result<Option<MailboxInfo>> {
+        self.read(move |c| match mailbox_by_id(c, id) {
+            Ok(m) => Ok(Some(m)),
+            Err(Error::NoSuchMailbox(_)) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
     }
 
     /// Creates a mailbox and any missing parents (RFC 9051 §6.3.4). A new
     /// mailbox gets a fresh UIDVALIDITY, different from any earlier mailbox of
     /// the same name.
     pub async fn create_mailbox(&self, name: &str, special_use: Option<&str>) -> Result<MailboxId> {
-        todo!()
+        validate_mailbox_name(name)?;
+        let name = name.to_string();
+        let special_use = special_use.map(str::to_string);
+        self.write(move |c, changes| {
+            if mailbox_by_name(c, &name)?.is_some() {
+                return Err(Error::MailboxExists(name));
+            }
+            create_parents(c, &name)?;
+            let id = insert_mailbox(c, &name, special_use.as_deref())?;
+            changes.push(Change::MailboxList);
+            Ok(id)
+        })
+        .await
     }
 
     /// Deletes a mailbox and its messages (tombstones go with it). `INBOX` and
     /// mailboxes with children are refused.
     pub async fn delete_mailbox(&self, name: &str) -> Result<()> {
-        todo!()
+        if name == "INBOX" {
+            return Err(Error::NotAllowed(name.to_string()));
+        }
+        let name = name.to_string();
+        self.write(move |c, changes| {
+            let mb = mailbox_by_name(c, &name)?.ok_or_else(|| Error::NoSuchMailbox(name.clone()))?;
+            if !children(c, &name)?.is_empty() {
+                return Err(Error::HasChildren(name));
+            }
+            c.execute("DELETE FROM messages WHERE mailbox_id = ?1", [mb.id.0])?;
+            c.execute("DELETE FROM expunged WHERE mailbox_id = ?1", [mb.id.0])?;
+            c.execute("DELETE FROM mailboxes WHERE id = ?1", [mb.id.0])?;
+            changes.push(Change::MailboxList);
+            Ok(())
+        })
+        .await
     }
 
     /// Renames a mailbox and all its children. Renaming INBOX moves its
     /// messages to a new mailbox and leaves INBOX empty (RFC 9051 §6.3.6).
+    ///
+    /// Renamed mailboxes keep their id and UIDVALIDITY; missing parents of
+    /// the new name are created; subscriptions of the old names move along.
     pub async fn rename_mailbox(&self, from: &str, to: &str) -> Result<()> {
-        todo!()
+        validate_mailbox_name(to)?;
+        if to == "INBOX" {
+            return Err(Error::MailboxExists(to.to_string()));
+        }
+        if to == from || (from != "INBOX" && to.starts_with(&format!("{from}/"))) {
+            return Err(Error::NotAllowed(format!("cannot rename {from} to {to}")));
+        }
+        let (from, to) = (from.to_string(), to.to_string());
+        self.write(move |c, changes| {
+            let src = mailbox_by_name(c, &from)?.ok_or_else(|| Error::NoSuchMailbox(from.clone()))?;
+            if mailbox_by_name(c, &to)?.is_some() || !children(c, &to)?.is_empty() {
+                return Err(Error::MailboxExists(to));
+            }
+            if from == "INBOX" {
+                // RFC 9051 §6.3.6: a new mailbox gets INBOX's messages; INBOX
+                // stays, empty; its children are not renamed.
+                create_parents(c, &to)?;
+                let dest = insert_mailbox(c, &to, None)?;
+                let uids: Vec<u32> = {
+                    let mut stmt = c.prepare_cached("SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
+                    let rows = stmt.query_map([src.id.0], |r| r.get::<_, i64>(0).map(|u| u as u32))?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                let res = copy_rows(c, src.id, &uids, dest, changes)?;
+                let moved: Vec<u32> = res.mapping.iter().map(|(s, _)| *s).collect();
+                expunge_rows(c, src.id, &moved, changes)?;
+                changes.push(Change::MailboxList);
+                return Ok(());
+            }
+            let kids = children(c, &from)?;
+            c.execute("UPDATE mailboxes SET name = ?2 WHERE id = ?1", params![src.id.0, to])?;
+            for (id, name) in &kids {
+                let new = format!("{to}{}", &name[from.len()..]);
+                c.execute("UPDATE mailboxes SET name = ?2 WHERE id = ?1", params![id.0, new])?;
+            }
+            create_parents(c, &to)?;
+            // Subscriptions follow the mailboxes.
+            let mut olds = vec![from.clone()];
+            olds.extend(kids.into_iter().map(|(_, n)| n));
+            for old in olds {
+                let n = c.execute("DELETE FROM subscriptions WHERE name = ?1", [&old])?;
+                if n > 0 {
+                    let new = format!("{to}{}", &old[from.len()..]);
+                    c.execute("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)", [new])?;
+                }
+            }
+            changes.push(Change::MailboxList);
+            Ok(())
+        })
+        .await
     }
 
     /// Subscribes or unsubscribes a name (which need not exist, RFC 9051 §6.3.7).
     pub async fn set_subscribed(&self, name: &str, subscribed: bool) -> Result<()> {
-        todo!()
+        if name.is_empty() {
+            return Err(Error::InvalidName(String::new()));
+        }
+        let name = name.to_string();
+        self.write(move |c, changes| {
+            if subscribed {
+                c.execute("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)", [&name])?;
+            } else {
+                c.execute("DELETE FROM subscriptions WHERE name = ?1", [&name])?;
+            }
+            changes.push(Change::MailboxList);
+            Ok(())
+        })
+        .await
     }
 
+    /// Subscribed names, sorted.
     pub async fn subscriptions(&self) -> Result<Vec<String>> {
-        todo!()
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT name FROM subscriptions ORDER BY name")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
     }
 
     pub async fn status(&self, mailbox: MailboxId) -> Result<MailboxStatus> {
-        todo!()
+        self.read(move |c| {
+            let mb = mailbox_by_id(c, mailbox)?;
+            let (messages, unseen, deleted, size): (i64, i64, i64, i64) = c.query_row(
+                "SELECT count(*),
+                        coalesce(sum((flags & 1) = 0), 0),
+                        coalesce(sum((flags & 8) != 0), 0),
+                        coalesce(sum(size), 0)
+                 FROM messages WHERE mailbox_id = ?1",
+                [mailbox.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+            Ok(MailboxStatus {
+                messages: messages as u32,
+                unseen: unseen as u32,
+                deleted: deleted as u32,
+                size: size as u64,
+                uid_next: mb.uid_next,
+                uid_validity: mb.uid_validity,
+                highest_modseq: mb.highest_modseq,
+            })
+        })
+        .await
     }
 
     // ----- messages -----
@@ -77,28 +797,136 @@ impl Account {
     /// Appends messages (one transaction; shares it with concurrent writers).
     /// Returns `(uid_validity, uids)`.
     pub async fn append(&self, mailbox: MailboxId, messages: Vec<NewMessage>) -> Result<(u32, Vec<u32>)> {
-        todo!()
+        for m in &messages {
+            check_keywords(&m.flags)?;
+        }
+        let blobs = self.blobs.clone();
+        self.write(move |c, changes| {
+            let mb = mailbox_by_id(c, mailbox)?;
+            // Invariant 3: no row may refer to a blob that is not on disk.
+            for m in &messages {
+                if !blobs.exists(&m.blob) {
+                    return Err(Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("blob {} is not stored", m.blob.0),
+                    )));
+                }
+            }
+            if messages.is_empty() {
+                return Ok((mb.uid_validity, Vec::new()));
+            }
+            let first = reserve_uids(c, &mb, messages.len())?;
+            let modseq = bump_modseq(c, mailbox)? as i64;
+            let mut stmt = c.prepare_cached(
+                "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size,
+                                       blob, prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr,
+                                       sent_date, message_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            )?;
+            let mut uids = Vec::with_capacity(messages.len());
+            for (i, m) in messages.into_iter().enumerate() {
+                let uid = first + i as u32;
+                let flags = normalized(m.flags);
+                stmt.execute(params![
+                    mailbox.0,
+                    uid,
+                    modseq,
+                    i64::from(flags.system),
+                    keywords_to_text(&flags.keywords),
+                    m.internal_date,
+                    i64::from(m.internal_date_zone),
+                    m.size as i64,
+                    m.blob.0,
+                    m.prefix,
+                    m.meta.envelope,
+                    m.meta.bodystructure,
+                    m.meta.body,
+                    m.meta.subject,
+                    m.meta.from,
+                    m.meta.to,
+                    m.meta.cc,
+                    m.meta.sent_date,
+                    m.meta.message_id,
+                ])?;
+                uids.push(uid);
+            }
+            changes.push(Change::Mailbox {
+                mailbox,
+                modseq: modseq as u64,
+            });
+            Ok((mb.uid_validity, uids))
+        })
+        .await
     }
 
     /// UID, MODSEQ and flags of every message, ascending by UID (SELECT).
     pub async fn summaries(&self, mailbox: MailboxId) -> Result<Vec<MessageSummary>> {
-        todo!()
+        self.read(move |c| {
+            let _ = mailbox_by_id(c, mailbox)?;
+            let mut stmt = c.prepare_cached(
+                "SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
+            )?;
+            let rows = stmt.query_map([mailbox.0], summary_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
     }
 
     /// What changed after `since` (DESIGN.md §3).
     pub async fn changes_since(&self, mailbox: MailboxId, since: u64) -> Result<Changes> {
-        todo!()
+        let since = since.min(i64::MAX as u64) as i64;
+        self.read(move |c| {
+            let mb = mailbox_by_id(c, mailbox)?;
+            let changed = {
+                let mut stmt = c.prepare_cached(
+                    "SELECT uid, modseq, flags, keywords FROM messages
+                     WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+                )?;
+                let rows = stmt.query_map(params![mailbox.0, since], summary_from_row)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            let expunged = {
+                let mut stmt =
+                    c.prepare_cached("SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid")?;
+                let rows = stmt.query_map(params![mailbox.0, since], |r| r.get::<_, i64>(0).map(|u| u as u32))?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            Ok(Changes { changed, expunged, highest_modseq: mb.highest_modseq })
+        })
+        .await
     }
 
     /// Full records for these UIDs (those that still exist), ascending.
     pub async fn records(&self, mailbox: MailboxId, uids: Vec<u32>) -> Result<Vec<MessageRecord>> {
-        todo!()
+        self.read(move |c| {
+            let _ = mailbox_by_id(c, mailbox)?;
+            let mut uids = uids;
+            uids.sort_unstable();
+            uids.dedup();
+            let mut stmt = c.prepare_cached(
+                "SELECT uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob, prefix,
+                        envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id
+                 FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+            )?;
+            let mut out = Vec::with_capacity(uids.len());
+            for uid in uids {
+                if let Some(r) = stmt.query_row(params![mailbox.0, uid], record_from_row).optional()? {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// Changes flags. Messages whose flags really change get a new MODSEQ;
     /// with `unchanged_since`, messages whose MODSEQ is greater are left alone
     /// and returned in the second list (RFC 7162 §3.1.3). Returns the new
     /// state of every message in `uids` that exists.
+    ///
+    /// The first list holds every existing message of `uids` that was not
+    /// refused by `unchanged_since`, ascending, whether or not its flags
+    /// changed; the second list (ascending) holds the refused UIDs.
     pub async fn store_flags(
         &self,
         mailbox: MailboxId,
@@ -107,26 +935,204 @@ impl Account {
         flags: Flags,
         unchanged_since: Option<u64>,
     ) -> Result<(Vec<MessageSummary>, Vec<u32>)> {
-        todo!()
+        check_keywords(&flags)?;
+        let flags = normalized(flags);
+        self.write(move |c, changes| {
+            let _ = mailbox_by_id(c, mailbox)?;
+            let current = summaries_for(c, mailbox, &uids)?;
+            let mut failed = Vec::new();
+            let mut result = Vec::with_capacity(current.len());
+            let mut to_change: Vec<usize> = Vec::new();
+            for s in current {
+                if unchanged_since.is_some_and(|u| s.modseq > u) {
+                    failed.push(s.uid);
+                    continue;
+                }
+                let new = apply_flags(&s.flags, op, &flags);
+                if !same_flags(&new, &s.flags) {
+                    to_change.push(result.len());
+                }
+                result.push(MessageSummary { uid: s.uid, modseq: s.modseq, flags: new });
+            }
+            if !to_change.is_empty() {
+                let modseq = bump_modseq(c, mailbox)?;
+                let mut stmt = c.prepare_cached(
+                    "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 WHERE mailbox_id = ?1 AND uid = ?2",
+                )?;
+                for i in to_change {
+                    let s = &mut result[i];
+                    s.modseq = modseq;
+                    stmt.execute(params![
+                        mailbox.0,
+                        s.uid,
+                        i64::from(s.flags.system),
+                        keywords_to_text(&s.flags.keywords),
+                        modseq as i64
+                    ])?;
+                }
+                changes.push(Change::Mailbox { mailbox, modseq });
+            }
+            Ok((result, failed))
+        })
+        .await
     }
 
     /// Expunges messages flagged `\Deleted` (only those in `uids` when given),
     /// leaving tombstones. Returns the expunged UIDs, ascending.
     pub async fn expunge(&self, mailbox: MailboxId, uids: Option<Vec<u32>>) -> Result<Vec<u32>> {
-        todo!()
+        self.write(move |c, changes| {
+            let _ = mailbox_by_id(c, mailbox)?;
+            let deleted: Vec<u32> = {
+                let mut stmt = c.prepare_cached(
+                    "SELECT uid FROM messages WHERE mailbox_id = ?1 AND (flags & 8) != 0 ORDER BY uid",
+                )?;
+                let rows = stmt.query_map([mailbox.0], |r| r.get::<_, i64>(0).map(|u| u as u32))?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            let deleted = match uids {
+                None => deleted,
+                Some(only) => {
+                    let only: HashSet<u32> = only.into_iter().collect();
+                    deleted.into_iter().filter(|u| only.contains(u)).collect()
+                }
+            };
+            expunge_rows(c, mailbox, &deleted, changes)?;
+            Ok(deleted)
+        })
+        .await
     }
 
     /// Copies messages (same blob, new UIDs, flags kept).
     pub async fn copy(&self, from: MailboxId, uids: Vec<u32>, to: MailboxId) -> Result<CopyResult> {
-        todo!()
+        self.write(move |c, changes| copy_rows(c, from, &uids, to, changes)).await
     }
 
     /// Moves messages atomically: copy and expunge in one transaction (RFC 6851).
     pub async fn move_messages(&self, from: MailboxId, uids: Vec<u32>, to: MailboxId) -> Result<CopyResult> {
-        todo!()
+        self.write(move |c, changes| {
+            let res = copy_rows(c, from, &uids, to, changes)?;
+            let moved: Vec<u32> = res.mapping.iter().map(|(s, _)| *s).collect();
+            expunge_rows(c, from, &moved, changes)?;
+            Ok(res)
+        })
+        .await
     }
 
     pub fn blobs(&self) -> &BlobStore {
-        todo!()
+        &self.blobs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(system: u8, kw: &[&str]) -> Flags {
+        Flags { system, keywords: kw.iter().map(|s| s.to_string()).collect() }
+    }
+
+    #[test]
+    fn flag_ops() {
+        let old = f(Flags::SEEN, &["$Junk", "work"]);
+        let add = apply_flags(&old, FlagOp::Add, &f(Flags::FLAGGED, &["WORK", "home"]));
+        assert_eq!(add, f(Flags::SEEN | Flags::FLAGGED, &["home", "$Junk", "work"]).tap_sort());
+        assert_eq!(add.keywords, vec!["$Junk", "home", "work"]);
+        let rem = apply_flags(&old, FlagOp::Remove, &f(Flags::SEEN, &["WORK"]));
+        assert_eq!(rem, f(0, &["$Junk"]));
+        let rep = apply_flags(&old, FlagOp::Replace, &f(Flags::DRAFT, &[]));
+        assert_eq!(rep, f(Flags::DRAFT, &[]));
+        assert!(same_flags(&apply_flags(&old, FlagOp::Add, &f(Flags::SEEN, &["Work"])), &normalized(old.clone())));
+    }
+
+    trait TapSort {
+        fn tap_sort(self) -> Self;
+    }
+    impl TapSort for Flags {
+        fn tap_sort(mut self) -> Self {
+            self.normalize();
+            self
+        }
+    }
+
+    #[test]
+    fn mailbox_names() {
+        for ok in ["INBOX", "a", "a/b/c", "Ünïcödé/x"] {
+            assert!(validate_mailbox_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "/a", "a/", "a//b", "a*", "b%", "a\u{1}"] {
+            assert!(validate_mailbox_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn open_tmp() -> (tempfile::TempDir, Account) {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::new(dir.path().join("blobs"));
+        let acc = Account::open(AccountId(1), &dir.path().join("index.sqlite"), blobs).unwrap();
+        (dir, acc)
+    }
+
+    /// Reads do not queue behind the writer: a read completes while a slow
+    /// write job holds the write transaction open.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_bypass_the_writer() {
+        let (_dir, acc) = open_tmp();
+        let acc = Arc::new(acc);
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let slow = {
+            let acc = acc.clone();
+            tokio::spawn(async move {
+                acc.write(move |c, _| {
+                    c.execute("UPDATE mailboxes SET special_use = 'x' WHERE name = 'INBOX'", [])?;
+                    let _ = started_tx.send(());
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    Ok(())
+                })
+                .await
+            })
+        };
+        started_rx.await.unwrap();
+        let t = std::time::Instant::now();
+        let list = acc.mailboxes().await.unwrap();
+        assert!(t.elapsed() < std::time::Duration::from_millis(400), "read waited for the writer");
+        // and it saw the last committed state, not the open transaction
+        assert!(list.iter().all(|m| m.special_use.as_deref() != Some("x")));
+        assert!(!slow.is_finished());
+        slow.await.unwrap().unwrap();
+        assert_eq!(acc.mailbox("INBOX").await.unwrap().unwrap().special_use.as_deref(), Some("x"));
+    }
+
+    /// A panicking job is rolled back; the writer keeps serving.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writer_survives_a_panicking_job() {
+        let (_dir, acc) = open_tmp();
+        let r: Result<()> = acc
+            .write(|c, _| {
+                c.execute("DELETE FROM mailboxes", [])?;
+                panic!("boom");
+            })
+            .await;
+        assert!(matches!(r, Err(Error::Task(_))));
+        assert_eq!(acc.mailboxes().await.unwrap().len(), DEFAULT_MAILBOXES.len());
+        acc.create_mailbox("after", None).await.unwrap();
+    }
+
+    /// Dropping the last handle ends the writer thread and closes every
+    /// connection (SQLite removes the WAL file when the last one closes).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writer_thread_exits_on_drop() {
+        let (dir, acc) = open_tmp();
+        acc.create_mailbox("x", None).await.unwrap();
+        let _ = acc.mailboxes().await.unwrap();
+        let wal = dir.path().join("index.sqlite-wal");
+        assert!(wal.exists());
+        drop(acc);
+        assert!(!wal.exists(), "a connection is still open");
+    }
+
+    #[test]
+    fn keywords_roundtrip() {
+        let k = vec!["$Forwarded".to_string(), "x".to_string()];
+        assert_eq!(keywords_from_text(&keywords_to_text(&k)), k);
+        assert!(keywords_from_text("").is_empty());
     }
 }

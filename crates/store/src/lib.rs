@@ -8,6 +8,10 @@
 //! DATA/blobs/ab/cdef…              message bytes, content-addressed by SHA-256, CRLF line endings
 //! ```
 //!
+//! The schema lives in `src/migrations/*.sql` (applied in order, tracked by
+//! `PRAGMA user_version`); every database runs in WAL mode with
+//! `synchronous=FULL`, `foreign_keys=ON` and a 5 s busy timeout.
+//!
 //! Invariants (each shown by a test in `tests/`):
 //! 1. A UID is never reused within a UIDVALIDITY; UIDNEXT only grows.
 //! 2. MODSEQ grows with every change to a mailbox; HIGHESTMODSEQ is the largest
@@ -21,6 +25,7 @@
 
 pub mod account;
 pub mod blob;
+mod db;
 pub mod directory;
 pub mod error;
 pub mod types;

@@ -58,7 +58,8 @@ impl Session {
             });
         }
         let (uid_validity, uids) = account.append(mailbox.id, new).await?;
-        let uids = SequenceSet::from_numbers(uids).ok_or_else(|| ImapError::Internal("append returned no UID".into()))?;
+        let uids =
+            SequenceSet::from_numbers(uids).ok_or_else(|| ImapError::Internal("append returned no UID".into()))?;
         Ok(Done::with_code(Code::AppendUid { uid_validity, uids }, "APPEND completed"))
     }
 }

@@ -20,8 +20,8 @@ impl Session {
                     Some(r) => r,
                     None => self.sasl_step("").await?,
                 };
-                let (authz, user, password) = crate::auth::decode_plain(&resp)
-                    .ok_or_else(|| ImapError::bad("malformed PLAIN response"))?;
+                let (authz, user, password) =
+                    crate::auth::decode_plain(&resp).ok_or_else(|| ImapError::bad("malformed PLAIN response"))?;
                 if !authz.is_empty() && !authz.eq_ignore_ascii_case(&user) {
                     return Err(ImapError::no(Code::AuthorizationFailed, "cannot act as another user"));
                 }

@@ -57,6 +57,29 @@ impl Session {
     /// Plaintext passwords are refused on non-TLS connections from
     /// non-loopback peers unless the config allows them.
     pub fn login_disabled(&self) -> bool {
-        !self.tls && !self.peer.ip().is_loopback() && !self.shared.config.auth.allow_plaintext
+        plaintext_refused(self.tls, self.peer.ip(), self.shared.config.auth.allow_plaintext)
+    }
+}
+
+/// RFC 9051 §6.2.3 / §11.1: a server SHOULD refuse plaintext passwords on an
+/// unprotected connection. Loopback is exempt (nothing crosses a network).
+pub fn plaintext_refused(tls: bool, peer: std::net::IpAddr, allow_plaintext: bool) -> bool {
+    !tls && !peer.is_loopback() && !allow_plaintext
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plaintext_refused;
+
+    #[test]
+    fn logindisabled_applies_to_plain_non_loopback_connections_only() {
+        let remote = "192.0.2.7".parse().unwrap();
+        let remote6 = "2001:db8::7".parse().unwrap();
+        assert!(plaintext_refused(false, remote, false));
+        assert!(plaintext_refused(false, remote6, false));
+        assert!(!plaintext_refused(true, remote, false), "TLS protects the password");
+        assert!(!plaintext_refused(false, remote, true), "the admin allowed plaintext");
+        assert!(!plaintext_refused(false, "127.0.0.1".parse().unwrap(), false));
+        assert!(!plaintext_refused(false, "::1".parse().unwrap(), false));
     }
 }

@@ -43,9 +43,7 @@ impl Session {
         } else {
             let (src, dst): (Vec<u32>, Vec<u32>) = result.mapping.iter().copied().unzip();
             match (SequenceSet::from_numbers(src), SequenceSet::from_numbers(dst)) {
-                (Some(source), Some(dest)) => {
-                    Some(Code::CopyUid { uid_validity: result.uid_validity, source, dest })
-                }
+                (Some(source), Some(dest)) => Some(Code::CopyUid { uid_validity: result.uid_validity, source, dest }),
                 _ => None,
             }
         };
@@ -93,12 +91,6 @@ impl Session {
                 }
             }
         }
-        Ok(view
-            .uids
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| set.contains(*i as u32 + 1, exists))
-            .map(|(_, &u)| u)
-            .collect())
+        Ok(view.uids.iter().enumerate().filter(|(i, _)| set.contains(*i as u32 + 1, exists)).map(|(_, &u)| u).collect())
     }
 }

@@ -30,12 +30,7 @@ impl Session {
                     return Err(ImapError::no(Code::Other("USEATTR".into(), None), format!("unsupported use {one}")))
                 }
             },
-            _ => {
-                return Err(ImapError::no(
-                    Code::Other("USEATTR".into(), None),
-                    "only one special use per mailbox",
-                ))
-            }
+            _ => return Err(ImapError::no(Code::Other("USEATTR".into(), None), "only one special use per mailbox")),
         };
         self.account()?.create_mailbox(&internal, use_).await?;
         Ok(Done::ok("CREATE completed"))

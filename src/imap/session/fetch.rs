@@ -62,8 +62,7 @@ impl Session {
             }
             let mut seen_now: HashMap<u32, store::MessageSummary> = HashMap::new();
             if sets_seen {
-                let unseen: Vec<u32> =
-                    records.iter().filter(|r| !r.flags.has(Flags::SEEN)).map(|r| r.uid).collect();
+                let unseen: Vec<u32> = records.iter().filter(|r| !r.flags.has(Flags::SEEN)).map(|r| r.uid).collect();
                 if !unseen.is_empty() {
                     let seen = Flags { system: Flags::SEEN, keywords: Vec::new() };
                     let (updated, _) = account.store_flags(mailbox, unseen, FlagOp::Add, seen, None).await?;

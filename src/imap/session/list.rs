@@ -18,11 +18,7 @@ impl Session {
     pub(super) async fn cmd_list(&mut self, list: ListCommand) -> Result<Done> {
         let account = self.account()?;
         let reference = self.mailbox_name(&list.reference)?;
-        let patterns: Vec<String> = list
-            .patterns
-            .iter()
-            .map(|p| self.mailbox_name(p))
-            .collect::<Result<Vec<_>>>()?;
+        let patterns: Vec<String> = list.patterns.iter().map(|p| self.mailbox_name(p)).collect::<Result<Vec<_>>>()?;
         if !list.extended && patterns.len() == 1 && patterns[0].is_empty() {
             // `LIST "" ""`: the hierarchy delimiter and root (RFC 9051 §6.3.9).
             self.data(Data::List {
@@ -53,10 +49,7 @@ impl Session {
                 // RECURSIVEMATCH: a parent of a subscribed mailbox is listed
                 // with CHILDINFO even if not subscribed itself (RFC 5258 §3.5).
                 let prefix = format!("{name}/");
-                if !(matched
-                    && list.select.recursive_match
-                    && subscribed.iter().any(|s| s.starts_with(&prefix)))
-                {
+                if !(matched && list.select.recursive_match && subscribed.iter().any(|s| s.starts_with(&prefix))) {
                     continue;
                 }
                 child_info = Some(vec!["SUBSCRIBED".to_string()]);

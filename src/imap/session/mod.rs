@@ -67,9 +67,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ::store::{Account, Change};
 use imap_proto::parser::{self, ParseLimits};
 use imap_proto::{encoder, Code, Command, CommandBody, Data, MailboxName, Response, SequenceSet, StatusKind};
-use ::store::{Account, Change};
 use tokio::sync::broadcast;
 use tracing::Instrument;
 
@@ -349,9 +349,7 @@ impl Session {
             C::UidExpunge { set } => self.cmd_expunge(Some(set)).await,
             C::Search { uid, charset, ret, criteria } => self.cmd_search(tag, uid, charset, ret, criteria).await,
             C::Fetch { uid, set, items, changed_since } => self.cmd_fetch(uid, &set, items, changed_since).await,
-            C::Store { uid, set, action, unchanged_since } => {
-                self.cmd_store(uid, &set, action, unchanged_since).await
-            }
+            C::Store { uid, set, action, unchanged_since } => self.cmd_store(uid, &set, action, unchanged_since).await,
             C::Copy { uid, set, mailbox } => self.cmd_copy(uid, &set, &mailbox, false).await,
             C::Move { uid, set, mailbox } => self.cmd_copy(uid, &set, &mailbox, true).await,
             C::Id { params } => self.cmd_id(params),
@@ -428,11 +426,8 @@ impl Session {
         match set {
             SequenceSet::Saved => {
                 let view = self.view()?;
-                let nums: Vec<u32> = if uid {
-                    view.saved.clone()
-                } else {
-                    view.saved.iter().filter_map(|u| view.seq_of(*u)).collect()
-                };
+                let nums: Vec<u32> =
+                    if uid { view.saved.clone() } else { view.saved.iter().filter_map(|u| view.seq_of(*u)).collect() };
                 // An empty saved result matches nothing (RFC 5182 §2.1).
                 Ok(SequenceSet::from_numbers(nums).unwrap_or(SequenceSet::Ranges(Vec::new())))
             }

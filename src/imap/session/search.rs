@@ -66,7 +66,10 @@ impl Session {
         if has(SearchReturn::Save) {
             // RFC 5182 §2.1: with MIN/MAX (and not ALL/COUNT) only those are saved.
             let mut saved: Vec<u32> = hits.iter().map(|&(_, u)| u).collect();
-            if (has(SearchReturn::Min) || has(SearchReturn::Max)) && !has(SearchReturn::All) && !has(SearchReturn::Count) {
+            if (has(SearchReturn::Min) || has(SearchReturn::Max))
+                && !has(SearchReturn::All)
+                && !has(SearchReturn::Count)
+            {
                 let mut keep = Vec::new();
                 if has(SearchReturn::Min) {
                     keep.extend(saved.first().copied());
@@ -100,13 +103,17 @@ impl Session {
 fn substitute_saved(key: SearchKey, view: &View) -> SearchKey {
     let empty = || SequenceSet::Ranges(Vec::new());
     match key {
-        SearchKey::Uid(SequenceSet::Saved) => SearchKey::Uid(SequenceSet::from_numbers(view.saved.clone()).unwrap_or_else(empty)),
+        SearchKey::Uid(SequenceSet::Saved) => {
+            SearchKey::Uid(SequenceSet::from_numbers(view.saved.clone()).unwrap_or_else(empty))
+        }
         SearchKey::SequenceSet(SequenceSet::Saved) => {
             let seqs = view.saved.iter().filter_map(|u| view.seq_of(*u)).collect();
             SearchKey::SequenceSet(SequenceSet::from_numbers(seqs).unwrap_or_else(empty))
         }
         SearchKey::Not(k) => SearchKey::Not(Box::new(substitute_saved(*k, view))),
-        SearchKey::Or(a, b) => SearchKey::Or(Box::new(substitute_saved(*a, view)), Box::new(substitute_saved(*b, view))),
+        SearchKey::Or(a, b) => {
+            SearchKey::Or(Box::new(substitute_saved(*a, view)), Box::new(substitute_saved(*b, view)))
+        }
         SearchKey::And(ks) => SearchKey::And(ks.into_iter().map(|k| substitute_saved(k, view)).collect()),
         other => other,
     }

@@ -113,4 +113,3 @@ impl Session {
         self.write(&Response::Status { tag: None, kind: StatusKind::Ok, code: Some(code), text: text.into() });
     }
 }
-

@@ -52,11 +52,7 @@ impl Session {
                 out.push(Data::Fetch { seq, items });
             }
         }
-        let modified: Vec<u32> = if uid {
-            modified
-        } else {
-            modified.iter().filter_map(|u| view.seq_of(*u)).collect()
-        };
+        let modified: Vec<u32> = if uid { modified } else { modified.iter().filter_map(|u| view.seq_of(*u)).collect() };
         for d in out {
             self.data(d);
         }

@@ -1,0 +1,56 @@
+//! SQLite plumbing shared by the directory and the account databases:
+//! connection settings and `PRAGMA user_version` migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::Result;
+
+/// Migrations of `directory.sqlite`; entry `i` takes `user_version` from `i` to `i + 1`.
+pub(crate) const DIRECTORY_MIGRATIONS: &[&str] = &[include_str!("migrations/directory_0001_init.sql")];
+
+/// Migrations of an account's `index.sqlite`.
+pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[include_str!("migrations/account_0001_init.sql")];
+
+/// Opens a read-write connection (creating the file) with the settings every
+/// writer uses: WAL, `synchronous=FULL`, foreign keys, a busy timeout (the
+/// `postfach user …` CLI writes the directory while the server runs).
+pub(crate) fn open_rw(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_millis(5000))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection for the read pool.
+pub(crate) fn open_ro(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(Duration::from_millis(5000))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Brings a database to the newest schema. Returns the version it had before
+/// (0 for a new database).
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<u32> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let before: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in migrations.iter().enumerate().skip(before as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(before)
+}
+
+/// Current time in Unix seconds.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}

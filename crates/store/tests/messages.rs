@@ -1,0 +1,213 @@
+//! Message operations: changes_since, STORE (UNCHANGEDSINCE), EXPUNGE, COPY, MOVE, STATUS.
+
+mod common;
+
+use common::*;
+use store::{Error, FlagOp, Flags};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_since_sees_flags_expunges_and_new_mail() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    fx.acc.append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2"), msg(&fx.store, "3")]).await.unwrap();
+    let since = fx.acc.status(inbox).await.unwrap().highest_modseq;
+    let none = fx.acc.changes_since(inbox, since).await.unwrap();
+    assert!(none.changed.is_empty() && none.expunged.is_empty());
+    assert_eq!(none.highest_modseq, since);
+
+    let kw = Flags { system: Flags::FLAGGED, keywords: vec!["$Important".into()] };
+    fx.acc.store_flags(inbox, vec![1], FlagOp::Add, kw, None).await.unwrap();
+    fx.acc.store_flags(inbox, vec![2], FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
+    fx.acc.expunge(inbox, None).await.unwrap();
+    fx.acc.append(inbox, vec![msg(&fx.store, "4")]).await.unwrap();
+
+    let ch = fx.acc.changes_since(inbox, since).await.unwrap();
+    assert_eq!(uids(&ch.changed), vec![1, 4]);
+    assert!(ch.changed[0].flags.has(Flags::FLAGGED));
+    assert!(ch.changed[0].flags.has_keyword("$important"));
+    assert_eq!(ch.expunged, vec![2]);
+    let hm = fx.acc.status(inbox).await.unwrap().highest_modseq;
+    assert_eq!(ch.highest_modseq, hm);
+    assert!(ch.changed.iter().all(|m| m.modseq > since && m.modseq <= hm));
+
+    // from 0: everything that exists, every tombstone
+    let all = fx.acc.changes_since(inbox, 0).await.unwrap();
+    assert_eq!(uids(&all.changed), vec![1, 3, 4]);
+    assert_eq!(all.expunged, vec![2]);
+    assert!(matches!(fx.acc.changes_since(store::MailboxId(9999), 0).await, Err(Error::NoSuchMailbox(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_flags_ops_and_unchanged_since() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    fx.acc.append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2"), msg(&fx.store, "3")]).await.unwrap();
+    let base = fx.acc.status(inbox).await.unwrap().highest_modseq;
+
+    // change message 2 so its MODSEQ is above `base`
+    let (s, _) = fx.acc.store_flags(inbox, vec![2], FlagOp::Add, flags(Flags::SEEN), None).await.unwrap();
+    let m2 = s[0].modseq;
+    assert!(m2 > base);
+
+    // UNCHANGEDSINCE base: 2 is refused, 1 and 3 change; 99 does not exist
+    let (ok, failed) =
+        fx.acc.store_flags(inbox, vec![3, 1, 2, 99], FlagOp::Add, flags(Flags::FLAGGED), Some(base)).await.unwrap();
+    assert_eq!(failed, vec![2]);
+    assert_eq!(uids(&ok), vec![1, 3]);
+    assert!(ok.iter().all(|m| m.flags.has(Flags::FLAGGED) && m.modseq > m2));
+    let s = fx.acc.summaries(inbox).await.unwrap();
+    assert!(!s[1].flags.has(Flags::FLAGGED), "refused message untouched");
+    assert_eq!(s[1].modseq, m2);
+
+    // only messages whose flags change get the new MODSEQ
+    let before = fx.acc.summaries(inbox).await.unwrap();
+    let (res, _) = fx.acc.store_flags(inbox, vec![1, 2], FlagOp::Add, flags(Flags::SEEN), None).await.unwrap();
+    assert!(res[0].modseq > before[0].modseq, "1 gained \\Seen");
+    assert_eq!(res[1].modseq, before[1].modseq, "2 already had \\Seen");
+
+    // Replace and Remove; keywords case-insensitive
+    let (r, _) = fx
+        .acc
+        .store_flags(
+            inbox,
+            vec![3],
+            FlagOp::Replace,
+            Flags { system: Flags::DRAFT, keywords: vec!["Work".into(), "home".into()] },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r[0].flags.system, Flags::DRAFT);
+    assert_eq!(r[0].flags.keywords, vec!["home", "Work"]);
+    let (r, _) = fx
+        .acc
+        .store_flags(
+            inbox,
+            vec![3],
+            FlagOp::Remove,
+            Flags { system: Flags::DRAFT, keywords: vec!["WORK".into()] },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r[0].flags.system, 0);
+    assert_eq!(r[0].flags.keywords, vec!["home"]);
+
+    // keywords are atoms
+    let bad = Flags { system: 0, keywords: vec!["two words".into()] };
+    assert!(matches!(fx.acc.store_flags(inbox, vec![3], FlagOp::Add, bad, None).await, Err(Error::InvalidName(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expunge_only_deleted_and_only_given_uids() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    let d = flags(Flags::DELETED);
+    fx.acc
+        .append(
+            inbox,
+            vec![
+                msg_flags(&fx.store, "1", d.clone()),
+                msg(&fx.store, "2"),
+                msg_flags(&fx.store, "3", d.clone()),
+                msg_flags(&fx.store, "4", d.clone()),
+            ],
+        )
+        .await
+        .unwrap();
+    let hm = fx.acc.status(inbox).await.unwrap().highest_modseq;
+    assert_eq!(fx.acc.expunge(inbox, Some(vec![2, 3])).await.unwrap(), vec![3]);
+    assert_eq!(fx.acc.expunge(inbox, None).await.unwrap(), vec![1, 4]);
+    assert_eq!(uids(&fx.acc.summaries(inbox).await.unwrap()), vec![2]);
+    // nothing to expunge: no MODSEQ bump
+    let hm2 = fx.acc.status(inbox).await.unwrap().highest_modseq;
+    assert!(hm2 > hm);
+    assert!(fx.acc.expunge(inbox, None).await.unwrap().is_empty());
+    assert_eq!(fx.acc.status(inbox).await.unwrap().highest_modseq, hm2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_maps_in_source_order() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    let dest = fx.acc.create_mailbox("Dest", None).await.unwrap();
+    fx.acc.append(dest, vec![msg(&fx.store, "already")]).await.unwrap();
+    let mut ms = Vec::new();
+    for i in 1..=5 {
+        ms.push(msg_flags(&fx.store, &format!("{i}"), flags(if i == 2 { Flags::SEEN } else { 0 })));
+    }
+    fx.acc.append(inbox, ms).await.unwrap();
+    fx.acc.store_flags(inbox, vec![3], FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
+    fx.acc.expunge(inbox, None).await.unwrap();
+
+    let res = fx.acc.copy(inbox, vec![5, 2, 3, 4, 2], dest).await.unwrap();
+    assert_eq!(res.uid_validity, fx.acc.mailbox("Dest").await.unwrap().unwrap().uid_validity);
+    assert_eq!(res.mapping, vec![(2, 2), (4, 3), (5, 4)]);
+    let src = fx.acc.records(inbox, vec![2, 4, 5]).await.unwrap();
+    let dst = fx.acc.records(dest, vec![2, 3, 4]).await.unwrap();
+    for (s, d) in src.iter().zip(&dst) {
+        assert_eq!(s.blob, d.blob);
+        assert_eq!(s.meta, d.meta);
+        assert_eq!(s.flags, d.flags);
+        assert_eq!(s.size, d.size);
+        assert_eq!(s.internal_date, d.internal_date);
+    }
+    assert!(dst[0].flags.has(Flags::SEEN));
+    assert_eq!(fx.acc.status(inbox).await.unwrap().messages, 4, "copy leaves the source");
+    // nothing to copy
+    let empty = fx.acc.copy(inbox, vec![3, 100], dest).await.unwrap();
+    assert!(empty.mapping.is_empty());
+    assert!(matches!(fx.acc.copy(inbox, vec![1], store::MailboxId(4242)).await, Err(Error::NoSuchMailbox(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn move_copies_and_expunges_atomically() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    let trash = mailbox_id(&fx.acc, "Trash").await;
+    fx.acc.append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2"), msg(&fx.store, "3")]).await.unwrap();
+    let since = fx.acc.status(inbox).await.unwrap().highest_modseq;
+    let commits = fx.acc.commit_count();
+    let res = fx.acc.move_messages(inbox, vec![3, 1], trash).await.unwrap();
+    assert_eq!(fx.acc.commit_count(), commits + 1, "one transaction");
+    assert_eq!(res.mapping, vec![(1, 1), (3, 2)]);
+    assert_eq!(uids(&fx.acc.summaries(inbox).await.unwrap()), vec![2]);
+    assert_eq!(uids(&fx.acc.summaries(trash).await.unwrap()), vec![1, 2]);
+    assert_eq!(fx.acc.changes_since(inbox, since).await.unwrap().expunged, vec![1, 3]);
+    // a failed move (no destination) changes nothing
+    assert!(fx.acc.move_messages(inbox, vec![2], store::MailboxId(4242)).await.is_err());
+    assert_eq!(uids(&fx.acc.summaries(inbox).await.unwrap()), vec![2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_and_records() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    let mut m1 = msg_flags(&fx.store, "1", flags(Flags::SEEN));
+    m1.prefix = b"Return-Path: <a@b>\r\n".to_vec();
+    m1.size += m1.prefix.len() as u64;
+    m1.meta.sent_date = Some(1_600_000_000);
+    m1.meta.envelope = b"(NIL)".to_vec();
+    let m2 = msg_flags(&fx.store, "2", flags(Flags::DELETED));
+    let m3 = msg(&fx.store, "3");
+    let total = m1.size + m2.size + m3.size;
+    let (uv, u) = fx.acc.append(inbox, vec![m1.clone(), m2, m3]).await.unwrap();
+    assert_eq!(u, vec![1, 2, 3]);
+    let st = fx.acc.status(inbox).await.unwrap();
+    assert_eq!((st.messages, st.unseen, st.deleted, st.size), (3, 2, 1, total));
+    assert_eq!((st.uid_next, st.uid_validity), (4, uv));
+
+    let r = fx.acc.records(inbox, vec![7, 1]).await.unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].uid, 1);
+    assert_eq!(r[0].prefix, m1.prefix);
+    assert_eq!(r[0].meta, m1.meta);
+    assert_eq!(r[0].internal_date_zone, 60);
+    assert_eq!(r[0].size, m1.size);
+
+    // a message whose blob was never written is refused
+    let mut ghost = msg(&fx.store, "ghost");
+    ghost.blob = store::BlobId("0".repeat(64));
+    assert!(matches!(fx.acc.append(inbox, vec![ghost]).await, Err(Error::Io(_))));
+    assert_eq!(fx.acc.status(inbox).await.unwrap().messages, 3);
+}
