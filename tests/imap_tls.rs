@@ -18,10 +18,7 @@ fn server_name() -> rustls_pki_types::ServerName<'static> {
     rustls_pki_types::ServerName::try_from("localhost").unwrap().to_owned()
 }
 
-async fn handshake(
-    tcp: TcpStream,
-    config: Arc<rustls::ClientConfig>,
-) -> std::io::Result<TlsStream<TcpStream>> {
+async fn handshake(tcp: TcpStream, config: Arc<rustls::ClientConfig>) -> std::io::Result<TlsStream<TcpStream>> {
     let connector = tokio_rustls::TlsConnector::from(config);
     tokio::time::timeout(TIMEOUT, connector.connect(server_name(), tcp)).await.expect("handshake timed out")
 }
@@ -121,7 +118,8 @@ async fn starttls(addr: SocketAddr, fingerprint: &str) -> TlsRaw {
     TlsRaw::new(tls)
 }
 
-const WRONG_FINGERPRINT: &str = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
+const WRONG_FINGERPRINT: &str =
+    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
 
 // ----- implicit TLS -----
 
