@@ -148,8 +148,9 @@ fn dummy_hash() -> &'static str {
 /// `resp` is the already base64-decoded client response. Returns
 /// `(authzid, authcid, password)`; `None` when the message is malformed (not
 /// exactly two NULs, empty authcid or password, not UTF-8, a field longer
-/// than 1024 octets) or when an authzid other than the authcid is asked for
-/// (we do not support acting as another user).
+/// than 1024 octets). An authzid other than the authcid is well-formed: the
+/// caller refuses it as an authorization failure (RFC 4616 §2), not a syntax
+/// error.
 pub fn decode_plain(resp: &[u8]) -> Option<(String, String, Password)> {
     /// Generous upper bound: RFC 4616 requires accepting 255 octets.
     const MAX_FIELD: usize = 1024;
@@ -166,9 +167,6 @@ pub fn decode_plain(resp: &[u8]) -> Option<(String, String, Password)> {
     let authzid = std::str::from_utf8(authzid).ok()?;
     let authcid = std::str::from_utf8(authcid).ok()?;
     let passwd = std::str::from_utf8(passwd).ok()?;
-    if !authzid.is_empty() && authzid != authcid {
-        return None;
-    }
     Some((authzid.to_owned(), authcid.to_owned(), Password::new(passwd)))
 }
 
@@ -235,6 +233,8 @@ mod tests {
     fn plain_decoding() {
         let (z, c, p) = decode_plain(b"\0tim\0tanstaaftanstaaf").unwrap();
         assert_eq!((z.as_str(), c.as_str(), p.as_str()), ("", "tim", "tanstaaftanstaaf"));
+        let (z, c, _) = decode_plain(b"other\0tim\0pw").unwrap();
+        assert_eq!((z.as_str(), c.as_str()), ("other", "tim"), "well-formed; authorization is the caller's");
         let (z, c, p) = decode_plain(b"tim\0tim\0pw").unwrap();
         assert_eq!((z.as_str(), c.as_str(), p.as_str()), ("tim", "tim", "pw"));
         let (_, c, p) = decode_plain("\0j\u{f6}rg\0p\u{e4}ss".as_bytes()).unwrap();
@@ -253,7 +253,6 @@ mod tests {
             b"tim\0pw",         // one NUL
             b"\0tim\0pw\0",     // three NULs
             b"\0tim\0pw\0more", // three NULs
-            b"other\0tim\0pw",  // authzid other than authcid
             b"\0t\xffm\0pw",    // not UTF-8
             b"\0tim\0p\xc3",    // truncated UTF-8
             &long,

@@ -338,7 +338,6 @@ async fn authenticate_malformed_base64_is_bad() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: AUTHENTICATE PLAIN with authzid bob as alice (correct password) answers `T BAD malformed PLAIN response`, RFC 4616 §2 wants an authentication failure (NO)"]
 async fn authenticate_plain_with_other_authzid_is_no() {
     // RFC 4616 §2: the server checks that the authenticated identity may act
     // as the authorization identity; if not, authentication fails (NO).

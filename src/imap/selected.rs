@@ -127,8 +127,7 @@ impl Session {
         if view.exists() != before {
             out.push(Data::Exists(view.exists()));
         }
-        let modseqs: std::collections::HashMap<u32, u64> =
-            changes.changed.iter().map(|s| (s.uid, s.modseq)).collect();
+        let modseqs: std::collections::HashMap<u32, u64> = changes.changed.iter().map(|s| (s.uid, s.modseq)).collect();
         for uid in flag_updates {
             if let Ok(i) = view.uids.binary_search(&uid) {
                 let mut items = vec![FetchValue::Uid(uid), FetchValue::Flags(flags_to_wire(&view.flags[i]))];
@@ -266,8 +265,12 @@ mod tests {
     fn missing_ranges_are_the_complement_within_the_set() {
         let all = SequenceSet::Ranges(vec![(SeqNum::Value(1), SeqNum::Largest)]);
         assert_eq!(missing_ranges(&[2, 3, 7], 9, &all, 7), vec![(1, 1), (4, 6)]);
-        assert_eq!(missing_ranges(&[2, 3, 7], 9, &SequenceSet::Ranges(vec![(SeqNum::Value(1), SeqNum::Value(20))]), 7), vec![(1, 1), (4, 6), (8, 9)]);
-        let some = SequenceSet::Ranges(vec![(SeqNum::Value(5), SeqNum::Value(5)), (SeqNum::Value(8), SeqNum::Value(100))]);
+        assert_eq!(
+            missing_ranges(&[2, 3, 7], 9, &SequenceSet::Ranges(vec![(SeqNum::Value(1), SeqNum::Value(20))]), 7),
+            vec![(1, 1), (4, 6), (8, 9)]
+        );
+        let some =
+            SequenceSet::Ranges(vec![(SeqNum::Value(5), SeqNum::Value(5)), (SeqNum::Value(8), SeqNum::Value(100))]);
         assert_eq!(missing_ranges(&[2, 3, 7], 9, &some, 7), vec![(5, 5), (8, 9)]);
         assert_eq!(missing_ranges(&[], 0, &all, 0), vec![]);
         assert_eq!(missing_ranges(&[1, 2, 3], 3, &all, 3), vec![]);

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use anyhow::Context;
 use tokio::net::{TcpListener, TcpStream};

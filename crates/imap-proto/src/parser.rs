@@ -13,8 +13,8 @@ use thiserror::Error;
 
 use crate::{
     AppendMessage, Command, CommandBody, Date, DateTime, FetchAttr, Flag, Fragment, ListCommand, Literal,
-    LiteralHeader, MailboxName, QresyncParams, SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum,
-    SequenceSet, StatusItem, StoreAction, StoreMode, Tag,
+    LiteralHeader, MailboxName, QresyncParams, SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams,
+    SeqNum, SequenceSet, StatusItem, StoreAction, StoreMode, Tag,
 };
 
 /// Limits the parser enforces (the connection enforces line and literal sizes).

@@ -895,7 +895,12 @@ impl Account {
             };
             let tombstone_floor: i64 =
                 c.query_row("SELECT tombstone_floor FROM mailboxes WHERE id = ?1", [mailbox.0], |r| r.get(0))?;
-            Ok(Changes { changed, expunged, highest_modseq: mb.highest_modseq, tombstone_floor: tombstone_floor as u64 })
+            Ok(Changes {
+                changed,
+                expunged,
+                highest_modseq: mb.highest_modseq,
+                tombstone_floor: tombstone_floor as u64,
+            })
         })
         .await
     }

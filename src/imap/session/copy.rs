@@ -75,13 +75,18 @@ impl Session {
         }
         let exists = view.exists();
         if let SequenceSet::Ranges(ranges) = &set {
-            // A range reaching `*` is clipped to EXISTS (clients send `1:*`
-            // on empty mailboxes); explicit numbers past EXISTS are an error.
-            for (a, b) in ranges {
-                if let (imap_proto::SeqNum::Value(x), imap_proto::SeqNum::Value(y)) = (a, b) {
-                    let v = (*x).max(*y);
-                    if v > exists {
-                        return Err(ImapError::bad(format!("invalid sequence number {v} (EXISTS is {exists})")));
+            // RFC 9051 §9 (seq-number): numbers beyond EXISTS are a BAD, "This
+            // includes "*" if the selected mailbox is empty."
+            for &(a, b) in ranges {
+                for n in [a, b] {
+                    match n {
+                        imap_proto::SeqNum::Value(v) if v > exists => {
+                            return Err(ImapError::bad(format!("invalid sequence number {v} (EXISTS is {exists})")));
+                        }
+                        imap_proto::SeqNum::Largest if exists == 0 => {
+                            return Err(ImapError::bad("\"*\" names no message: the mailbox is empty"));
+                        }
+                        _ => {}
                     }
                 }
             }

@@ -3,8 +3,8 @@
 use imap_proto::{Code, Data, FetchValue, Flag, MailboxName, Response, SelectParams, SeqNum, SequenceSet, StatusKind};
 
 use super::{Done, Session, State};
-use crate::imap::error::{ImapError, Result};
 use crate::imap::convert::flags_to_wire;
+use crate::imap::error::{ImapError, Result};
 use crate::imap::selected::{ranges_to_set, vanished_since, View};
 
 /// The flags clients may set; `\*`: any keyword may be created.
