@@ -66,6 +66,14 @@ impl View {
 }
 
 impl Session {
+    /// Syncs the selected view regardless of what is queued on the feed.
+    pub async fn sync_selected_now(&mut self, allow_expunge: bool) -> Result<()> {
+        let feed = self.feed.take();
+        let r = self.sync_selected(allow_expunge).await;
+        self.feed = feed;
+        r
+    }
+
     /// Brings the client's view up to date with the store (DESIGN.md §3).
     /// EXPUNGE responses are sent only when `allow_expunge`; otherwise those
     /// messages keep their sequence numbers until a later command.
@@ -76,7 +84,11 @@ impl Session {
         // Drain the feed: its only job is to say "something changed"; the store
         // is the source of truth.
         let mut changed = false;
-        if let Some(feed) = &mut self.feed {
+        if self.notify.is_some() {
+            // The feed's events are NOTIFY's to tell (session/notify.rs);
+            // here the store is simply asked.
+            changed = true;
+        } else if let Some(feed) = &mut self.feed {
             loop {
                 match feed.try_recv() {
                     Ok(store::Change::Mailbox { mailbox, modseq }) => {

@@ -312,6 +312,13 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
                 out.extend_from_slice(b"))");
             }
         }
+        Data::ListRenamed { attributes, delimiter, name, old_name } => {
+            out.extend_from_slice(b"LIST ");
+            mailbox_list(attributes, *delimiter, name, out);
+            out.extend_from_slice(b" (\"OLDNAME\" (");
+            mailbox(old_name, out);
+            out.extend_from_slice(b"))");
+        }
         Data::Lsub { attributes, delimiter, name } => {
             out.extend_from_slice(b"LSUB ");
             mailbox_list(attributes, *delimiter, name, out);

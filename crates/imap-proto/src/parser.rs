@@ -13,8 +13,9 @@ use thiserror::Error;
 
 use crate::{
     AppendMessage, Command, CommandBody, Date, DateTime, FetchAttr, Flag, Fragment, ListCommand, Literal,
-    LiteralHeader, MailboxName, QresyncParams, SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams,
-    SeqNum, SequenceSet, StatusItem, StoreAction, StoreMode, Tag,
+    LiteralHeader, MailboxName, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet, QresyncParams, SearchKey,
+    SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum, SequenceSet, StatusItem, StoreAction, StoreMode,
+    Tag,
 };
 
 /// Limits the parser enforces (the connection enforces line and literal sizes).
@@ -42,6 +43,21 @@ pub struct ParseError {
 /// Bound on search-key recursion through `NOT`/`OR` (independent of
 /// parentheses), so that `NOT NOT NOT …` cannot exhaust the stack.
 const MAX_RECURSION: usize = 256;
+
+/// The event of that name (case-insensitive), `MessageNew` with `atts`.
+fn event_named(name: Vec<u8>, atts: Vec<FetchAttr>) -> R<NotifyEvent> {
+    Ok(match upper(&name).as_str() {
+        "MESSAGENEW" => NotifyEvent::MessageNew(atts),
+        "MESSAGEEXPUNGE" => NotifyEvent::MessageExpunge,
+        "FLAGCHANGE" => NotifyEvent::FlagChange,
+        "ANNOTATIONCHANGE" => NotifyEvent::AnnotationChange,
+        "MAILBOXNAME" => NotifyEvent::MailboxName,
+        "SUBSCRIPTIONCHANGE" => NotifyEvent::SubscriptionChange,
+        "MAILBOXMETADATACHANGE" => NotifyEvent::MailboxMetadataChange,
+        "SERVERMETADATACHANGE" => NotifyEvent::ServerMetadataChange,
+        _ => NotifyEvent::Other(utf8(name, "event name")?),
+    })
+}
 
 /// `ATOM-CHAR = <any CHAR except atom-specials>`
 ///
@@ -718,9 +734,116 @@ impl Parser {
             "COPY" => self.copy_move(false, false)?,
             "MOVE" => self.copy_move(false, true)?,
             "ID" => self.id()?,
+            "NOTIFY" => self.notify()?,
             "UID" => self.uid()?,
             _ => return Err(format!("unknown command {}", show(name.as_bytes()))),
         })
+    }
+
+    /// `notify = "NOTIFY" SP (notify-set / notify-none)`;
+    /// `notify-set = "SET" [status-indicator] SP event-groups` (RFC 5465 §8)
+    fn notify(&mut self) -> R<CommandBody> {
+        self.sp("after NOTIFY")?;
+        let w = upper(&self.word());
+        match w.as_str() {
+            "NONE" => return Ok(CommandBody::Notify(None)),
+            "SET" => {}
+            _ => return Err("expected SET or NONE after NOTIFY".into()),
+        }
+        self.sp("after NOTIFY SET")?;
+        let mut status = false;
+        if self.peek() != Some(b'(') {
+            if upper(&self.word()) != "STATUS" {
+                return Err("expected STATUS or an event group".into());
+            }
+            status = true;
+            self.sp("after STATUS")?;
+        }
+        let mut groups = vec![self.notify_group()?];
+        while self.eat(b' ') {
+            groups.push(self.notify_group()?);
+        }
+        Ok(CommandBody::Notify(Some(NotifySet { status, groups })))
+    }
+
+    /// `event-group = "(" filter-mailboxes SP events ")"`;
+    /// `events = ( "(" event *(SP event) ")" ) / "NONE"`
+    fn notify_group(&mut self) -> R<NotifyGroup> {
+        self.open("event group")?;
+        let filter = match upper(&self.word()).as_str() {
+            "SELECTED" => NotifyFilter::Selected,
+            "SELECTED-DELAYED" => NotifyFilter::SelectedDelayed,
+            "INBOXES" => NotifyFilter::Inboxes,
+            "PERSONAL" => NotifyFilter::Personal,
+            "SUBSCRIBED" => NotifyFilter::Subscribed,
+            "SUBTREE" => {
+                self.sp("after SUBTREE")?;
+                NotifyFilter::Subtree(self.one_or_more_mailbox()?)
+            }
+            "MAILBOXES" => {
+                self.sp("after MAILBOXES")?;
+                NotifyFilter::Mailboxes(self.one_or_more_mailbox()?)
+            }
+            other => return Err(format!("unknown mailbox filter {}", show(other.as_bytes()))),
+        };
+        self.sp("after mailbox filter")?;
+        let mut events = Vec::new();
+        if self.peek() == Some(b'(') {
+            self.open("events")?;
+            loop {
+                events.push(self.notify_event()?);
+                if !self.eat(b' ') {
+                    break;
+                }
+            }
+            self.close("events")?;
+        } else if self.keyword("NONE") {
+        } else {
+            // RFC 5465's own examples list events without parentheses
+            // (`(selected MessageNew (uid) MessageExpunge)`); accept that too.
+            loop {
+                events.push(self.notify_event()?);
+                if !self.eat(b' ') {
+                    break;
+                }
+            }
+        }
+        self.close("event group")?;
+        Ok(NotifyGroup { filter, events })
+    }
+
+    /// `one-or-more-mailbox = mailbox / many-mailboxes`
+    fn one_or_more_mailbox(&mut self) -> R<Vec<MailboxName>> {
+        if self.peek() != Some(b'(') {
+            return Ok(vec![self.mailbox()?]);
+        }
+        self.open("mailbox list")?;
+        let mut v = vec![self.mailbox()?];
+        while self.eat(b' ') {
+            v.push(self.mailbox()?);
+        }
+        self.close("mailbox list")?;
+        Ok(v)
+    }
+
+    /// `event = message-event / mailbox-event / user-event / event-ext`;
+    /// `message-event = ( "MessageNew" [SP "(" fetch-att *(SP fetch-att) ")" ] ) / …`
+    fn notify_event(&mut self) -> R<NotifyEvent> {
+        let w = self.word();
+        if w.is_empty() {
+            return Err("expected an event name".into());
+        }
+        let mut atts = Vec::new();
+        if upper(&w) == "MESSAGENEW" && self.peek() == Some(b' ') && self.peek_at(1) == Some(b'(') {
+            self.sp("after MessageNew")?;
+            self.open("fetch attributes")?;
+            atts.push(self.fetch_att()?);
+            while self.eat(b' ') {
+                atts.push(self.fetch_att()?);
+            }
+            self.close("fetch attributes")?;
+        }
+        event_named(w, atts)
     }
 
     /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`
@@ -2324,5 +2447,37 @@ mod tests {
             let _ = peek_tag(&line);
             let _ = parse_sasl_response(&line);
         }
+    }
+
+    #[test]
+    fn notify() {
+        assert_eq!(ok("a NOTIFY NONE"), CommandBody::Notify(None));
+        let CommandBody::Notify(Some(set)) = ok(
+            "b notify set status (selected MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge) (subtree Lists MessageNew)",
+        ) else {
+            panic!()
+        };
+        assert!(set.status);
+        assert_eq!(set.groups.len(), 2);
+        assert_eq!(set.groups[0].filter, NotifyFilter::Selected);
+        assert!(matches!(&set.groups[0].events[0], NotifyEvent::MessageNew(a) if a.len() == 2));
+        assert_eq!(set.groups[0].events[1], NotifyEvent::MessageExpunge);
+        assert_eq!(set.groups[1].filter, NotifyFilter::Subtree(vec![MailboxName("Lists".into())]));
+        let CommandBody::Notify(Some(set)) = ok(
+            "a NOTIFY SET (mailboxes (INBOX \"a b\") (MessageNew MessageExpunge)) (personal NONE) (inboxes (FooBar))",
+        ) else {
+            panic!()
+        };
+        assert!(!set.status);
+        assert_eq!(
+            set.groups[0].filter,
+            NotifyFilter::Mailboxes(vec![MailboxName("INBOX".into()), MailboxName("a b".into())])
+        );
+        assert!(set.groups[1].events.is_empty());
+        assert_eq!(set.groups[2].events, vec![NotifyEvent::Other("FooBar".into())]);
+        assert!(err("a NOTIFY").tag.is_some());
+        assert!(err("a NOTIFY SET").tag.is_some());
+        assert!(err("a NOTIFY SET (bogus (MessageNew))").message.contains("filter"));
+        assert!(err("a NOTIFY SET (personal)").tag.is_some());
     }
 }

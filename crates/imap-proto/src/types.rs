@@ -178,6 +178,51 @@ pub enum CommandBody {
     Move { uid: bool, set: SequenceSet, mailbox: MailboxName },
     /// RFC 2971 §3.1. `None` is `ID NIL`.
     Id { params: Option<Vec<(String, Option<String>)>> },
+    /// RFC 5465 §3.1 NOTIFY. `None` is `NOTIFY NONE`.
+    Notify(Option<NotifySet>),
+}
+
+/// `notify-set = "SET" [status-indicator] SP event-groups` (RFC 5465 §8)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifySet {
+    /// `status-indicator`: send STATUS for the watched mailboxes at once.
+    pub status: bool,
+    pub groups: Vec<NotifyGroup>,
+}
+
+/// `event-group = "(" filter-mailboxes SP events ")"`; no events is `NONE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyGroup {
+    pub filter: NotifyFilter,
+    pub events: Vec<NotifyEvent>,
+}
+
+/// `filter-mailboxes` (RFC 5465 §6)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyFilter {
+    Selected,
+    SelectedDelayed,
+    Inboxes,
+    Personal,
+    Subscribed,
+    Subtree(Vec<MailboxName>),
+    Mailboxes(Vec<MailboxName>),
+}
+
+/// `event` (RFC 5465 §5, §8). Names are case-insensitive on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyEvent {
+    /// With the fetch attributes to send for new messages in the selected mailbox.
+    MessageNew(Vec<FetchAttr>),
+    MessageExpunge,
+    FlagChange,
+    AnnotationChange,
+    MailboxName,
+    SubscriptionChange,
+    MailboxMetadataChange,
+    ServerMetadataChange,
+    /// `event-ext = atom`
+    Other(String),
 }
 
 impl CommandBody {
@@ -222,6 +267,7 @@ impl CommandBody {
             Move { uid: false, .. } => "MOVE",
             Move { uid: true, .. } => "UID MOVE",
             Id { .. } => "ID",
+            Notify(_) => "NOTIFY",
         }
     }
 }
@@ -693,6 +739,14 @@ pub enum Data {
         delimiter: Option<char>,
         name: String,
         child_info: Option<Vec<String>>,
+    },
+    /// A LIST response for a renamed mailbox with the RFC 5465 §5.4
+    /// `OLDNAME` extended item (both names in wire form).
+    ListRenamed {
+        attributes: Vec<String>,
+        delimiter: Option<char>,
+        name: String,
+        old_name: String,
     },
     Lsub {
         attributes: Vec<String>,

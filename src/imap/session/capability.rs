@@ -27,6 +27,7 @@ const EXTENSIONS: &[&str] = &[
     "BINARY",
     "CONDSTORE",
     "QRESYNC",
+    "NOTIFY",
 ];
 
 impl Session {

@@ -42,8 +42,11 @@ impl Session {
                     if let Err(tokio::sync::broadcast::error::RecvError::Closed) = change {
                         return Err(ImapError::Bye("server shutting down".into()));
                     }
-                    // Put the change back in view of sync_selected by forcing a check.
-                    self.force_sync().await?;
+                    // RFC 5465 §4: during IDLE, exactly the NOTIFY events.
+                    match change {
+                        Ok(change) if self.notify.is_some() => self.notify_change(change).await?,
+                        _ => self.sync_selected_now(true).await?,
+                    }
                     self.conn.flush().await?;
                 }
                 _ = tokio::time::sleep(keepalive) => {
@@ -56,13 +59,5 @@ impl Session {
             }
         }
         Ok(Done::ok("IDLE terminated"))
-    }
-
-    /// Syncs the selected view regardless of what is queued on the feed.
-    async fn force_sync(&mut self) -> Result<()> {
-        let feed = self.feed.take();
-        let r = self.sync_selected(true).await;
-        self.feed = feed;
-        r
     }
 }

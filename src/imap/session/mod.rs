@@ -55,6 +55,7 @@ mod list;
 mod login;
 mod namespace;
 mod noop;
+mod notify;
 mod rename;
 mod search;
 mod select;
@@ -133,6 +134,8 @@ pub struct Session {
     pub feed: Option<broadcast::Receiver<Change>>,
     /// Failed LOGIN/AUTHENTICATE attempts on this connection.
     pub auth_failures: u32,
+    /// NOTIFY settings (RFC 5465); `None` until NOTIFY SET or after NOTIFY NONE.
+    pub notify: Option<notify::NotifyState>,
     /// This connection's place under `limits.max_connections_per_account`.
     pub account_slot: Option<super::server::Slot<::store::AccountId>>,
     pub commands: u64,
@@ -184,6 +187,7 @@ fn is_authenticated_command(cmd: &CommandBody) -> bool {
             | Status { .. }
             | Append { .. }
             | Idle
+            | Notify(_)
     )
 }
 
@@ -202,6 +206,7 @@ pub async fn run(shared: Arc<Shared>, stream: Stream, peer: SocketAddr, tls: boo
             feed: None,
             auth_failures: 0,
             account_slot: None,
+            notify: None,
             commands: 0,
         };
         match session.serve().await {
@@ -228,6 +233,12 @@ impl Session {
                 State::NotAuthenticated => self.shared.config.limits.idle_timeout_unauthenticated,
                 _ => self.shared.config.limits.idle_timeout_authenticated,
             });
+            // With NOTIFY, events are told while no command is in progress
+            // (RFC 5465 §3.1): wait for either input or an event.
+            if self.notify.is_some() && !self.wait_for_input(timeout).await? {
+                self.bye("autologout: idle for too long");
+                return self.conn.flush().await;
+            }
             let framed = match tokio::time::timeout(timeout, self.conn.read_command()).await {
                 Ok(r) => r?,
                 Err(_) => {
@@ -281,6 +292,35 @@ impl Session {
         }
     }
 
+    /// Until the client sends something, tells NOTIFY events as they come.
+    /// Returns false when `timeout` passed with no input.
+    async fn wait_for_input(&mut self, timeout: Duration) -> std::io::Result<bool> {
+        use tokio::io::AsyncBufReadExt;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let Some(feed) = self.feed.as_mut() else { return Ok(true) };
+            tokio::select! {
+                r = self.conn.io.fill_buf() => {
+                    r?;
+                    return Ok(true);
+                }
+                change = feed.recv() => {
+                    let result = match change {
+                        Ok(change) => self.notify_change(change).await,
+                        // Missed events: resynchronise the selected mailbox.
+                        Err(_) => self.sync_selected_now(true).await,
+                    };
+                    if let Err(e) = result {
+                        let resp = e.into_response(None);
+                        self.write(&resp);
+                    }
+                    self.conn.flush().await?;
+                }
+                _ = tokio::time::sleep_until(deadline) => return Ok(false),
+            }
+        }
+    }
+
     /// Runs one command in the current state and writes its tagged response.
     async fn execute(&mut self, cmd: Command) -> After {
         let tag = cmd.tag.clone();
@@ -299,6 +339,11 @@ impl Session {
             self.enable_condstore().await;
         }
         let result = self.dispatch(cmd.body, &tag).await;
+        if matches!(name, "CREATE" | "DELETE" | "RENAME" | "SUBSCRIBE" | "UNSUBSCRIBE") {
+            if let Err(e) = self.notify_absorb_own_changes().await {
+                tracing::warn!(error = %e, "NOTIFY state refresh failed");
+            }
+        }
         let result = match result {
             // Changes from other sessions, before the tagged OK (RFC 9051 §7).
             Ok(done) => match self.sync_selected(allows_expunge(name)).await {
@@ -365,6 +410,7 @@ impl Session {
             C::Copy { uid, set, mailbox } => self.cmd_copy(uid, &set, &mailbox, false).await,
             C::Move { uid, set, mailbox } => self.cmd_copy(uid, &set, &mailbox, true).await,
             C::Id { params } => self.cmd_id(params),
+            C::Notify(set) => self.cmd_notify(set).await,
         }
     }
 
