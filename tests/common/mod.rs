@@ -21,6 +21,7 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     pub addr: SocketAddr,
     pub tls_addr: SocketAddr,
+    pub lmtp_addr: SocketAddr,
     pub store: store::Store,
     /// SHA-256 fingerprint of the server certificate (hex with colons).
     pub fingerprint: String,
@@ -45,6 +46,7 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let mut config = Config::default();
     config.listen.imap = Some("127.0.0.1:0".parse().unwrap());
     config.listen.imaps = Some("127.0.0.1:0".parse().unwrap());
+    config.listen.lmtp = Some("127.0.0.1:0".parse().unwrap());
     tweak(&mut config);
     let store = store::Store::open(dir.path()).expect("open store");
     store.create_account(USER, &postfach::auth::hash_password(PASSWORD)).expect("create account");
@@ -52,11 +54,12 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let server = postfach::imap::Server::bind(config, store.clone(), tls).await.expect("bind");
     let addr = server.imap_addr().expect("imap addr");
     let tls_addr = server.imaps_addr().expect("imaps addr");
+    let lmtp_addr = server.lmtp_addr().expect("lmtp addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
-    TestServer { dir, addr, tls_addr, store, fingerprint, shutdown: Some(tx) }
+    TestServer { dir, addr, tls_addr, lmtp_addr, store, fingerprint, shutdown: Some(tx) }
 }
 
 /// A raw IMAP connection: send lines, read responses, compare transcripts.
