@@ -35,6 +35,7 @@ where
         reader: BufReader::with_capacity(64 * 1024, r),
         writer: w,
         out: Vec::new(),
+        open: std::collections::HashMap::new(),
         greeted: false,
         txn: Txn::default(),
     };
@@ -55,6 +56,10 @@ struct Session<S> {
     writer: WriteHalf<S>,
     /// Replies not yet written.
     out: Vec<u8>,
+    /// Accounts of this connection's recipients, kept open while it lasts
+    /// (an MTA reuses its LMTP connections), so a delivery does not reopen
+    /// the account database each time.
+    open: std::collections::HashMap<store::AccountId, Arc<store::Account>>,
     greeted: bool,
     txn: Txn,
 }
@@ -278,9 +283,16 @@ impl<S: AsyncRead + AsyncWrite> Session<S> {
         let store = self.shared.store.clone();
         let separator = self.shared.config.delivery.recipient_delimiter.clone();
         let address = to.clone();
-        let found = tokio::task::spawn_blocking(move || store.resolve_recipient(&address, &separator)).await;
+        let found = tokio::task::spawn_blocking(move || {
+            let r = store.resolve_recipient(&address, &separator)?;
+            r.map(|r| store.account(r.account).map(|acc| (r, acc))).transpose()
+        })
+        .await;
         match found {
-            Ok(Ok(Some(r))) => {
+            Ok(Ok(Some((r, acc)))) => {
+                if self.open.len() < 64 {
+                    self.open.insert(r.account, acc);
+                }
                 self.txn.rcpts.push(Target { address: to, account: r.account, mailbox: "INBOX".into() });
                 self.reply("250 2.1.5 recipient OK");
             }
