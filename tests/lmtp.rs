@@ -319,3 +319,23 @@ async fn concurrent_senders_share_commits() {
     assert_eq!(inbox_count(&server, "alice").await, 4 * per_sender);
     assert!(commits <= 4 * per_sender as u64);
 }
+
+/// The Unix socket listener (Postfix `lmtp:unix:`) serves the same protocol.
+#[tokio::test]
+async fn unix_socket_listener() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let sock_dir = tempfile::tempdir().unwrap();
+    let path = sock_dir.path().join("lmtp.sock");
+    let p = path.clone();
+    let server = common::start_with(move |c| c.listen.lmtp_socket = Some(p)).await;
+    let mut s = tokio::net::UnixStream::connect(&path).await.unwrap();
+    let mut msg = common::dot_stuff(&common::message("unix", "via the socket"));
+    msg.extend_from_slice(b".\r\nQUIT\r\n");
+    s.write_all(b"LHLO mta\r\nMAIL FROM:<>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n").await.unwrap();
+    s.write_all(&msg).await.unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(common::TIMEOUT, s.read_to_string(&mut out)).await.unwrap().unwrap();
+    let codes: Vec<&str> = out.lines().map(|l| &l[..3]).collect();
+    assert_eq!(codes, ["220", "250", "250", "250", "250", "250", "250", "250", "250", "354", "250", "221"], "{out}");
+    assert_eq!(inbox_count(&server, "alice").await, 1);
+}
