@@ -18,6 +18,7 @@ pub struct Config {
     pub limits: Limits,
     pub auth: Auth,
     pub sync: Sync,
+    pub delivery: Delivery,
 }
 
 /// Multi-device synchronisation (docs/sync.md).
@@ -50,6 +51,12 @@ pub struct Listen {
     /// Implicit-TLS IMAP. Default `127.0.0.1:1993`.
     #[serde(deserialize_with = "de_addr", serialize_with = "ser_addr")]
     pub imaps: Option<SocketAddr>,
+    /// LMTP (RFC 2033) for the MTA. Default `127.0.0.1:2424`.
+    #[serde(deserialize_with = "de_addr", serialize_with = "ser_addr")]
+    pub lmtp: Option<SocketAddr>,
+    /// LMTP on a Unix socket as well (Postfix: `lmtp:unix:/path`). Unset by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lmtp_socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +113,28 @@ pub struct Auth {
     pub allow_plaintext: bool,
 }
 
+/// Mail delivery over LMTP and `postfach deliver` (DESIGN.md §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Delivery {
+    /// Largest message accepted, in bytes, advertised as LMTP `SIZE`
+    /// (RFC 1870). 64 MiB, like `limits.max_literal_size`: what a client may
+    /// APPEND, an MTA may deliver.
+    pub max_message_size: u64,
+    /// Longest LMTP command line. 4096: RFC 5321 §4.5.3.1.4 allows 512, plus
+    /// room for SMTPUTF8 addresses and ESMTP parameters.
+    pub max_line_length: usize,
+    /// Recipients per LMTP transaction. 1000: RFC 5321 §4.5.3.1.8 asks for at
+    /// least 100; Postfix sends at most 50 by default.
+    pub max_recipients: usize,
+    /// Separates `local` from `detail` in `local+detail@domain` (RFC 5233).
+    /// Empty disables subaddressing.
+    pub recipient_delimiter: String,
+    /// Add `Return-Path` and `Delivered-To` to each delivered copy (stored
+    /// per recipient; the message itself is stored once).
+    pub trace_headers: bool,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -114,13 +143,31 @@ impl Default for Config {
             limits: Limits::default(),
             auth: Auth::default(),
             sync: Sync::default(),
+            delivery: Delivery::default(),
         }
     }
 }
 
 impl Default for Listen {
     fn default() -> Self {
-        Listen { imap: Some(([127, 0, 0, 1], 1143).into()), imaps: Some(([127, 0, 0, 1], 1993).into()) }
+        Listen {
+            imap: Some(([127, 0, 0, 1], 1143).into()),
+            imaps: Some(([127, 0, 0, 1], 1993).into()),
+            lmtp: Some(([127, 0, 0, 1], 2424).into()),
+            lmtp_socket: None,
+        }
+    }
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            max_message_size: 64 * 1024 * 1024,
+            max_line_length: 4096,
+            max_recipients: 1000,
+            recipient_delimiter: "+".into(),
+            trace_headers: true,
+        }
     }
 }
 
@@ -189,11 +236,24 @@ const SECTIONS: &[(&str, &str)] = &[
     ("limits", "Protocol limits (RFC 9051 §4 leaves them to the server). Each has a reason."),
     ("auth", "Authentication policy."),
     ("sync", "Multi-device synchronisation (docs/sync.md)."),
+    ("delivery", "Mail delivery: LMTP from the MTA, and `postfach deliver`."),
 ];
 
 const SETTINGS: &[Setting] = &[
     Setting { section: "listen", key: "imap", doc: "Plain IMAP with STARTTLS. Production: \"0.0.0.0:143\".", example: None },
     Setting { section: "listen", key: "imaps", doc: "Implicit-TLS IMAP. Production: \"0.0.0.0:993\".", example: None },
+    Setting {
+        section: "listen",
+        key: "lmtp",
+        doc: "LMTP (RFC 2033) for the MTA, e.g. Postfix `virtual_transport = lmtp:inet:127.0.0.1:2424`.\nLMTP has no authentication: keep it on loopback or a trusted network.",
+        example: None,
+    },
+    Setting {
+        section: "listen",
+        key: "lmtp_socket",
+        doc: "LMTP on a Unix socket as well (Postfix: `lmtp:unix:/path`).",
+        example: Some("lmtp_socket = \"/var/spool/postfix/private/postfach\""),
+    },
     Setting {
         section: "tls",
         key: "cert",
@@ -274,6 +334,36 @@ const SETTINGS: &[Setting] = &[
         doc: "Days the record of an expunged message is kept for QRESYNC (RFC 7162). A device\naway longer gets a complete but larger answer.",
         example: None,
     },
+    Setting {
+        section: "delivery",
+        key: "max_message_size",
+        doc: "Largest message accepted, in bytes, advertised as LMTP SIZE (RFC 1870).\n64 MiB, like max_literal_size: what a client may APPEND, an MTA may deliver.",
+        example: None,
+    },
+    Setting {
+        section: "delivery",
+        key: "max_line_length",
+        doc: "Longest LMTP command line, in bytes. RFC 5321 §4.5.3.1.4 allows 512; more\nleaves room for SMTPUTF8 addresses and parameters.",
+        example: None,
+    },
+    Setting {
+        section: "delivery",
+        key: "max_recipients",
+        doc: "Recipients per LMTP transaction (RFC 5321 §4.5.3.1.8 asks for at least 100).",
+        example: None,
+    },
+    Setting {
+        section: "delivery",
+        key: "recipient_delimiter",
+        doc: "Separates local part and detail in local+detail@domain (RFC 5233); the\nmessage goes to `local`. Empty disables subaddresses.",
+        example: None,
+    },
+    Setting {
+        section: "delivery",
+        key: "trace_headers",
+        doc: "Add Return-Path and Delivered-To to each delivered copy. They are kept per\nrecipient; the message itself is stored once for all recipients.",
+        example: None,
+    },
 ];
 
 impl Config {
@@ -348,6 +438,12 @@ impl Config {
             }
             _ => {}
         }
+        if self.delivery.max_line_length < 512 {
+            anyhow::bail!("delivery.max_line_length must be at least 512 (RFC 5321 §4.5.3.1.4)");
+        }
+        if self.delivery.max_recipients < 1 {
+            anyhow::bail!("delivery.max_recipients must be at least 1");
+        }
         if self.limits.idle_timeout_authenticated < 30 * 60 {
             anyhow::bail!(
                 "limits.idle_timeout_authenticated = {} is below the 1800 seconds RFC 9051 §5.4 requires",
@@ -394,6 +490,7 @@ mod tests {
         assert_eq!(parsed.tls, d.tls);
         assert_eq!(parsed.limits, d.limits);
         assert_eq!(parsed.auth, d.auth);
+        assert_eq!(parsed.delivery, d.delivery);
         assert_eq!(parsed, d);
         // Every default-valued key really appears uncommented.
         let table: toml::Table = toml::from_str(&uncommented).unwrap();
@@ -407,6 +504,7 @@ mod tests {
         let mut full = Config::default();
         full.tls.cert = Some("c.pem".into());
         full.tls.key = Some("k.pem".into());
+        full.listen.lmtp_socket = Some("/run/lmtp".into());
         let toml::Value::Table(top) = toml::Value::try_from(&full).unwrap() else { panic!() };
         let mut serialized = Vec::new();
         for (section, table) in &top {

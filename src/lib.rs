@@ -8,9 +8,15 @@
 //! | passwords, SASL PLAIN | `auth.rs` |
 //! | certificates, rustls | `tls.rs` |
 //! | the IMAP server | `imap/` |
+//! | LMTP listener and session | `lmtp/` |
+//! | storing a delivered message for its recipients | `delivery.rs` |
+//! | `deliver`'s changes reaching a running server | `notify.rs` |
 
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod imap;
+pub mod lmtp;
+pub mod notify;
 pub mod tls;

@@ -10,7 +10,11 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("postfach: error: {e:#}");
-            std::process::ExitCode::FAILURE
+            // `deliver` reports sysexits codes to the MTA.
+            match e.downcast_ref::<postfach::admin::deliver::Exit>() {
+                Some(exit) => std::process::ExitCode::from(exit.code),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -141,3 +141,18 @@ fn help_lists_the_commands() {
     let out = ok(&postfach(dir.path(), &["serve", "--help"], None));
     assert!(out.contains("--imap") && out.contains("--imaps"), "{out}");
 }
+
+#[test]
+fn address_and_domain_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&postfach(dir.path(), &["user", "add", "alice", "--password-stdin"], Some("pw\n")));
+    ok(&postfach(dir.path(), &["domain", "add", "Example.ORG"], None));
+    assert_eq!(ok(&postfach(dir.path(), &["domain", "list"], None)), "example.org\n");
+    ok(&postfach(dir.path(), &["address", "add", "info@example.org", "--user", "alice"], None));
+    ok(&postfach(dir.path(), &["address", "add", "@example.net", "--user", "alice"], None));
+    assert_eq!(ok(&postfach(dir.path(), &["address", "list"], None)), "@example.net alice\ninfo@example.org alice\n");
+    assert!(!postfach(dir.path(), &["address", "add", "x@example.org", "--user", "nobody"], None).status.success());
+    ok(&postfach(dir.path(), &["address", "del", "info@example.org"], None));
+    ok(&postfach(dir.path(), &["domain", "del", "example.org"], None));
+    assert_eq!(ok(&postfach(dir.path(), &["address", "list"], None)), "@example.net alice\n");
+}

@@ -1,6 +1,8 @@
 //! The command line (DESIGN.md §6) and the `serve` start-up sequence:
 //! data directory → configuration → store → first account → TLS → listeners.
 
+pub mod address;
+pub mod deliver;
 pub mod user;
 
 use std::net::SocketAddr;
@@ -32,6 +34,54 @@ pub enum Command {
     /// Manage accounts (works while the server runs).
     #[command(subcommand)]
     User(UserCommand),
+    /// Assign delivery addresses to accounts (`@domain` is the domain's catch-all).
+    #[command(subcommand)]
+    Address(AddressCommand),
+    /// The domains this server receives mail for.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Deliver one message from standard input (for an MTA's pipe transport).
+    /// Exits with sysexits codes: 67 unknown user, 75 temporary failure, 65 bad message.
+    Deliver(DeliverArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddressCommand {
+    /// Deliver mail for ADDRESS (`local@domain`, or `@domain` for all of a domain) to an account.
+    Add {
+        address: String,
+        /// The account receiving the mail.
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
+    /// List the addresses with their accounts.
+    List,
+    /// Remove an address.
+    Del { address: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Serve a domain: every account `NAME` receives mail for `NAME@DOMAIN`.
+    /// While no domain is listed, every domain is served.
+    Add { name: String },
+    /// List the served domains.
+    List,
+    /// Stop serving a domain.
+    Del { name: String },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeliverArgs {
+    /// Recipient: an account name or an address assigned to one.
+    #[arg(long, value_name = "NAME")]
+    pub to: String,
+    /// Envelope sender, for the Return-Path header (empty: `<>`).
+    #[arg(long, value_name = "SENDER", default_value = "")]
+    pub from: String,
+    /// Mailbox to deliver into (INBOX if it does not exist).
+    #[arg(long, value_name = "MBOX", default_value = "INBOX")]
+    pub mailbox: String,
 }
 
 /// `serve` flags; each overrides the config key of the same name.
@@ -43,6 +93,12 @@ pub struct ServeArgs {
     /// IMAPS (implicit TLS) listener address, or `none` [config: listen.imaps].
     #[arg(long, value_name = "ADDR", value_parser = parse_listen_arg)]
     pub imaps: Option<ListenAddr>,
+    /// LMTP listener address, or `none` [config: listen.lmtp].
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_arg)]
+    pub lmtp: Option<ListenAddr>,
+    /// LMTP Unix socket path [config: listen.lmtp_socket].
+    #[arg(long, value_name = "PATH")]
+    pub lmtp_socket: Option<PathBuf>,
 }
 
 /// A listener address from the command line; `None` is `none` (disabled).
@@ -117,6 +173,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let stdin = std::io::stdin();
             user::run(&store, cmd, &mut stdin.lock(), &mut std::io::stdout().lock())
         }
+        Command::Address(cmd) => {
+            address::run_address(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock())
+        }
+        Command::Domain(cmd) => address::run_domain(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
+        Command::Deliver(args) => {
+            let stdin = std::io::stdin();
+            deliver::run(&cli.data, &cli.config_path(), &args.to, &args.from, &args.mailbox, &mut stdin.lock())?;
+            Ok(())
+        }
     }
 }
 
@@ -149,7 +214,7 @@ pub fn prepare_config(data_dir: &Path, config_path: &Path, args: &ServeArgs) -> 
     let mut config = Config::load_or_init(data_dir, config_path)?;
     args.apply(&mut config);
     if config.listen.imap.is_none() && config.listen.imaps.is_none() {
-        anyhow::bail!("every listener is disabled (listen.imap and listen.imaps are both \"none\")");
+        anyhow::bail!("every IMAP listener is disabled (listen.imap and listen.imaps are both \"none\")");
     }
     Ok(config)
 }
@@ -162,6 +227,12 @@ impl ServeArgs {
         }
         if let Some(ListenAddr(a)) = self.imaps {
             config.listen.imaps = a;
+        }
+        if let Some(ListenAddr(a)) = self.lmtp {
+            config.listen.lmtp = a;
+        }
+        if let Some(p) = &self.lmtp_socket {
+            config.listen.lmtp_socket = Some(p.clone());
         }
     }
 }
@@ -210,11 +281,16 @@ mod tests {
         let c = prepare_config(dir.path(), &path, &ServeArgs::default()).unwrap();
         assert_eq!(c.listen.imap, Some("127.0.0.1:2143".parse().unwrap()));
         assert_eq!(c.listen.imaps, None);
-        let args = ServeArgs { imap: None, imaps: Some(ListenAddr(Some("127.0.0.1:2993".parse().unwrap()))) };
+        let args = ServeArgs {
+            imaps: Some(ListenAddr(Some("127.0.0.1:2993".parse().unwrap()))),
+            lmtp: Some(ListenAddr(None)),
+            ..ServeArgs::default()
+        };
         let c = prepare_config(dir.path(), &path, &args).unwrap();
         assert_eq!(c.listen.imaps, Some("127.0.0.1:2993".parse().unwrap()));
-        let args = ServeArgs { imap: Some(ListenAddr(None)), imaps: None };
+        assert_eq!(c.listen.lmtp, None);
+        let args = ServeArgs { imap: Some(ListenAddr(None)), ..ServeArgs::default() };
         let err = prepare_config(dir.path(), &path, &args).unwrap_err();
-        assert!(err.to_string().contains("every listener is disabled"));
+        assert!(err.to_string().contains("every IMAP listener is disabled"));
     }
 }

@@ -1,5 +1,7 @@
 //! Listeners: binds the configured addresses, accepts connections (implicit
 //! TLS on the IMAPS port), and runs one task per connection until shutdown.
+//! LMTP connections are served by [`crate::lmtp`]; the change-notification
+//! socket of `postfach deliver` by [`crate::notify`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use anyhow::Context;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UnixDatagram, UnixListener};
 use tokio::task::JoinSet;
 
 use super::connection::Stream;
@@ -79,6 +81,10 @@ pub struct Server {
     shared: Arc<Shared>,
     imap: Option<TcpListener>,
     imaps: Option<TcpListener>,
+    lmtp: Option<TcpListener>,
+    lmtp_unix: Option<UnixListener>,
+    /// `DATA/run/notify.sock`: changes committed by `postfach deliver`.
+    notify: Option<UnixDatagram>,
 }
 
 impl Server {
@@ -88,8 +94,24 @@ impl Server {
         std::fs::create_dir_all(&spool_dir).with_context(|| format!("cannot create {}", spool_dir.display()))?;
         let imap = bind_opt(config.listen.imap).await?;
         let imaps = bind_opt(config.listen.imaps).await?;
+        let lmtp = bind_opt(config.listen.lmtp).await?;
+        let lmtp_unix = match &config.listen.lmtp_socket {
+            None => None,
+            Some(path) => {
+                Some(crate::lmtp::bind_unix(path).with_context(|| format!("cannot listen on {}", path.display()))?)
+            }
+        };
+        // Without it, IDLE clients see `deliver`ed mail only at their next
+        // command; not a reason to refuse to start.
+        let notify = crate::notify::bind(store.data_dir())
+            .map_err(|e| tracing::warn!(error = %e, "cannot bind the change notification socket"))
+            .ok();
         let shared = Shared { config, store, tls, spool_dir, per_ip: Counter::new(), per_account: Counter::new() };
-        Ok(Server { shared: Arc::new(shared), imap, imaps })
+        Ok(Server { shared: Arc::new(shared), imap, imaps, lmtp, lmtp_unix, notify })
+    }
+
+    pub fn lmtp_addr(&self) -> Option<SocketAddr> {
+        self.lmtp.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn imap_addr(&self) -> Option<SocketAddr> {
@@ -113,6 +135,19 @@ impl Server {
             tasks.spawn(accept_loop(l, self.shared.clone(), true));
         }
         tasks.spawn(prune_tombstones(self.shared.clone()));
+        if let Some(l) = self.lmtp {
+            tracing::info!(addr = %l.local_addr()?, "LMTP listening");
+            tasks.spawn(crate::lmtp::accept_tcp(l, self.shared.clone()));
+        }
+        if let Some(l) = self.lmtp_unix {
+            if let Some(path) = &self.shared.config.listen.lmtp_socket {
+                tracing::info!(path = %path.display(), "LMTP listening");
+            }
+            tasks.spawn(crate::lmtp::accept_unix(l, self.shared.clone()));
+        }
+        if let Some(sock) = self.notify {
+            tasks.spawn(crate::notify::listen(sock, self.shared.store.clone()));
+        }
         shutdown.await;
         tracing::info!("shutting down");
         tasks.shutdown().await;

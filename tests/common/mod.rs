@@ -21,6 +21,7 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     pub addr: SocketAddr,
     pub tls_addr: SocketAddr,
+    pub lmtp_addr: SocketAddr,
     pub store: store::Store,
     /// SHA-256 fingerprint of the server certificate (hex with colons).
     pub fingerprint: String,
@@ -45,6 +46,7 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let mut config = Config::default();
     config.listen.imap = Some("127.0.0.1:0".parse().unwrap());
     config.listen.imaps = Some("127.0.0.1:0".parse().unwrap());
+    config.listen.lmtp = Some("127.0.0.1:0".parse().unwrap());
     tweak(&mut config);
     let store = store::Store::open(dir.path()).expect("open store");
     store.create_account(USER, &postfach::auth::hash_password(PASSWORD)).expect("create account");
@@ -52,11 +54,12 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let server = postfach::imap::Server::bind(config, store.clone(), tls).await.expect("bind");
     let addr = server.imap_addr().expect("imap addr");
     let tls_addr = server.imaps_addr().expect("imaps addr");
+    let lmtp_addr = server.lmtp_addr().expect("lmtp addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
-    TestServer { dir, addr, tls_addr, store, fingerprint, shutdown: Some(tx) }
+    TestServer { dir, addr, tls_addr, lmtp_addr, store, fingerprint, shutdown: Some(tx) }
 }
 
 /// A raw IMAP connection: send lines, read responses, compare transcripts.
@@ -242,4 +245,126 @@ pub fn pinned_tls(fingerprint: &str) -> Arc<rustls::ClientConfig> {
         .with_custom_certificate_verifier(Arc::new(Pinned(fingerprint.to_string(), provider)))
         .with_no_client_auth();
     Arc::new(config)
+}
+
+/// A raw LMTP connection (RFC 2033).
+pub struct Lmtp {
+    pub io: BufReader<TcpStream>,
+}
+
+impl Lmtp {
+    /// Connects and reads the 220 greeting.
+    pub async fn connect(addr: SocketAddr) -> Lmtp {
+        let tcp = TcpStream::connect(addr).await.expect("connect lmtp");
+        let mut l = Lmtp { io: BufReader::new(tcp) };
+        let g = l.reply().await;
+        assert!(g[0].starts_with("220 "), "greeting {g:?}");
+        l
+    }
+
+    /// Connects and sends LHLO.
+    pub async fn hello(addr: SocketAddr) -> Lmtp {
+        let mut l = Lmtp::connect(addr).await;
+        let r = l.cmd("LHLO test.example").await;
+        assert!(r.last().unwrap().starts_with("250 "), "{r:?}");
+        l
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.io.get_mut().write_all(bytes).await.expect("write");
+    }
+
+    /// One reply: every line up to the one with a space after the code.
+    pub async fn reply(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(TIMEOUT, self.io.read_line(&mut line))
+                .await
+                .expect("timed out waiting for an LMTP reply")
+                .expect("read");
+            assert!(n > 0, "connection closed; got {lines:?}");
+            let line = line.trim_end().to_string();
+            let last = line.as_bytes().get(3) != Some(&b'-');
+            lines.push(line);
+            if last {
+                return lines;
+            }
+        }
+    }
+
+    /// Sends one command line and returns its reply.
+    pub async fn cmd(&mut self, line: &str) -> Vec<String> {
+        self.send(format!("{line}\r\n").as_bytes()).await;
+        self.reply().await
+    }
+
+    /// Sends the message after a 354 (dot-stuffed, CRLF assumed) and returns
+    /// `n` replies, one per accepted recipient.
+    pub async fn data(&mut self, message: &[u8], n: usize) -> Vec<String> {
+        let r = self.cmd("DATA").await;
+        assert!(r[0].starts_with("354 "), "{r:?}");
+        self.send(&dot_stuff(message)).await;
+        self.send(b".\r\n").await;
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(self.reply().await.remove(0));
+        }
+        out
+    }
+
+    /// One whole transaction; returns the replies after DATA.
+    pub async fn deliver(&mut self, from: &str, to: &[&str], message: &[u8]) -> Vec<String> {
+        assert!(self.cmd(&format!("MAIL FROM:<{from}>")).await[0].starts_with("250 "));
+        let mut accepted = 0;
+        for t in to {
+            if self.cmd(&format!("RCPT TO:<{t}>")).await[0].starts_with("250 ") {
+                accepted += 1;
+            }
+        }
+        self.data(message, accepted).await
+    }
+}
+
+/// RFC 5321 §4.5.2: a dot at the start of a line is doubled. The message
+/// must end with a line break.
+pub fn dot_stuff(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 16);
+    let mut at_line_start = true;
+    for &b in message {
+        if at_line_start && b == b'.' {
+            out.push(b'.');
+        }
+        out.push(b);
+        at_line_start = b == b'\n';
+    }
+    out
+}
+
+/// Reads `UID FETCH uid (RFC822.SIZE BODY.PEEK[])` over a logged-in raw
+/// connection with INBOX selected: the size and the exact bytes.
+pub async fn fetch_raw(raw: &mut Raw, uid: u32) -> (u64, Vec<u8>) {
+    raw.send(format!("F UID FETCH {uid} (RFC822.SIZE BODY.PEEK[])\r\n").as_bytes()).await;
+    let mut head = Vec::new();
+    tokio::time::timeout(TIMEOUT, raw.io.read_until(b'\n', &mut head)).await.expect("timeout").expect("read");
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let size: u64 = head.split("RFC822.SIZE ").nth(1).expect("size").split(' ').next().unwrap().parse().unwrap();
+    let len: usize = literal_len(head.trim_end().as_bytes()).expect("literal");
+    let mut body = vec![0u8; len];
+    tokio::time::timeout(TIMEOUT, raw.io.read_exact(&mut body)).await.expect("timeout").expect("read");
+    let rest = raw.until_tagged("F").await;
+    assert!(rest.last().unwrap().starts_with("F OK"), "{rest:?}");
+    (size, body)
+}
+
+/// Files under DATA/blobs (not counting the temp directory).
+pub fn count_blobs(data: &std::path::Path) -> usize {
+    let mut n = 0;
+    for d in std::fs::read_dir(data.join("blobs")).expect("blobs dir").flatten() {
+        if d.file_name() == "tmp" || !d.path().is_dir() {
+            continue;
+        }
+        n += std::fs::read_dir(d.path()).expect("blob subdir").count();
+    }
+    n
 }

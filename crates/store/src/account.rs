@@ -1047,6 +1047,12 @@ impl Account {
     pub fn blobs(&self) -> &BlobStore {
         &self.blobs
     }
+
+    /// Publishes a change that another process committed to this account's
+    /// database (`postfach deliver`), so this process's sessions see it.
+    pub fn publish_external(&self, change: Change) {
+        let _ = self.feed.send(change);
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use rusqlite::{Connection, OpenFlags};
 use crate::Result;
 
 /// Migrations of `directory.sqlite`; entry `i` takes `user_version` from `i` to `i + 1`.
-pub(crate) const DIRECTORY_MIGRATIONS: &[&str] = &[include_str!("migrations/directory_0001_init.sql")];
+pub(crate) const DIRECTORY_MIGRATIONS: &[&str] =
+    &[include_str!("migrations/directory_0001_init.sql"), include_str!("migrations/directory_0002_addresses.sql")];
 
 /// Migrations of an account's `index.sqlite`.
 pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[

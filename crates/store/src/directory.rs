@@ -1,5 +1,5 @@
 //! The global directory (`DATA/directory.sqlite`): accounts and their password
-//! hashes, and the process-wide cache of open accounts so that every session of
+//! hashes, delivery addresses and served domains, and the process-wide cache of open accounts so that every session of
 //! one account shares one writer and one change feed.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{db, Account, AccountId, AccountInfo, BlobStore, Error, Result};
+use crate::{db, Account, AccountId, AccountInfo, AddressInfo, BlobStore, Change, Error, Recipient, Result};
 
 /// The store of one data directory. Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
@@ -182,5 +182,180 @@ impl Store {
         open.retain(|_, w| w.strong_count() > 0);
         open.insert(id, Arc::downgrade(&acc));
         Ok(acc)
+    }
+}
+
+/// Lower-cases and checks a domain name (no `@`, no spaces or control characters).
+fn normalize_domain(name: &str) -> Result<String> {
+    let d = name.trim().trim_end_matches('.').to_lowercase();
+    if d.is_empty() || d.contains('@') || d.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::InvalidName(name.to_string()));
+    }
+    Ok(d)
+}
+
+/// Lower-cases and checks an address: `local@domain`, or `@domain` (catch-all).
+fn normalize_address(address: &str) -> Result<String> {
+    let a = address.trim().to_lowercase();
+    let bad = || Error::InvalidName(address.to_string());
+    let (local, domain) = a.rsplit_once('@').ok_or_else(bad)?;
+    if local.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad());
+    }
+    let domain = normalize_domain(domain).map_err(|_| bad())?;
+    Ok(format!("{local}@{domain}"))
+}
+
+fn account_by_name(conn: &Connection, name: &str) -> Result<Option<(AccountId, String)>> {
+    let mut stmt = conn.prepare_cached("SELECT id, name FROM accounts WHERE name = ?1")?;
+    Ok(stmt.query_row([name], |r| Ok((AccountId(r.get(0)?), r.get(1)?))).optional()?)
+}
+
+fn account_by_address(conn: &Connection, address: &str) -> Result<Option<(AccountId, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.id, a.name FROM addresses d JOIN accounts a ON a.id = d.account_id WHERE d.address = ?1",
+    )?;
+    Ok(stmt.query_row([address], |r| Ok((AccountId(r.get(0)?), r.get(1)?))).optional()?)
+}
+
+/// True if mail for `name@domain` may go to the account `name`: the domain is
+/// listed, or no domain is listed at all.
+fn domain_served(conn: &Connection, domain: &str) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT NOT EXISTS (SELECT 1 FROM domains) OR EXISTS (SELECT 1 FROM domains WHERE name = ?1)",
+    )?;
+    Ok(stmt.query_row([domain], |r| r.get(0))?)
+}
+
+impl Store {
+    /// Adds a domain the server receives mail for.
+    pub fn add_domain(&self, name: &str) -> Result<()> {
+        let name = normalize_domain(name)?;
+        let conn = lock(&self.inner.directory);
+        if conn.execute("INSERT OR IGNORE INTO domains (name) VALUES (?1)", [&name])? == 0 {
+            return Err(Error::Exists(format!("domain {name}")));
+        }
+        Ok(())
+    }
+
+    pub fn delete_domain(&self, name: &str) -> Result<()> {
+        let name = normalize_domain(name)?;
+        let conn = lock(&self.inner.directory);
+        if conn.execute("DELETE FROM domains WHERE name = ?1", [&name])? == 0 {
+            return Err(Error::NotFound(format!("domain {name}")));
+        }
+        Ok(())
+    }
+
+    /// Served domains, sorted.
+    pub fn list_domains(&self) -> Result<Vec<String>> {
+        let conn = lock(&self.inner.directory);
+        let mut stmt = conn.prepare_cached("SELECT name FROM domains ORDER BY name")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Assigns an address (`local@domain`, or `@domain` for the domain's
+    /// catch-all) to an account. An address belongs to one account.
+    pub fn add_address(&self, address: &str, account: &str) -> Result<()> {
+        let address = normalize_address(address)?;
+        let account = normalize_name(account)?;
+        let conn = lock(&self.inner.directory);
+        let Some((id, _)) = account_by_name(&conn, &account)? else {
+            return Err(Error::NoSuchAccount(account));
+        };
+        let n = conn
+            .execute("INSERT OR IGNORE INTO addresses (address, account_id) VALUES (?1, ?2)", params![address, id.0])?;
+        if n == 0 {
+            return Err(Error::Exists(format!("address {address}")));
+        }
+        Ok(())
+    }
+
+    pub fn delete_address(&self, address: &str) -> Result<()> {
+        let address = normalize_address(address)?;
+        let conn = lock(&self.inner.directory);
+        if conn.execute("DELETE FROM addresses WHERE address = ?1", [&address])? == 0 {
+            return Err(Error::NotFound(format!("address {address}")));
+        }
+        Ok(())
+    }
+
+    /// Every assigned address with its account, sorted by address.
+    pub fn list_addresses(&self) -> Result<Vec<AddressInfo>> {
+        let conn = lock(&self.inner.directory);
+        let mut stmt = conn.prepare_cached(
+            "SELECT d.address, a.name FROM addresses d JOIN accounts a ON a.id = d.account_id ORDER BY d.address",
+        )?;
+        let rows = stmt.query_map([], |r| Ok(AddressInfo { address: r.get(0)?, account: r.get(1)? }))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The account that receives mail for `address` (DESIGN.md §4), or `None`.
+    /// Matching is case-insensitive; `<…>` around the address is ignored.
+    /// In order:
+    /// 1. an assigned address, or an account whose name is the whole string
+    ///    (`alice`, or an account named `alice@example.org`);
+    /// 2. `local+detail@domain` (`separator` = `+`, RFC 5233): `local@domain`
+    ///    as an assigned address, or `local` as an account name when the
+    ///    domain is served (or no domain is given); the detail is kept;
+    /// 3. `name@domain` with a served domain → the account `name`;
+    /// 4. the domain's catch-all (`@domain`).
+    pub fn resolve_recipient(&self, address: &str, separator: &str) -> Result<Option<Recipient>> {
+        let a = address.trim();
+        let a = a.strip_prefix('<').and_then(|x| x.strip_suffix('>')).unwrap_or(a).to_lowercase();
+        if a.is_empty() || a.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Ok(None);
+        }
+        let (local, domain) = match a.rsplit_once('@') {
+            Some((l, d)) => (l, Some(d)),
+            None => (a.as_str(), None),
+        };
+        let conn = lock(&self.inner.directory);
+        let found = |hit: Option<(AccountId, String)>, detail: Option<&str>| {
+            hit.map(|(account, name)| Recipient { account, name, detail: detail.map(str::to_string) })
+        };
+        if let Some(r) = found(account_by_address(&conn, &a)?, None).or(found(account_by_name(&conn, &a)?, None)) {
+            return Ok(Some(r));
+        }
+        let served = match domain {
+            Some(d) => domain_served(&conn, d)?,
+            None => true,
+        };
+        let split = if separator.is_empty() { None } else { local.split_once(separator) };
+        let split = split.filter(|(base, _)| !base.is_empty());
+        if let Some((base, detail)) = split {
+            if let Some(d) = domain {
+                if let Some(r) = found(account_by_address(&conn, &format!("{base}@{d}"))?, Some(detail)) {
+                    return Ok(Some(r));
+                }
+            }
+            if served {
+                if let Some(r) = found(account_by_name(&conn, base)?, Some(detail)) {
+                    return Ok(Some(r));
+                }
+            }
+        }
+        let Some(d) = domain else { return Ok(None) };
+        if served {
+            if let Some(r) = found(account_by_name(&conn, local)?, None) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(found(account_by_address(&conn, &format!("@{d}"))?, None))
+    }
+
+    /// The account's handle if some session in this process has it open
+    /// (to pass on a change made by another process), without opening it.
+    pub fn account_if_open(&self, id: AccountId) -> Option<Arc<Account>> {
+        lock(&self.inner.accounts).get(&id).and_then(Weak::upgrade)
+    }
+
+    /// Passes a change committed by another process (`postfach deliver`) to
+    /// the sessions of this process that have the account open.
+    pub fn publish_external(&self, id: AccountId, change: Change) {
+        if let Some(acc) = self.account_if_open(id) {
+            acc.publish_external(change);
+        }
     }
 }

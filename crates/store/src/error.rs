@@ -18,6 +18,10 @@ pub enum Error {
     NoSuchAccount(String),
     #[error("account already exists: {0}")]
     AccountExists(String),
+    #[error("already exists: {0}")]
+    Exists(String),
+    #[error("does not exist: {0}")]
+    NotFound(String),
     #[error("invalid name: {0}")]
     InvalidName(String),
     #[error("database error: {0}")]

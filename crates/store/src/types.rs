@@ -176,3 +176,21 @@ pub struct AccountInfo {
     pub id: AccountId,
     pub name: String,
 }
+
+/// An address assigned to an account (`postfach address list`). A catch-all
+/// is spelled `@domain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressInfo {
+    pub address: String,
+    pub account: String,
+}
+
+/// Where a delivery address leads (see [`crate::Store::resolve_recipient`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub account: AccountId,
+    /// The account's login name.
+    pub name: String,
+    /// The detail of `local+detail@domain` (RFC 5233 subaddress), for Sieve.
+    pub detail: Option<String>,
+}

@@ -1,0 +1,185 @@
+//! Storing one incoming message for its recipients: the part of delivery that
+//! LMTP ([`crate::lmtp`]) and `postfach deliver` ([`crate::admin::deliver`])
+//! share (DESIGN.md §2 and §4).
+//!
+//! The message is parsed once and written once as a blob (fsynced); each
+//! recipient then gets its own row with a short per-recipient prefix
+//! (`Return-Path`, `Delivered-To`), so N recipients share one blob. The
+//! metadata is computed over the first recipient's prefix + blob: the trace
+//! headers change neither the envelope nor the body structure, so it describes
+//! every recipient's copy as served (sizes are per row: prefix + blob).
+//! A recipient's result is `Ok` only after its row committed (invariant 3);
+//! rows of concurrent deliveries share commits through the store's writer
+//! (invariant 4).
+
+use store::{AccountId, MailboxId, NewMessage};
+
+/// One recipient of a delivery.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The address as the MTA gave it (for `Delivered-To`).
+    pub address: String,
+    pub account: AccountId,
+    /// Mailbox to store into; INBOX when it does not exist.
+    pub mailbox: String,
+}
+
+/// Where a copy was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub account: AccountId,
+    pub mailbox: MailboxId,
+    pub uid: u32,
+    /// The mailbox's HIGHESTMODSEQ after the commit (for change notifications).
+    pub modseq: u64,
+}
+
+/// Why a copy was not stored. Every failure is temporary (the MTA retries):
+/// permanent problems (unknown recipient, size) are found before this point.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("store error: {0}")]
+    Store(#[from] store::Error),
+    #[error("delivery task failed: {0}")]
+    Task(String),
+}
+
+/// The per-recipient trace headers (RFC 5321 §4.4 Return-Path; Delivered-To as
+/// Postfix and Dovecot write it).
+pub fn trace_prefix(from: &str, to: &str) -> Vec<u8> {
+    format!("Return-Path: <{}>\r\nDelivered-To: {}\r\n", clean(from), clean(to)).into_bytes()
+}
+
+/// Keeps header values on one line whatever the envelope said.
+fn clean(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// Turns every bare LF into CRLF (messages are stored with CRLF line endings).
+pub fn to_crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    let mut prev = 0u8;
+    for &b in bytes {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    out
+}
+
+/// Stores `message` (CRLF line endings) once for every target and returns one
+/// result per target, in order.
+pub async fn deliver(
+    store: &store::Store,
+    trace_headers: bool,
+    from: &str,
+    message: Vec<u8>,
+    targets: &[Target],
+) -> Vec<Result<Stored, DeliveryError>> {
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let prefixes: Vec<Vec<u8>> =
+        targets.iter().map(|t| if trace_headers { trace_prefix(from, &t.address) } else { Vec::new() }).collect();
+    let blobs = store.blobs().clone();
+    let first_prefix = prefixes[0].clone();
+    let size = message.len() as u64;
+    let written = tokio::task::spawn_blocking(move || -> Result<_, DeliveryError> {
+        let blob = blobs.write(&message)?;
+        let mut served = first_prefix;
+        served.extend_from_slice(&message);
+        Ok((blob, crate::imap::fetch::compute_meta(&served)))
+    })
+    .await
+    .map_err(|e| DeliveryError::Task(e.to_string()))
+    .and_then(|r| r);
+    let (blob, meta) = match written {
+        Ok(x) => x,
+        Err(e) => {
+            let msg = e.to_string();
+            return targets.iter().map(|_| Err(DeliveryError::Task(msg.clone()))).collect();
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    let mut tasks = Vec::with_capacity(targets.len());
+    for (t, prefix) in targets.iter().zip(prefixes) {
+        let new = NewMessage {
+            blob: blob.clone(),
+            size: prefix.len() as u64 + size,
+            prefix,
+            flags: store::Flags::default(),
+            internal_date: now,
+            internal_date_zone: 0,
+            meta: meta.clone(),
+        };
+        let store = store.clone();
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move { store_one(&store, &t, new).await }));
+    }
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await.unwrap_or_else(|e| Err(DeliveryError::Task(e.to_string()))));
+    }
+    out
+}
+
+async fn store_one(store: &store::Store, t: &Target, new: NewMessage) -> Result<Stored, DeliveryError> {
+    let store = store.clone();
+    let id = t.account;
+    let account = tokio::task::spawn_blocking(move || store.account(id))
+        .await
+        .map_err(|e| DeliveryError::Task(e.to_string()))??;
+    let mailbox = match account.mailbox(&t.mailbox).await? {
+        Some(m) => m,
+        None => {
+            if !t.mailbox.eq_ignore_ascii_case("INBOX") {
+                tracing::warn!(mailbox = %t.mailbox, "no such mailbox; delivering to INBOX");
+            }
+            account.mailbox("INBOX").await?.ok_or_else(|| store::Error::NoSuchMailbox("INBOX".into()))?
+        }
+    };
+    let (_, uids) = account.append(mailbox.id, vec![new]).await?;
+    let uid = uids.first().copied().ok_or_else(|| DeliveryError::Task("append returned no UID".into()))?;
+    let modseq = account.mailbox_by_id(mailbox.id).await?.map(|m| m.highest_modseq).unwrap_or(0);
+    Ok(Stored { account: t.account, mailbox: mailbox.id, uid, modseq })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf() {
+        assert_eq!(to_crlf(b"a\nb\r\nc\n\n"), b"a\r\nb\r\nc\r\n\r\n");
+        assert_eq!(to_crlf(b"\n"), b"\r\n");
+        assert_eq!(to_crlf(b"a\rb"), b"a\rb");
+    }
+
+    #[test]
+    fn prefix_is_one_line_per_header() {
+        assert_eq!(trace_prefix("", "a@b"), b"Return-Path: <>\r\nDelivered-To: a@b\r\n");
+        assert_eq!(trace_prefix("x\r\ny@z", "a@b"), b"Return-Path: <xy@z>\r\nDelivered-To: a@b\r\n");
+    }
+
+    /// The trace prefix changes neither envelope nor structure, so the
+    /// metadata computed once is right for every recipient's copy.
+    #[test]
+    fn meta_is_the_same_for_every_prefix() {
+        let msgs: [&[u8]; 4] = [
+            b"From: a@b\r\nSubject: x\r\nMessage-ID: <1@b>\r\n\r\nbody\r\n",
+            b"Content-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n\r\none\r\n--q\r\nContent-Type: text/html\r\n\r\n<b>2</b>\r\n--q--\r\n",
+            b"\r\nno header\r\n",
+            b"just a line\r\n",
+        ];
+        for m in msgs {
+            let with = |p: Vec<u8>| {
+                let mut v = p;
+                v.extend_from_slice(m);
+                crate::imap::fetch::compute_meta(&v)
+            };
+            assert_eq!(with(trace_prefix("s@x", "a@y")), with(trace_prefix("other@sender.example", "bob+tag@z")));
+        }
+    }
+}
