@@ -3,6 +3,7 @@
 //! ([`selected`]), message content for FETCH ([`fetch`]) and SEARCH
 //! ([`search`]).
 
+pub mod compress;
 pub mod connection;
 pub mod convert;
 pub mod error;

@@ -182,6 +182,7 @@ fn encode_code(code: &Code, out: &mut Vec<u8>) {
         }
         Code::ClientBug => simple("CLIENTBUG", out),
         Code::Closed => simple("CLOSED", out),
+        Code::CompressionActive => simple("COMPRESSIONACTIVE", out),
         Code::ContactAdmin => simple("CONTACTADMIN", out),
         Code::CopyUid { uid_validity, source, dest } => {
             let _ = write!(out, "COPYUID {uid_validity} ");

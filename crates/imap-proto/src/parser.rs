@@ -735,6 +735,11 @@ impl Parser {
             "MOVE" => self.copy_move(false, true)?,
             "ID" => self.id()?,
             "NOTIFY" => self.notify()?,
+            // RFC 4978 §3 `compress = "COMPRESS" SP algorithm`
+            "COMPRESS" => {
+                self.sp("after COMPRESS")?;
+                C::Compress { algorithm: self.atom("compression algorithm")?.to_ascii_uppercase() }
+            }
             "UID" => self.uid()?,
             _ => return Err(format!("unknown command {}", show(name.as_bytes()))),
         })
@@ -2479,5 +2484,11 @@ mod tests {
         assert!(err("a NOTIFY SET").tag.is_some());
         assert!(err("a NOTIFY SET (bogus (MessageNew))").message.contains("filter"));
         assert!(err("a NOTIFY SET (personal)").tag.is_some());
+    }
+
+    #[test]
+    fn compress() {
+        assert_eq!(ok("a COMPRESS deflate"), CommandBody::Compress { algorithm: "DEFLATE".into() });
+        assert!(err("a COMPRESS").tag.is_some());
     }
 }

@@ -180,6 +180,8 @@ pub enum CommandBody {
     Id { params: Option<Vec<(String, Option<String>)>> },
     /// RFC 5465 §3.1 NOTIFY. `None` is `NOTIFY NONE`.
     Notify(Option<NotifySet>),
+    /// RFC 4978 §3 `compress = "COMPRESS" SP algorithm`
+    Compress { algorithm: String },
 }
 
 /// `notify-set = "SET" [status-indicator] SP event-groups` (RFC 5465 §8)
@@ -268,6 +270,7 @@ impl CommandBody {
             Move { uid: true, .. } => "UID MOVE",
             Id { .. } => "ID",
             Notify(_) => "NOTIFY",
+            Compress { .. } => "COMPRESS",
         }
     }
 }
@@ -690,6 +693,8 @@ pub enum Code {
     Capability(Vec<String>),
     ClientBug,
     Closed,
+    /// RFC 4978 §3
+    CompressionActive,
     ContactAdmin,
     CopyUid {
         uid_validity: u32,

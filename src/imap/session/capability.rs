@@ -28,6 +28,7 @@ const EXTENSIONS: &[&str] = &[
     "CONDSTORE",
     "QRESYNC",
     "NOTIFY",
+    "COMPRESS=DEFLATE",
 ];
 
 impl Session {

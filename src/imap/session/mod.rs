@@ -103,6 +103,8 @@ pub struct Enabled {
 pub enum After {
     Continue,
     StartTls,
+    /// RFC 4978: compression starts right after the tagged OK.
+    Compress,
     Logout,
 }
 
@@ -188,6 +190,7 @@ fn is_authenticated_command(cmd: &CommandBody) -> bool {
             | Append { .. }
             | Idle
             | Notify(_)
+            | Compress { .. }
     )
 }
 
@@ -280,6 +283,7 @@ impl Session {
                 After::Continue => {}
                 After::Logout => return Ok(()),
                 After::StartTls => self.start_tls().await?,
+                After::Compress => self.start_compress(),
             }
             if matches!(self.state, State::Logout) {
                 return Ok(());
@@ -411,6 +415,7 @@ impl Session {
             C::Move { uid, set, mailbox } => self.cmd_copy(uid, &set, &mailbox, true).await,
             C::Id { params } => self.cmd_id(params),
             C::Notify(set) => self.cmd_notify(set).await,
+            C::Compress { algorithm } => self.cmd_compress(&algorithm),
         }
     }
 
@@ -504,6 +509,26 @@ impl Session {
             let modseq = view.modseq;
             self.untagged_ok(Code::HighestModSeq(modseq), "CONDSTORE enabled");
         }
+    }
+
+    /// RFC 4978 COMPRESS DEFLATE: refused when already active.
+    fn cmd_compress(&mut self, algorithm: &str) -> Result<Done> {
+        if matches!(self.conn.io.get_ref(), Stream::Deflate(_)) {
+            return Err(ImapError::bad("COMPRESS is already active"));
+        }
+        if algorithm != "DEFLATE" {
+            return Err(ImapError::bad(format!("unknown compression algorithm {algorithm}")));
+        }
+        Ok(Done { code: None, text: "DEFLATE active".into(), after: After::Compress })
+    }
+
+    /// Puts the deflate layer under the framing; bytes already buffered are
+    /// compressed data and go to the inflater first.
+    fn start_compress(&mut self) {
+        let buffered = self.conn.io.buffer().to_vec();
+        self.conn.io.consume_buffered(buffered.len());
+        let inner = std::mem::replace(self.conn.io.get_mut(), Stream::Upgrading);
+        *self.conn.io.get_mut() = Stream::Deflate(Box::new(super::compress::Deflate::new(inner, buffered)));
     }
 
     async fn start_tls(&mut self) -> std::io::Result<()> {
