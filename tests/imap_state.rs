@@ -39,6 +39,9 @@ const COMMANDS: &[(&str, &[State])] = &[
     ("UID COPY 1 Trash", &[State::Selected]),
     ("MOVE 1 Trash", &[State::Selected]),
     ("UID MOVE 1 Trash", &[State::Selected]),
+    ("NOTIFY NONE", &[State::Auth, State::Selected]),
+    ("COMPRESS DEFLATE", &[State::Auth, State::Selected]),
+    ("UNAUTHENTICATE", &[State::Auth, State::Selected]),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,4 +124,49 @@ async fn any_state_commands_work_everywhere() {
         assert!(r.iter().any(|l| l.starts_with("* BYE")), "{r:?}");
         assert!(r.last().unwrap().starts_with("T OK"), "{r:?}");
     }
+}
+
+/// RFC 8437: UNAUTHENTICATE returns to Not Authenticated, leaving the selected
+/// mailbox without expunging; a new login (pipelined, with SASL-IR) works.
+#[tokio::test]
+async fn unauthenticate_resets_the_connection() {
+    let server = common::start().await;
+    let mut raw = Raw::login(server.addr).await;
+    common::append(&mut raw, "INBOX", &common::message("keep", "x")).await;
+    raw.cmd("SELECT INBOX").await;
+    raw.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    let r = raw.cmd("UNAUTHENTICATE").await;
+    assert!(r.last().unwrap().starts_with("T OK"), "{r:?}");
+    let r = raw.cmd("SELECT INBOX").await;
+    assert!(r.last().unwrap().starts_with("T BAD"), "not authenticated any more: {r:?}");
+    let r = raw.cmd("CAPABILITY").await;
+    assert!(r[0].contains("AUTH=PLAIN"), "{r:?}");
+    // Pipelined re-authentication in one round trip.
+    let ir = "AGFsaWNlAGNvcnJlY3QgaG9yc2UgYmF0dGVyeSBzdGFwbGU="; // \0alice\0correct horse battery staple
+    raw.send(format!("U UNAUTHENTICATE\r\nA AUTHENTICATE PLAIN {ir}\r\n").as_bytes()).await;
+    let r = raw.until_tagged("U").await;
+    assert!(r.last().unwrap().starts_with("U BAD"), "not authenticated, so BAD: {r:?}");
+    let r = raw.until_tagged("A").await;
+    assert!(r.last().unwrap().starts_with("A OK"), "{r:?}");
+    let r = raw.cmd("SELECT INBOX").await;
+    assert!(r.iter().any(|l| l == "* 1 EXISTS"), "no expunge happened: {r:?}");
+}
+
+/// RFC 5032 WITHIN: OLDER and YOUNGER against the internal date.
+#[tokio::test]
+async fn within_older_and_younger() {
+    let server = common::start().await;
+    let mut raw = Raw::login(server.addr).await;
+    let old = common::message("old", "x");
+    raw.send(format!("A APPEND INBOX \"01-Jan-2020 00:00:00 +0000\" {{{}+}}\r\n", old.len()).as_bytes()).await;
+    raw.send(&old).await;
+    raw.send(b"\r\n").await;
+    raw.until_tagged("A").await;
+    common::append(&mut raw, "INBOX", &common::message("new", "x")).await;
+    raw.cmd("SELECT INBOX").await;
+    let r = raw.cmd("SEARCH YOUNGER 3600").await;
+    assert!(r.iter().any(|l| l == "* SEARCH 2"), "{r:?}");
+    let r = raw.cmd("SEARCH OLDER 3600").await;
+    assert!(r.iter().any(|l| l == "* SEARCH 1"), "{r:?}");
+    assert!(raw.cmd("CAPABILITY").await[0].contains("WITHIN"));
 }

@@ -700,6 +700,7 @@ impl Parser {
             "UNSELECT" => C::Unselect,
             "EXPUNGE" => C::Expunge,
             "NAMESPACE" => C::Namespace,
+            "UNAUTHENTICATE" => C::Unauthenticate,
             "AUTHENTICATE" => self.authenticate()?,
             "LOGIN" => self.login()?,
             "ENABLE" => self.enable()?,

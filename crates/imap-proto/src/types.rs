@@ -182,6 +182,8 @@ pub enum CommandBody {
     Notify(Option<NotifySet>),
     /// RFC 4978 §3 `compress = "COMPRESS" SP algorithm`
     Compress { algorithm: String },
+    /// RFC 8437 §3 UNAUTHENTICATE
+    Unauthenticate,
 }
 
 /// `notify-set = "SET" [status-indicator] SP event-groups` (RFC 5465 §8)
@@ -271,6 +273,7 @@ impl CommandBody {
             Id { .. } => "ID",
             Notify(_) => "NOTIFY",
             Compress { .. } => "COMPRESS",
+            Unauthenticate => "UNAUTHENTICATE",
         }
     }
 }

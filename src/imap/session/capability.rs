@@ -29,6 +29,8 @@ const EXTENSIONS: &[&str] = &[
     "QRESYNC",
     "NOTIFY",
     "COMPRESS=DEFLATE",
+    "UNAUTHENTICATE",
+    "WITHIN",
 ];
 
 impl Session {

@@ -191,6 +191,7 @@ fn is_authenticated_command(cmd: &CommandBody) -> bool {
             | Idle
             | Notify(_)
             | Compress { .. }
+            | Unauthenticate
     )
 }
 
@@ -416,6 +417,7 @@ impl Session {
             C::Id { params } => self.cmd_id(params),
             C::Notify(set) => self.cmd_notify(set).await,
             C::Compress { algorithm } => self.cmd_compress(&algorithm),
+            C::Unauthenticate => self.cmd_unauthenticate(),
         }
     }
 
@@ -509,6 +511,19 @@ impl Session {
             let modseq = view.modseq;
             self.untagged_ok(Code::HighestModSeq(modseq), "CONDSTORE enabled");
         }
+    }
+
+    /// RFC 8437 §3 UNAUTHENTICATE: back to Not Authenticated, with every
+    /// piece of connection state reset except the TLS (and COMPRESS) layers;
+    /// never NO. The selected mailbox is left without expunging.
+    fn cmd_unauthenticate(&mut self) -> Result<Done> {
+        self.state = State::NotAuthenticated;
+        self.feed = None;
+        self.notify = None;
+        self.account_slot = None;
+        self.enabled = Enabled::default();
+        self.auth_failures = 0;
+        Ok(Done::ok("UNAUTHENTICATE completed, not authenticated now"))
     }
 
     /// RFC 4978 COMPRESS DEFLATE: refused when already active.
