@@ -27,6 +27,8 @@ const EXTENSIONS: &[&str] = &[
     "BINARY",
     "CONDSTORE",
     "QRESYNC",
+    "OBJECTID",
+    "SAVEDATE",
 ];
 
 impl Session {
