@@ -180,6 +180,29 @@ fn eval(key: &SearchKey, m: &SearchContext<'_>, c: &Content<'_>) -> bool {
         SearchKey::ModSeq(n) => r.modseq >= *n,
         SearchKey::Older(n) => m.now.saturating_sub(r.internal_date) >= i64::try_from(*n).unwrap_or(i64::MAX),
         SearchKey::Younger(n) => m.now.saturating_sub(r.internal_date) < i64::try_from(*n).unwrap_or(i64::MAX),
+        SearchKey::EmailId(_)
+        | SearchKey::ThreadId(_)
+        | SearchKey::SavedBefore(_)
+        | SearchKey::SavedOn(_)
+        | SearchKey::SavedSince(_)
+        | SearchKey::SaveDateSupported => eval_objectid(key, r),
+    }
+}
+
+/// RFC 8474 §6 EMAILID/THREADID (exact, case-sensitive object ids) and
+/// RFC 8514 §4.3 SAVED* keys. Save dates are compared as UTC dates (they are
+/// reported with `+0000`); every mailbox keeps save dates, so
+/// SAVEDATESUPPORTED matches every message.
+fn eval_objectid(key: &SearchKey, r: &MessageRecord) -> bool {
+    let saved = || date_in_zone(r.save_date, 0);
+    match key {
+        SearchKey::EmailId(id) => r.email_id == *id,
+        SearchKey::ThreadId(id) => r.thread_id == *id,
+        SearchKey::SavedBefore(d) => saved().is_some_and(|x| x < *d),
+        SearchKey::SavedOn(d) => saved().is_some_and(|x| x == *d),
+        SearchKey::SavedSince(d) => saved().is_some_and(|x| x >= *d),
+        SearchKey::SaveDateSupported => true,
+        _ => false,
     }
 }
 
@@ -254,6 +277,10 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
             blob: store::BlobId("b".into()),
             prefix: Vec::new(),
             meta: fetch::compute_meta(MSG),
+            email_id: "M0123456789abcdef01234567".into(),
+            thread_id: "T0123456789abcdef01234567".into(),
+            // 2003-07-02 00:30:00 UTC
+            save_date: 1_057_105_800,
         }
     }
 
@@ -426,6 +453,26 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         yes(SearchKey::And(vec![SearchKey::Seen, SearchKey::From(s("jörg"))]), &r);
         no(SearchKey::And(vec![SearchKey::Seen, SearchKey::From(s("anna"))]), &r);
         yes(SearchKey::And(vec![]), &r);
+    }
+
+    #[test]
+    fn objectid_and_savedate_keys() {
+        let r = record(0, &[]);
+        yes(SearchKey::EmailId("M0123456789abcdef01234567".into()), &r);
+        no(SearchKey::EmailId("m0123456789abcdef01234567".into()), &r);
+        no(SearchKey::EmailId("T0123456789abcdef01234567".into()), &r);
+        yes(SearchKey::ThreadId("T0123456789abcdef01234567".into()), &r);
+        no(SearchKey::ThreadId("M0123456789abcdef01234567".into()), &r);
+        // The save date is compared as a UTC date.
+        yes(SearchKey::SavedOn(date(2003, 7, 2)), &r);
+        no(SearchKey::SavedOn(date(2003, 7, 1)), &r);
+        yes(SearchKey::SavedSince(date(2003, 7, 2)), &r);
+        no(SearchKey::SavedSince(date(2003, 7, 3)), &r);
+        yes(SearchKey::SavedBefore(date(2003, 7, 3)), &r);
+        no(SearchKey::SavedBefore(date(2003, 7, 2)), &r);
+        yes(SearchKey::SaveDateSupported, &r);
+        no(SearchKey::Not(Box::new(SearchKey::SaveDateSupported)), &r);
+        assert!(!needs_body(&SearchKey::ThreadId("T1".into())));
     }
 
     #[test]

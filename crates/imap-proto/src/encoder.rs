@@ -199,6 +199,11 @@ fn encode_code(code: &Code, out: &mut Vec<u8>) {
         }
         Code::InUse => simple("INUSE", out),
         Code::Limit => simple("LIMIT", out),
+        Code::MailboxId(id) => {
+            simple("MAILBOXID (", out);
+            objectid(id, out);
+            out.push(b')');
+        }
         Code::Modified(set) => {
             simple("MODIFIED ", out);
             encode_sequence_set(set, out);
@@ -332,6 +337,17 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
                 let _ = write!(out, "{} {n}", item.as_str());
             });
             out.push(b')');
+        }
+        Data::StatusWithMailboxId { mailbox: name, items, mailbox_id } => {
+            out.extend_from_slice(b"STATUS ");
+            mailbox(name, out);
+            out.extend_from_slice(b" (");
+            for (item, n) in items.iter().filter(|(i, _)| *i != crate::StatusItem::MailboxId) {
+                let _ = write!(out, "{} {n} ", item.as_str());
+            }
+            out.extend_from_slice(b"MAILBOXID (");
+            objectid(mailbox_id, out);
+            out.extend_from_slice(b"))");
         }
         Data::Search { numbers, modseq } => {
             out.extend_from_slice(b"SEARCH");
@@ -511,6 +527,41 @@ fn fetch_value(v: &FetchValue, out: &mut Vec<u8>) {
         FetchValue::ModSeq(n) => {
             let _ = write!(out, "MODSEQ ({n})");
         }
+        FetchValue::EmailId(_) | FetchValue::ThreadId(_) | FetchValue::SaveDate(_) => objectid_fetch_value(v, out),
+    }
+}
+
+/// RFC 8474 / RFC 8514 FETCH items: `"EMAILID" SP "(" objectid ")"`,
+/// `"THREADID" SP ("(" objectid ")" / nil)`, `"SAVEDATE" SP (date-time / nil)`.
+fn objectid_fetch_value(v: &FetchValue, out: &mut Vec<u8>) {
+    match v {
+        FetchValue::EmailId(id) => {
+            out.extend_from_slice(b"EMAILID (");
+            objectid(id, out);
+            out.push(b')');
+        }
+        FetchValue::ThreadId(Some(id)) => {
+            out.extend_from_slice(b"THREADID (");
+            objectid(id, out);
+            out.push(b')');
+        }
+        FetchValue::ThreadId(None) => out.extend_from_slice(b"THREADID NIL"),
+        FetchValue::SaveDate(Some(dt)) => {
+            out.extend_from_slice(b"SAVEDATE ");
+            date_time(dt, out);
+        }
+        FetchValue::SaveDate(None) => out.extend_from_slice(b"SAVEDATE NIL"),
+        _ => {}
+    }
+}
+
+/// RFC 8474 `objectid = 1*255(ALPHA / DIGIT / "_" / "-")`. Other characters
+/// are dropped and the value is cut at 255, so the output always parses.
+fn objectid(id: &str, out: &mut Vec<u8>) {
+    let before = out.len();
+    out.extend(id.bytes().filter(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-').take(255));
+    if out.len() == before {
+        out.push(b'-');
     }
 }
 
@@ -947,5 +998,65 @@ mod tests {
             let res = ResponseCodec::default().decode(&out);
             assert!(matches!(res, Ok((rem, _)) if rem.is_empty()), "{:?}", String::from_utf8_lossy(&out));
         }
+    }
+
+    #[test]
+    fn objectid_and_savedate_responses() {
+        use crate::DateTime;
+        // RFC 8474 §4.1, §4.2 examples
+        assert_eq!(
+            status(
+                Some("3"),
+                StatusKind::Ok,
+                Some(Code::MailboxId("F2212ea87-6097-4256-9d51-71338625".into())),
+                "Completed"
+            ),
+            "3 OK [MAILBOXID (F2212ea87-6097-4256-9d51-71338625)] Completed\r\n"
+        );
+        assert_eq!(
+            status(None, StatusKind::Ok, Some(Code::MailboxId("F1\r\n] x".into())), "Ok"),
+            "* OK [MAILBOXID (F1x)] Ok\r\n",
+            "characters outside objectid are dropped"
+        );
+        assert_eq!(
+            data(Data::StatusWithMailboxId {
+                mailbox: "foo".into(),
+                items: vec![],
+                mailbox_id: "F2212ea87-6097-4256-9d51-71338625".into()
+            }),
+            "* STATUS \"foo\" (MAILBOXID (F2212ea87-6097-4256-9d51-71338625))\r\n"
+        );
+        assert_eq!(
+            data(Data::StatusWithMailboxId {
+                mailbox: "a b".into(),
+                items: vec![(StatusItem::Messages, 2), (StatusItem::MailboxId, 0), (StatusItem::UidNext, 9)],
+                mailbox_id: "Fab".into()
+            }),
+            "* STATUS \"a b\" (MESSAGES 2 UIDNEXT 9 MAILBOXID (Fab))\r\n"
+        );
+        // RFC 8474 §5.3 example; RFC 8514 §4.2 example
+        let dt = DateTime {
+            date: Date { year: 2015, month: 1, day: 1 },
+            hour: 18,
+            minute: 50,
+            second: 53,
+            zone_minutes: 60,
+        };
+        assert_eq!(
+            data(Data::Fetch {
+                seq: 3,
+                items: vec![
+                    FetchValue::EmailId("Mdd3c288836c4c7a762b2b3bc".into()),
+                    FetchValue::ThreadId(Some("T64b478a75b7ea9".into())),
+                    FetchValue::SaveDate(Some(dt)),
+                ]
+            }),
+            "* 3 FETCH (EMAILID (Mdd3c288836c4c7a762b2b3bc) THREADID (T64b478a75b7ea9) \
+             SAVEDATE \"01-Jan-2015 18:50:53 +0100\")\r\n"
+        );
+        assert_eq!(
+            data(Data::Fetch { seq: 1, items: vec![FetchValue::ThreadId(None), FetchValue::SaveDate(None)] }),
+            "* 1 FETCH (THREADID NIL SAVEDATE NIL)\r\n"
+        );
     }
 }

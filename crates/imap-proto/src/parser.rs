@@ -254,6 +254,64 @@ struct Parser {
     rec: usize,
 }
 
+/// RFC 8474 OBJECTID and RFC 8514 SAVEDATE additions to the grammar.
+impl Parser {
+    /// `objectid = 1*255(ALPHA / DIGIT / "_" / "-")` (RFC 8474 §7)
+    fn objectid(&mut self) -> R<String> {
+        let id = self.take_while(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if id.is_empty() {
+            return Err("expected object id".into());
+        }
+        if id.len() > 255 {
+            return Err("object id longer than 255 characters".into());
+        }
+        Ok(String::from_utf8_lossy(&id).into_owned())
+    }
+
+    /// `search-key =/ "EMAILID" SP objectid / "THREADID" SP objectid` (RFC 8474 §6);
+    /// `search-key =/ "SAVEDBEFORE" SP date / "SAVEDON" SP date / "SAVEDSINCE" SP date /
+    /// "SAVEDATESUPPORTED"` (RFC 8514 §5). `None` when `w` is none of these.
+    fn objectid_search_key(&mut self, w: &str) -> R<Option<SearchKey>> {
+        Ok(Some(match w {
+            "EMAILID" | "THREADID" => {
+                self.sp(&format!("after {w}"))?;
+                let id = self.objectid()?;
+                if w == "EMAILID" {
+                    SearchKey::EmailId(id)
+                } else {
+                    SearchKey::ThreadId(id)
+                }
+            }
+            "SAVEDBEFORE" | "SAVEDON" | "SAVEDSINCE" => {
+                self.sp(&format!("after {w}"))?;
+                let d = self.date()?;
+                match w {
+                    "SAVEDBEFORE" => SearchKey::SavedBefore(d),
+                    "SAVEDON" => SearchKey::SavedOn(d),
+                    _ => SearchKey::SavedSince(d),
+                }
+            }
+            "SAVEDATESUPPORTED" => SearchKey::SaveDateSupported,
+            _ => return Ok(None),
+        }))
+    }
+
+    /// `fetch-att =/ "EMAILID" / "THREADID"` (RFC 8474 §7); `fetch-att =/ "SAVEDATE"` (RFC 8514 §5)
+    fn objectid_fetch_att(w: &str) -> Option<FetchAttr> {
+        match w {
+            "EMAILID" => Some(FetchAttr::EmailId),
+            "THREADID" => Some(FetchAttr::ThreadId),
+            "SAVEDATE" => Some(FetchAttr::SaveDate),
+            _ => None,
+        }
+    }
+
+    /// `status-att =/ "MAILBOXID"` (RFC 8474 §7)
+    fn objectid_status_att(w: &str) -> Option<StatusItem> {
+        (w == "MAILBOXID").then_some(StatusItem::MailboxId)
+    }
+}
+
 impl Parser {
     // ---------------------------------------------------------------- cursor
 
@@ -1112,7 +1170,10 @@ impl Parser {
                 "SIZE" => StatusItem::Size,
                 "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
                 "" => return Err("expected status attribute".into()),
-                _ => return Err(format!("unknown status attribute {}", show(w.as_bytes()))),
+                _ => match Self::objectid_status_att(&w) {
+                    Some(item) => item,
+                    None => return Err(format!("unknown status attribute {}", show(w.as_bytes()))),
+                },
             });
             if !self.eat(b' ') {
                 break;
@@ -1373,7 +1434,10 @@ impl Parser {
                 arg!("YOUNGER");
                 K::Younger(u64::from(self.nz_number("after YOUNGER")?))
             }
-            _ => return Err(format!("unknown search key {}", show(w.as_bytes()))),
+            _ => match self.objectid_search_key(&w)? {
+                Some(k) => k,
+                None => return Err(format!("unknown search key {}", show(w.as_bytes()))),
+            },
         })
     }
 
@@ -1463,7 +1527,10 @@ impl Parser {
             }
             "BINARY.SIZE" => F::BinarySize { part: self.section_binary()? },
             "" => return Err("expected fetch attribute".into()),
-            _ => return Err(format!("unknown fetch attribute {}", show(w.as_bytes()))),
+            _ => match Self::objectid_fetch_att(&w) {
+                Some(a) => a,
+                None => return Err(format!("unknown fetch attribute {}", show(w.as_bytes()))),
+            },
         })
     }
 
@@ -2491,5 +2558,52 @@ mod tests {
     fn compress() {
         assert_eq!(ok("a COMPRESS deflate"), CommandBody::Compress { algorithm: "DEFLATE".into() });
         assert!(err("a COMPRESS").tag.is_some());
+    }
+
+    #[test]
+    fn objectid_and_savedate_grammar() {
+        use FetchAttr as F;
+        use SearchKey as K;
+        // RFC 8474 §4.2 / §7: status-att =/ "MAILBOXID"
+        assert_eq!(
+            ok("a STATUS foo (MAILBOXID messages)"),
+            CommandBody::Status { mailbox: mb("foo"), items: vec![StatusItem::MailboxId, StatusItem::Messages] }
+        );
+        assert!(err("a STATUS foo (MAILBOXIDX)").message.contains("unknown status attribute"));
+        // RFC 8474 §5.3, RFC 8514 §4.2: fetch-att =/ "EMAILID" / "THREADID" / "SAVEDATE"
+        match ok("a UID FETCH 1:* (emailid THREADID SaveDate FLAGS)") {
+            CommandBody::Fetch { items, .. } => {
+                assert_eq!(items, vec![F::EmailId, F::ThreadId, F::SaveDate, F::Flags])
+            }
+            o => panic!("{o:?}"),
+        }
+        match ok("a FETCH 2 SAVEDATE") {
+            CommandBody::Fetch { items, .. } => assert_eq!(items, vec![F::SaveDate]),
+            o => panic!("{o:?}"),
+        }
+        assert!(err("a FETCH 1 (EMAILIDS)").message.contains("unknown fetch attribute"));
+        // RFC 8474 §6: search-key =/ "EMAILID" SP objectid / "THREADID" SP objectid
+        assert_eq!(search("a SEARCH EMAILID M6d99ac3275bb4e").2, K::EmailId("M6d99ac3275bb4e".into()));
+        assert_eq!(
+            search("a UID SEARCH threadid T64b478a75b7ea9 NOT EMAILID M_a-1").2,
+            K::And(vec![K::ThreadId("T64b478a75b7ea9".into()), K::Not(Box::new(K::EmailId("M_a-1".into())))])
+        );
+        assert!(err("a SEARCH EMAILID").message.contains("expected SP"));
+        assert_eq!(err("a SEARCH EMAILID \"M1\"").message, "expected object id");
+        assert!(err(&format!("a SEARCH THREADID T{}", "0".repeat(255))).message.contains("longer than 255"));
+        ok(&format!("a SEARCH THREADID T{}", "0".repeat(254)));
+        // RFC 8514 §4.3
+        assert_eq!(
+            search("a SEARCH SAVEDBEFORE 1-Feb-2019 SAVEDON \"28-Dec-2014\" SAVEDSINCE 03-Mar-2020 SAVEDATESUPPORTED")
+                .2,
+            K::And(vec![
+                K::SavedBefore(date(2019, 2, 1)),
+                K::SavedOn(date(2014, 12, 28)),
+                K::SavedSince(date(2020, 3, 3)),
+                K::SaveDateSupported,
+            ])
+        );
+        assert!(err("a SEARCH SAVEDON 31-Feb-2019").message.contains("invalid day"));
+        assert!(err("a SEARCH SAVEDATESUPPORTEDX").message.contains("unknown search key"));
     }
 }

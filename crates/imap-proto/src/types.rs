@@ -341,7 +341,8 @@ pub struct ListReturn {
     pub status: Option<Vec<StatusItem>>,
 }
 
-/// `status-att` (RFC 9051 §6.3.11; RFC 7162 HIGHESTMODSEQ; RFC 8438 SIZE).
+/// `status-att` (RFC 9051 §6.3.11; RFC 7162 HIGHESTMODSEQ; RFC 8438 SIZE;
+/// RFC 8474 MAILBOXID).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusItem {
     Messages,
@@ -352,6 +353,8 @@ pub enum StatusItem {
     Deleted,
     Size,
     HighestModSeq,
+    /// RFC 8474 §4.2; its value is a string, sent in [`Data::StatusWithMailboxId`].
+    MailboxId,
 }
 
 impl StatusItem {
@@ -365,6 +368,7 @@ impl StatusItem {
             StatusItem::Deleted => "DELETED",
             StatusItem::Size => "SIZE",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
+            StatusItem::MailboxId => "MAILBOXID",
         }
     }
 }
@@ -566,6 +570,18 @@ pub enum SearchKey {
     Older(u64),
     /// RFC 5032 `YOUNGER n` (seconds)
     Younger(u64),
+    /// RFC 8474 §6 `EMAILID objectid`
+    EmailId(String),
+    /// RFC 8474 §6 `THREADID objectid`
+    ThreadId(String),
+    /// RFC 8514 §4.3 `SAVEDBEFORE date`
+    SavedBefore(Date),
+    /// RFC 8514 §4.3 `SAVEDON date`
+    SavedOn(Date),
+    /// RFC 8514 §4.3 `SAVEDSINCE date`
+    SavedSince(Date),
+    /// RFC 8514 §4.3 `SAVEDATESUPPORTED`
+    SaveDateSupported,
 }
 
 /// `search-return-opt` (RFC 4731 §3.1, RFC 5182 SAVE).
@@ -633,6 +649,12 @@ pub enum FetchAttr {
     Rfc822Header,
     Rfc822Text,
     ModSeq,
+    /// RFC 8474 §5.3 `EMAILID`
+    EmailId,
+    /// RFC 8474 §5.3 `THREADID`
+    ThreadId,
+    /// RFC 8514 §4.2 `SAVEDATE`
+    SaveDate,
 }
 
 /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`
@@ -711,6 +733,8 @@ pub enum Code {
     HighestModSeq(u64),
     InUse,
     Limit,
+    /// RFC 8474 §4.1 `MAILBOXID (objectid)`
+    MailboxId(String),
     Modified(SequenceSet),
     NoModSeq,
     Nonexistent,
@@ -765,6 +789,14 @@ pub enum Data {
     Status {
         mailbox: String,
         items: Vec<(StatusItem, u64)>,
+    },
+    /// A STATUS response that includes RFC 8474 `MAILBOXID (objectid)`: the
+    /// numeric items as in [`Data::Status`], then `MAILBOXID`. (A variant of
+    /// its own so that every `Data::Status` keeps its simple numeric form.)
+    StatusWithMailboxId {
+        mailbox: String,
+        items: Vec<(StatusItem, u64)>,
+        mailbox_id: String,
     },
     /// IMAP4rev1 `SEARCH` (`mod-sequence` is RFC 7162's `(MODSEQ n)`).
     Search {
@@ -838,4 +870,10 @@ pub enum FetchValue {
     Rfc822Header(Option<Vec<u8>>),
     Rfc822Text(Option<Vec<u8>>),
     ModSeq(u64),
+    /// RFC 8474 `"EMAILID" SP "(" objectid ")"`
+    EmailId(String),
+    /// RFC 8474 `"THREADID" SP ("(" objectid ")" / nil)`
+    ThreadId(Option<String>),
+    /// RFC 8514 `"SAVEDATE" SP (date-time / nil)`
+    SaveDate(Option<DateTime>),
 }

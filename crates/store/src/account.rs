@@ -372,7 +372,8 @@ fn next_uidvalidity(conn: &Connection) -> Result<u32> {
 fn insert_mailbox(conn: &Connection, name: &str, special_use: Option<&str>) -> Result<MailboxId> {
     let uv = next_uidvalidity(conn)?;
     conn.execute(
-        "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq, special_use) VALUES (?1, ?2, 1, 1, ?3)",
+        "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq, special_use, object_id)
+         VALUES (?1, ?2, 1, 1, ?3, 'F' || lower(hex(randomblob(12))))",
         params![name, uv, special_use],
     )?;
     Ok(MailboxId(conn.last_insert_rowid()))
@@ -386,10 +387,11 @@ fn mailbox_from_row(r: &Row<'_>) -> rusqlite::Result<MailboxInfo> {
         uid_next: r.get::<_, i64>(3)? as u32,
         highest_modseq: r.get::<_, i64>(4)? as u64,
         special_use: r.get(5)?,
+        object_id: r.get(6)?,
     })
 }
 
-const MAILBOX_COLS: &str = "id, name, uidvalidity, uidnext, highestmodseq, special_use";
+const MAILBOX_COLS: &str = "id, name, uidvalidity, uidnext, highestmodseq, special_use, object_id";
 
 fn mailbox_by_name(conn: &Connection, name: &str) -> Result<Option<MailboxInfo>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE name = ?1"))?;
@@ -485,15 +487,19 @@ fn copy_rows(
     let modseq = bump_modseq(conn, to)?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob,
-                               prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id)
+                               prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
+                               thread_refs, email_id, thread_id, savedate)
          SELECT ?3, ?4, ?5, flags, keywords, internaldate, internaldate_zone, size, blob,
-                prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id
+                prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
+                thread_refs, email_id, thread_id, ?6
          FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     )?;
+    // RFC 8514 §3: the copy is saved now; RFC 8474 §5.1: same EMAILID/THREADID.
+    let now = db::now();
     let mut mapping = Vec::with_capacity(existing.len());
     for (i, s) in existing.iter().enumerate() {
         let new_uid = first + i as u32;
-        stmt.execute(params![from.0, s.uid, to.0, new_uid, modseq as i64])?;
+        stmt.execute(params![from.0, s.uid, to.0, new_uid, modseq as i64, now])?;
         mapping.push((s.uid, new_uid));
     }
     changes.push(Change::Mailbox { mailbox: to, modseq });
@@ -539,8 +545,45 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
             cc: r.get(15)?,
             sent_date: r.get(16)?,
             message_id: r.get(17)?,
+            references: refs_from_text(&r.get::<_, String>(18)?),
         },
+        email_id: r.get(19)?,
+        thread_id: r.get(20)?,
+        save_date: r.get(21)?,
     })
+}
+
+// ---------------------------------------------------------------- object ids
+
+/// At most this many referenced Message-IDs are kept and looked up per
+/// message (a hostile `References:` may name thousands).
+pub const MAX_THREAD_REFS: usize = 64;
+
+fn refs_to_text(refs: &[String]) -> String {
+    refs.iter()
+        .filter(|r| !r.is_empty() && !r.contains(char::is_whitespace))
+        .take(MAX_THREAD_REFS)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn refs_from_text(s: &str) -> Vec<String> {
+    s.split(' ').filter(|r| !r.is_empty()).map(str::to_string).collect()
+}
+
+/// The THREADID of the first message of the account (any mailbox) whose
+/// Message-ID is one of `refs` (nearest parent first), if any (RFC 8474 §5.2).
+fn thread_of_refs(conn: &Connection, refs: &[String]) -> Result<Option<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT thread_id FROM messages WHERE message_id = ?1 AND thread_id != '' ORDER BY rowid LIMIT 1",
+    )?;
+    for r in refs.iter().filter(|r| !r.is_empty()).take(MAX_THREAD_REFS) {
+        if let Some(t) = stmt.query_row([r], |row| row.get::<_, String>(0)).optional()? {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
 }
 
 // ---------------------------------------------------------------- Account
@@ -822,13 +865,18 @@ impl Account {
             let mut stmt = c.prepare_cached(
                 "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size,
                                        blob, prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr,
-                                       sent_date, message_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                                       sent_date, message_id, thread_refs, savedate, email_id, thread_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+                         'M' || lower(hex(randomblob(12))), coalesce(?22, 'T' || lower(hex(randomblob(12)))))",
             )?;
+            let now = db::now();
             let mut uids = Vec::with_capacity(messages.len());
             for (i, m) in messages.into_iter().enumerate() {
                 let uid = first + i as u32;
                 let flags = normalized(m.flags);
+                // Earlier messages of this batch are already inserted, so a
+                // reply appended together with its parent joins its thread.
+                let thread = thread_of_refs(c, &m.meta.references)?;
                 stmt.execute(params![
                     mailbox.0,
                     uid,
@@ -849,6 +897,9 @@ impl Account {
                     m.meta.cc,
                     m.meta.sent_date,
                     m.meta.message_id,
+                    refs_to_text(&m.meta.references),
+                    now,
+                    thread,
                 ])?;
                 uids.push(uid);
             }
@@ -914,7 +965,8 @@ impl Account {
             uids.dedup();
             let mut stmt = c.prepare_cached(
                 "SELECT uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob, prefix,
-                        envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id
+                        envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
+                        thread_refs, email_id, thread_id, savedate
                  FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
             )?;
             let mut out = Vec::with_capacity(uids.len());
@@ -1159,6 +1211,45 @@ mod tests {
         assert!(wal.exists());
         drop(acc);
         assert!(!wal.exists(), "a connection is still open");
+    }
+
+    /// Migration 3 gives existing mailboxes and messages object ids: distinct
+    /// MAILBOXIDs, and copies of one message (same blob and prefix) one
+    /// EMAILID and THREADID; the save date of old rows is their INTERNALDATE.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migration_3_backfills_object_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        {
+            let mut c = db::open_rw(&path).unwrap();
+            db::migrate(&mut c, &db::ACCOUNT_MIGRATIONS[..2]).unwrap();
+            c.execute_batch(
+                "INSERT INTO mailboxes (id, name, uidvalidity) VALUES (1, 'INBOX', 1), (2, 'Archive', 2);
+                 INSERT INTO messages (mailbox_id, uid, modseq, internaldate, size, blob) VALUES
+                    (1, 1, 1, 1000, 1, 'aa'), (2, 1, 1, 2000, 1, 'aa'), (1, 2, 1, 3000, 1, 'bb');",
+            )
+            .unwrap();
+        }
+        let blobs = BlobStore::new(dir.path().join("blobs"));
+        let acc = Account::open(AccountId(1), &path, blobs).unwrap();
+        let mbs = acc.mailboxes().await.unwrap();
+        assert_eq!(mbs.len(), 2);
+        for m in &mbs {
+            assert!(m.object_id.starts_with('F') && m.object_id.len() == 25, "{}", m.object_id);
+        }
+        assert_ne!(mbs[0].object_id, mbs[1].object_id);
+        let inbox = acc.records(MailboxId(1), vec![1, 2]).await.unwrap();
+        let archive = acc.records(MailboxId(2), vec![1]).await.unwrap();
+        assert_eq!(inbox[0].email_id, archive[0].email_id);
+        assert_eq!(inbox[0].thread_id, archive[0].thread_id);
+        assert_ne!(inbox[0].email_id, inbox[1].email_id);
+        assert_ne!(inbox[0].thread_id, inbox[1].thread_id);
+        assert!(inbox[1].email_id.starts_with('M') && inbox[1].thread_id.starts_with('T'));
+        assert_eq!((inbox[0].save_date, archive[0].save_date, inbox[1].save_date), (1000, 2000, 3000));
+        // New mailboxes get their own id too.
+        let id = acc.create_mailbox("new", None).await.unwrap();
+        let new = acc.mailbox_by_id(id).await.unwrap().unwrap();
+        assert!(new.object_id.starts_with('F') && !mbs.iter().any(|m| m.object_id == new.object_id));
     }
 
     #[test]

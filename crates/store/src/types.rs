@@ -64,6 +64,8 @@ pub struct MailboxInfo {
     pub highest_modseq: u64,
     /// `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, `\All`, `\Flagged` (RFC 6154).
     pub special_use: Option<String>,
+    /// RFC 8474 MAILBOXID (`F` + 24 hex digits): kept by RENAME, never reused.
+    pub object_id: String,
 }
 
 /// Counts for STATUS and SELECT (RFC 9051 §6.3.11).
@@ -107,6 +109,11 @@ pub struct MessageMeta {
     /// `Date:` header as Unix seconds, if parseable.
     pub sent_date: Option<i64>,
     pub message_id: String,
+    /// Message-IDs named by `In-Reply-To` and `References` (without angle
+    /// brackets), nearest parent first: In-Reply-To, then References from
+    /// last to first, deduplicated. THREADID is taken from the first of
+    /// them found in the account (RFC 8474 §5.2).
+    pub references: Vec<String>,
 }
 
 /// A message row with its stored metadata (for FETCH and SEARCH).
@@ -124,6 +131,15 @@ pub struct MessageRecord {
     /// Per-recipient trace headers served before the blob (DESIGN.md §2).
     pub prefix: Vec<u8>,
     pub meta: MessageMeta,
+    /// RFC 8474 EMAILID (`M` + 24 hex digits): set at APPEND/delivery, the
+    /// same for every copy made by COPY/MOVE.
+    pub email_id: String,
+    /// RFC 8474 THREADID (`T` + 24 hex digits): shared by a message and the
+    /// replies to it, copied by COPY/MOVE.
+    pub thread_id: String,
+    /// RFC 8514 save date, Unix seconds: when the message was saved into this
+    /// mailbox (APPEND, delivery, COPY, MOVE).
+    pub save_date: i64,
 }
 
 /// A new message for [`crate::Account::append`]. The blob must already be

@@ -64,6 +64,7 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
             v.trim().to_string()
         })
         .unwrap_or_default();
+    let references = thread_references(first("in-reply-to"), first("references"));
     store::MessageMeta {
         envelope: envelope::encode(header),
         bodystructure: bodystructure::encode(raw, &root, true),
@@ -74,7 +75,42 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
         cc,
         sent_date,
         message_id,
+        references,
     }
+}
+
+/// The Message-IDs a message replies to, for THREADID (RFC 8474 §5.2):
+/// In-Reply-To first, then References from last (the direct parent) to
+/// first (the thread's root), without angle brackets, deduplicated, at most
+/// [`store::account::MAX_THREAD_REFS`].
+pub(crate) fn thread_references(in_reply_to: Option<&[u8]>, references: Option<&[u8]>) -> Vec<String> {
+    fn msg_ids(v: &[u8]) -> Vec<String> {
+        let v = String::from_utf8_lossy(&unfold(v)).into_owned();
+        let mut out = Vec::new();
+        let mut rest = v.as_str();
+        while let Some(start) = rest.find('<') {
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('>') else { break };
+            let id = after[..end].trim();
+            if !id.is_empty() && !id.contains(char::is_whitespace) {
+                out.push(id.to_string());
+            }
+            rest = &after[end + 1..];
+        }
+        out
+    }
+    let mut out: Vec<String> = Vec::new();
+    let irt = in_reply_to.map(msg_ids).unwrap_or_default();
+    let refs = references.map(msg_ids).unwrap_or_default();
+    for id in irt.into_iter().chain(refs.into_iter().rev()) {
+        if out.len() >= store::account::MAX_THREAD_REFS {
+            break;
+        }
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -478,6 +514,20 @@ mod tests {
         let m = compute_meta(SIMPLE);
         assert_eq!(m.sent_date, Some(760686745));
         assert_eq!(m.from, "Fred Foobar <foobar@Blurdybloop.COM>");
+    }
+
+    #[test]
+    fn thread_references_nearest_parent_first() {
+        let m = compute_meta(
+            b"Message-ID: <c@x>\r\nIn-Reply-To: <b@x>\r\nReferences: <a@x>\r\n <b@x>\r\nSubject: re\r\n\r\nbody\r\n",
+        );
+        assert_eq!(m.references, vec!["b@x".to_string(), "a@x".to_string()]);
+        // In-Reply-To with a comment-ish phrase; References only.
+        let r = thread_references(Some(b"Your message of today <p@q> (sent)"), Some(b"<r@s><t@u> <p@q>"));
+        assert_eq!(r, vec!["p@q", "t@u", "r@s"]);
+        assert!(thread_references(None, Some(b"garbage < > <unterminated")).is_empty());
+        let many: String = (0..500).map(|i| format!("<{i}@x> ")).collect();
+        assert_eq!(thread_references(None, Some(many.as_bytes())).len(), store::account::MAX_THREAD_REFS);
     }
 
     #[test]

@@ -31,6 +31,8 @@ const EXTENSIONS: &[&str] = &[
     "COMPRESS=DEFLATE",
     "UNAUTHENTICATE",
     "WITHIN",
+    "OBJECTID",
+    "SAVEDATE",
 ];
 
 impl Session {

@@ -32,8 +32,14 @@ impl Session {
             },
             _ => return Err(ImapError::no(Code::Other("USEATTR".into(), None), "only one special use per mailbox")),
         };
-        self.account()?.create_mailbox(&internal, use_).await?;
-        Ok(Done::ok("CREATE completed"))
+        let account = self.account()?;
+        let id = account.create_mailbox(&internal, use_).await?;
+        // RFC 8474 §4.1: the tagged OK carries the new mailbox's MAILBOXID.
+        match account.mailbox_by_id(id).await? {
+            Some(mb) => Ok(Done::with_code(Code::MailboxId(mb.object_id), "CREATE completed")),
+            // Deleted by another session in the meantime.
+            None => Ok(Done::ok("CREATE completed")),
+        }
     }
 }
 

@@ -150,6 +150,10 @@ fn fetch_value(item: &FetchAttr, rec: &MessageRecord, raw: Option<&[u8]>) -> Res
         FetchAttr::BodyStructure => FetchValue::BodyStructure(rec.meta.bodystructure.clone()),
         FetchAttr::Body => FetchValue::Body(rec.meta.body.clone()),
         FetchAttr::ModSeq => FetchValue::ModSeq(rec.modseq),
+        // RFC 8474 §5.3, RFC 8514 §4.2 (save dates are kept in UTC).
+        FetchAttr::EmailId => FetchValue::EmailId(rec.email_id.clone()),
+        FetchAttr::ThreadId => FetchValue::ThreadId(Some(rec.thread_id.clone())),
+        FetchAttr::SaveDate => FetchValue::SaveDate(Some(unix_to_datetime(rec.save_date, 0))),
         FetchAttr::Rfc822 => FetchValue::Rfc822(Some(raw()?.to_vec())),
         FetchAttr::Rfc822Header => FetchValue::Rfc822Header(content::section(
             raw()?,

@@ -76,8 +76,7 @@ impl Session {
             self.data(Data::List { attributes: attrs, delimiter: Some('/'), name: wire.clone(), child_info });
             if let (Some(items), Some(info)) = (&list.ret.status, info) {
                 let status = account.status(info.id).await?;
-                let items = super::status::status_values(&status, items);
-                self.data(Data::Status { mailbox: wire, items });
+                self.data(super::status::status_data(wire, info, &status, items));
             }
         }
         Ok(Done::ok("LIST completed"))

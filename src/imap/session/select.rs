@@ -68,6 +68,8 @@ impl Session {
         self.untagged_ok(Code::UidNext(uid_next), "predicted next UID");
         let perm = if read_only { Vec::new() } else { perm };
         self.untagged_ok(Code::PermanentFlags(perm), "flags permitted");
+        // RFC 8474 §4.2
+        self.untagged_ok(Code::MailboxId(mailbox.object_id.clone()), "mailbox object id");
         let attrs = self.mailbox_attributes(&account, &mailbox.name).await?;
         let wire = self.wire_name(&mailbox.name);
         self.data(Data::List { attributes: attrs, delimiter: Some('/'), name: wire, child_info: None });

@@ -1,28 +1,41 @@
 //! STATUS.
 
 use imap_proto::{Data, MailboxName, StatusItem};
-use store::MailboxStatus;
+use store::{MailboxInfo, MailboxStatus};
 
 use super::{Done, Session};
 use crate::imap::error::Result;
 
 impl Session {
     /// RFC 9051 §6.3.11 STATUS: `status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"`;
-    /// SIZE from RFC 8438; DELETED from RFC 9051.
+    /// SIZE from RFC 8438; DELETED from RFC 9051; MAILBOXID from RFC 8474 §4.2.
     pub(super) async fn cmd_status(&mut self, name: &MailboxName, items: &[StatusItem]) -> Result<Done> {
         let mailbox = self.find_mailbox(name).await?;
         let status = self.account()?.status(mailbox.id).await?;
         let wire = self.wire_name(&mailbox.name);
-        self.data(Data::Status { mailbox: wire, items: status_values(&status, items) });
+        self.data(status_data(wire, &mailbox, &status, items));
         Ok(Done::ok("STATUS completed"))
     }
 }
 
-/// The requested STATUS items in the order asked. `RECENT` is always 0
+/// The STATUS response for `items` (also LIST-STATUS): with `MAILBOXID`
+/// among them, the form that carries the mailbox's object id.
+pub fn status_data(wire: String, mailbox: &MailboxInfo, s: &MailboxStatus, items: &[StatusItem]) -> Data {
+    let values = status_values(s, items);
+    if items.contains(&StatusItem::MailboxId) {
+        Data::StatusWithMailboxId { mailbox: wire, items: values, mailbox_id: mailbox.object_id.clone() }
+    } else {
+        Data::Status { mailbox: wire, items: values }
+    }
+}
+
+/// The requested numeric STATUS items in the order asked (`MAILBOXID`, a
+/// string, is left out: see [`status_data`]). `RECENT` is always 0
 /// (\Recent is not kept; IMAP4rev2 removed it).
 pub fn status_values(s: &MailboxStatus, items: &[StatusItem]) -> Vec<(StatusItem, u64)> {
     items
         .iter()
+        .filter(|&&i| i != StatusItem::MailboxId)
         .map(|&i| {
             let v = match i {
                 StatusItem::Messages => u64::from(s.messages),
@@ -33,6 +46,7 @@ pub fn status_values(s: &MailboxStatus, items: &[StatusItem]) -> Vec<(StatusItem
                 StatusItem::Deleted => u64::from(s.deleted),
                 StatusItem::Size => s.size,
                 StatusItem::HighestModSeq => s.highest_modseq,
+                StatusItem::MailboxId => 0,
             };
             (i, v)
         })
