@@ -32,8 +32,8 @@ pub struct Limits {
     pub max_variable_len: usize,
     /// Maximum number of header edits (addheader/deleteheader). Default 64.
     pub max_header_edits: usize,
-    /// Minimum vacation period in seconds (`:days`/`:seconds` are raised to it).
-    /// Default 86 400 (one day, RFC 6131 recommends a minimum).
+    /// Minimum vacation period in seconds (`:days`/`:seconds` are raised to
+    /// it; `:seconds 0` stays 0, "always answer"). Default 3 600 (one hour).
     pub vacation_min_period: u64,
     /// Maximum vacation period in seconds. Default 90 days.
     pub vacation_max_period: u64,
@@ -56,7 +56,7 @@ impl Default for Limits {
             max_variables: 256,
             max_variable_len: 64 * 1024,
             max_header_edits: 64,
-            vacation_min_period: 86_400,
+            vacation_min_period: 3_600,
             vacation_max_period: 90 * 86_400,
             vacation_default_period: 7 * 86_400,
         }
