@@ -98,7 +98,7 @@ impl<H: Host> Run<'_, H> {
                 let pick = if ix.last {
                     positions.len().checked_sub(n).and_then(|i| positions.get(i))
                 } else {
-                    positions.get(n - 1)
+                    n.checked_sub(1).and_then(|i| positions.get(i))
                 };
                 pick.copied().into_iter().collect()
             }

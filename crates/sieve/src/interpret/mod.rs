@@ -291,9 +291,8 @@ impl<H: Host> Run<'_, H> {
             }
             CommandKind::Include { location, once, optional, name } => {
                 let n = self.expand(frame, name);
-                match self.include(pos, *location, &n, *once, *optional)? {
-                    Flow::Stop => return Ok(Flow::Stop),
-                    _ => {}
+                if let Flow::Stop = self.include(pos, *location, &n, *once, *optional)? {
+                    return Ok(Flow::Stop);
                 }
             }
             CommandKind::Global(names) => {
