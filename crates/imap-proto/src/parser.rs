@@ -1211,11 +1211,20 @@ impl Parser {
                 date = Some(self.date_time()?);
                 self.sp("after date-time")?;
             }
+            // RFC 6855 §4: `append-data =/ "UTF8" SP "(" literal8 ")"`
+            let utf8 = self.keyword("UTF8");
+            if utf8 {
+                self.sp("after UTF8")?;
+                self.open("UTF8 message data")?;
+            }
             if !matches!(self.peek(), Some(b'{' | b'~')) {
                 return Err("expected literal with message data".into());
             }
             let (data, binary) = self.literal(true, true)?;
-            messages.push(AppendMessage { flags, date, data, binary });
+            if utf8 {
+                self.close("UTF8 message data")?;
+            }
+            messages.push(AppendMessage { flags, date, data, binary, utf8 });
             if self.at_line_end() {
                 break;
             }

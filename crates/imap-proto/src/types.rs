@@ -381,6 +381,8 @@ pub struct AppendMessage {
     pub data: Literal,
     /// Sent as `~{N}` literal8 (RFC 3516 §4.4).
     pub binary: bool,
+    /// RFC 6855 §4 `"UTF8" SP "(" literal8 ")"`: a message with UTF-8 headers.
+    pub utf8: bool,
 }
 
 /// A message flag (`flag` in RFC 9051 §9). System flags are matched

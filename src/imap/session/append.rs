@@ -22,6 +22,10 @@ impl Session {
             .ok_or_else(|| ImapError::no(Code::TryCreate, format!("no such mailbox: {}", name.0)))?;
         let mut new = Vec::with_capacity(messages.len());
         for m in messages {
+            if m.utf8 && !self.enabled.utf8_accept {
+                // RFC 6855 §4: only after ENABLE UTF8=ACCEPT.
+                return Err(ImapError::bad("UTF8 APPEND requires ENABLE UTF8=ACCEPT"));
+            }
             if m.data.is_empty() {
                 return Err(ImapError::no(Code::Cannot, "empty message"));
             }

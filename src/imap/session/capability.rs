@@ -30,6 +30,7 @@ const EXTENSIONS: &[&str] = &[
     "NOTIFY",
     "COMPRESS=DEFLATE",
     "UNAUTHENTICATE",
+    "UTF8=ACCEPT",
     "WITHIN",
     "OBJECTID",
     "SAVEDATE",

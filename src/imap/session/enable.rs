@@ -7,7 +7,7 @@ use crate::imap::error::Result;
 
 impl Session {
     /// RFC 9051 §6.3.1; RFC 5161 §3.1 ENABLE; RFC 7162 §3.1 (CONDSTORE),
-    /// §3.2.3 (QRESYNC): `enable = "ENABLE" 1*(SP capability)`.
+    /// §3.2.3 (QRESYNC); RFC 6855 §3 (UTF8=ACCEPT): `enable = "ENABLE" 1*(SP capability)`.
     /// Unknown capabilities are ignored; the `ENABLED` response lists only
     /// those newly enabled.
     pub(super) fn cmd_enable(&mut self, caps: &[String]) -> Result<Done> {
@@ -26,6 +26,11 @@ impl Session {
                         enabled.push("CONDSTORE".to_string());
                     }
                     enabled.push("QRESYNC".to_string());
+                }
+                // RFC 6855 §3: UTF-8 mailbox names and UTF8 APPEND.
+                "UTF8=ACCEPT" if !self.enabled.utf8_accept => {
+                    self.enabled.utf8_accept = true;
+                    enabled.push("UTF8=ACCEPT".to_string());
                 }
                 "CONDSTORE" if !self.enabled.condstore => {
                     self.enabled.condstore = true;
