@@ -200,6 +200,12 @@ async fn qresync_after_tombstone_pruning_reports_every_missing_uid() {
     phone.cmd("ENABLE QRESYNC").await;
     let r = phone.cmd(&format!("SELECT INBOX (QRESYNC ({validity} {known}))")).await;
     assert!(has(&r, "* VANISHED (EARLIER) 2,4,6:7"), "{r:?}");
+    // seq-match-data is accepted; the answer stays complete without needing it.
+    let mut phone3 = Raw::login(server.addr).await;
+    phone3.cmd("ENABLE QRESYNC").await;
+    let r = phone3.cmd(&format!("SELECT INBOX (QRESYNC ({validity} {known} 1:8 (1:8 1:8)))")).await;
+    assert!(r.last().unwrap().starts_with("T OK"), "{r:?}");
+    assert!(has(&r, "* VANISHED (EARLIER) 2,4,6:7"), "{r:?}");
     // Known UIDs limit the answer.
     let mut phone2 = Raw::login(server.addr).await;
     phone2.cmd("ENABLE QRESYNC").await;

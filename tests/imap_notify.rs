@@ -144,3 +144,28 @@ async fn invalid_and_unsupported_events() {
     let r = anon.cmd("NOTIFY NONE").await;
     assert!(r.last().unwrap().starts_with("T BAD"), "{r:?}");
 }
+
+/// A delivery over LMTP to a mailbox that is not selected reaches a NOTIFY
+/// client as STATUS, and one to the selected INBOX as EXISTS, within a second.
+#[tokio::test]
+async fn lmtp_deliveries_are_notified() {
+    let server = common::start().await;
+    let mut phone = Raw::login(server.addr).await;
+    phone.cmd("CREATE Lists").await;
+    phone.cmd("SELECT INBOX").await;
+    let r = phone
+        .cmd("NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge))")
+        .await;
+    assert!(r.last().unwrap().starts_with("T OK"), "{r:?}");
+    let mut lmtp = common::Lmtp::hello(server.lmtp_addr).await;
+    let r = lmtp.deliver("bob@example.org", &["alice@example.org"], &message("to inbox", "x")).await;
+    assert!(r[0].starts_with("250"), "{r:?}");
+    let got = unsolicited(&mut phone, Duration::from_millis(1000)).await;
+    assert!(got.iter().any(|l| l == "* 1 EXISTS"), "{got:?}");
+    assert!(got.iter().any(|l| l == "* 1 FETCH (UID 1)"), "{got:?}");
+    // Straight into Lists, as a Sieve fileinto or `deliver --mailbox` would.
+    let mut other = Raw::login(server.addr).await;
+    append(&mut other, "Lists", &message("list mail", "x")).await;
+    let got = unsolicited(&mut phone, Duration::from_millis(1000)).await;
+    assert!(got.iter().any(|l| l.starts_with("* STATUS \"Lists\" (MESSAGES 1 ")), "{got:?}");
+}
