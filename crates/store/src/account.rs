@@ -485,9 +485,9 @@ fn copy_rows(
     let modseq = bump_modseq(conn, to)?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob,
-                               prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id)
+                               prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id, from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, thread_refs)
          SELECT ?3, ?4, ?5, flags, keywords, internaldate, internaldate_zone, size, blob,
-                prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id
+                prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id, from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, thread_refs
          FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     )?;
     let mut mapping = Vec::with_capacity(existing.len());
@@ -539,6 +539,12 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
             cc: r.get(15)?,
             sent_date: r.get(16)?,
             message_id: r.get(17)?,
+            from_mailbox: r.get(18)?,
+            to_mailbox: r.get(19)?,
+            cc_mailbox: r.get(20)?,
+            display_from: r.get(21)?,
+            display_to: r.get(22)?,
+            thread_refs: r.get(23)?,
         },
     })
 }
@@ -822,8 +828,9 @@ impl Account {
             let mut stmt = c.prepare_cached(
                 "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size,
                                        blob, prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr,
-                                       sent_date, message_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                                       sent_date, message_id, from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, thread_refs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                         ?20, ?21, ?22, ?23, ?24, ?25)",
             )?;
             let mut uids = Vec::with_capacity(messages.len());
             for (i, m) in messages.into_iter().enumerate() {
@@ -849,6 +856,12 @@ impl Account {
                     m.meta.cc,
                     m.meta.sent_date,
                     m.meta.message_id,
+                    m.meta.from_mailbox,
+                    m.meta.to_mailbox,
+                    m.meta.cc_mailbox,
+                    m.meta.display_from,
+                    m.meta.display_to,
+                    m.meta.thread_refs,
                 ])?;
                 uids.push(uid);
             }
@@ -914,7 +927,7 @@ impl Account {
             uids.dedup();
             let mut stmt = c.prepare_cached(
                 "SELECT uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob, prefix,
-                        envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id
+                        envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id, from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, thread_refs
                  FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
             )?;
             let mut out = Vec::with_capacity(uids.len());

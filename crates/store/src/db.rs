@@ -16,6 +16,8 @@ pub(crate) const DIRECTORY_MIGRATIONS: &[&str] =
 pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[
     include_str!("migrations/account_0001_init.sql"),
     include_str!("migrations/account_0002_tombstone_retention.sql"),
+    // account_0003 (another branch) goes before this one when merged.
+    include_str!("migrations/account_0004_sort_keys.sql"),
 ];
 
 /// Opens a read-write connection (creating the file) with the settings every

@@ -28,6 +28,13 @@ const EXTENSIONS: &[&str] = &[
     "CONDSTORE",
     "QRESYNC",
     "NOTIFY",
+    "SORT",
+    "SORT=DISPLAY",
+    "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES",
+    "THREAD=REFS",
+    "ESORT",
+    "PARTIAL",
 ];
 
 impl Session {
