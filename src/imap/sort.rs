@@ -88,7 +88,7 @@ fn leader_refwd(s: &str) -> Option<usize> {
     while let Some(n) = blob(&s[i..]) {
         i += n;
     }
-    let rest = s[i..].as_bytes();
+    let rest = &s.as_bytes()[i..];
     let word = if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(b"fwd") {
         3
     } else if rest.len() >= 2 && (rest[..2].eq_ignore_ascii_case(b"re") || rest[..2].eq_ignore_ascii_case(b"fw")) {
