@@ -12,5 +12,7 @@ pub mod search;
 pub mod selected;
 pub mod server;
 pub mod session;
+pub mod sort;
+pub mod thread;
 
 pub use server::{serve, Server};

@@ -88,6 +88,91 @@ pub fn encode_sequence_set(set: &SequenceSet, out: &mut Vec<u8>) {
     }
 }
 
+/// RFC 9394 `ret-data-partial = "PARTIAL" SP "(" partial-range SP partial-results ")"`,
+/// with its leading SP; `partial-results = sequence-set / "NIL"`.
+fn partial_data(range: &crate::PartialRange, set: Option<&SequenceSet>, out: &mut Vec<u8>) {
+    let _ = write!(out, " PARTIAL ({}:{} ", range.first, range.last);
+    match set {
+        Some(set) => encode_sequence_set(set, out),
+        None => out.extend_from_slice(b"NIL"),
+    }
+    out.push(b')');
+}
+
+/// RFC 5256 §5 `sort-data = "SORT" *(SP nz-number)`, with RFC 7162 §3.1.5's
+/// `SP "(" "MODSEQ" SP mod-sequence-value ")"` when asked.
+fn sort_data(numbers: &[u32], modseq: Option<u64>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"SORT");
+    for n in numbers {
+        let _ = write!(out, " {n}");
+    }
+    if let Some(m) = modseq {
+        let _ = write!(out, " (MODSEQ {m})");
+    }
+}
+
+/// RFC 5256 §5 `thread-data = "THREAD" [SP 1*thread-list]`
+fn thread_data(threads: &[crate::ThreadNode], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"THREAD");
+    if !threads.is_empty() {
+        out.push(b' ');
+    }
+    for t in threads {
+        thread_list(t, out);
+    }
+}
+
+/// `thread-list = "(" (thread-members / thread-nested) ")"`
+fn thread_list(node: &crate::ThreadNode, out: &mut Vec<u8>) {
+    out.push(b'(');
+    thread_members(node, out);
+    out.push(b')');
+}
+
+/// `thread-members = nz-number *(SP nz-number) [SP thread-nested]`;
+/// `thread-nested = 2*thread-list`. A dummy (no number) is written as its
+/// children nested; a chain of only children continues on the same level.
+fn thread_members(node: &crate::ThreadNode, out: &mut Vec<u8>) {
+    let mut node = node;
+    let mut first = true;
+    loop {
+        match node.id {
+            Some(n) => {
+                if !first {
+                    out.push(b' ');
+                }
+                num(n, out);
+            }
+            None => {
+                // A dummy: its children as a nested list (a lone child stands for itself).
+                if let [only] = node.children.as_slice() {
+                    node = only;
+                    continue;
+                }
+                if !first {
+                    out.push(b' ');
+                }
+                for c in &node.children {
+                    thread_list(c, out);
+                }
+                return;
+            }
+        }
+        first = false;
+        match node.children.as_slice() {
+            [] => return,
+            [only] => node = only,
+            many => {
+                out.push(b' ');
+                for c in many {
+                    thread_list(c, out);
+                }
+                return;
+            }
+        }
+    }
+}
+
 /// `flag-list = "(" [flag *(SP flag)] ")"`
 fn flag_list(flags: &[Flag], out: &mut Vec<u8>) {
     out.push(b'(');
@@ -358,7 +443,7 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
                 let _ = write!(out, " (MODSEQ {m})");
             }
         }
-        Data::ESearch { tag, uid, min, max, all, count, modseq } => {
+        Data::ESearch { tag, uid, min, max, all, count, modseq, partial } => {
             out.extend_from_slice(b"ESEARCH");
             if let Some(t) = tag {
                 out.extend_from_slice(b" (TAG ");
@@ -381,10 +466,15 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
             if let Some(n) = count {
                 let _ = write!(out, " COUNT {n}");
             }
+            if let Some((range, set)) = partial {
+                partial_data(range, set.as_ref(), out);
+            }
             if let Some(n) = modseq {
                 let _ = write!(out, " MODSEQ {n}");
             }
         }
+        Data::Sort { numbers, modseq } => sort_data(numbers, *modseq, out),
+        Data::Thread(threads) => thread_data(threads, out),
         Data::Flags(flags) => {
             out.extend_from_slice(b"FLAGS ");
             flag_list(flags, out);
@@ -604,7 +694,7 @@ pub fn nstring(bytes: Option<&[u8]>, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Date, StatusItem, Tag};
+    use crate::{Date, PartialRange, StatusItem, Tag, ThreadNode};
 
     fn enc(r: Response) -> String {
         let mut out = Vec::new();
@@ -746,7 +836,8 @@ mod tests {
                 max: Some(5),
                 all: Some(set(&[(1, 5)])),
                 count: Some(5),
-                modseq: None
+                modseq: None,
+                partial: None
             }),
             "* ESEARCH (TAG \"a1\") UID MIN 1 MAX 5 ALL 1:5 COUNT 5\r\n"
         );
@@ -758,10 +849,68 @@ mod tests {
                 max: None,
                 all: None,
                 count: Some(0),
-                modseq: Some(9)
+                modseq: Some(9),
+                partial: None
             }),
             "* ESEARCH COUNT 0 MODSEQ 9\r\n"
         );
+    }
+
+    #[test]
+    fn sort_thread_and_partial() {
+        assert_eq!(data(Data::Sort { numbers: vec![2, 3, 6], modseq: None }), "* SORT 2 3 6\r\n");
+        assert_eq!(data(Data::Sort { numbers: vec![], modseq: None }), "* SORT\r\n");
+        assert_eq!(data(Data::Sort { numbers: vec![5], modseq: Some(7) }), "* SORT 5 (MODSEQ 7)\r\n");
+        let n = |id: u32, children: Vec<ThreadNode>| ThreadNode { id: Some(id), children };
+        let dummy = |children: Vec<ThreadNode>| ThreadNode { id: None, children };
+        assert_eq!(data(Data::Thread(vec![])), "* THREAD\r\n");
+        // RFC 5256 §4: (2)(3 6 (4 23)(44 7 96))
+        let t = vec![
+            n(2, vec![]),
+            n(3, vec![n(6, vec![n(4, vec![n(23, vec![])]), n(44, vec![n(7, vec![n(96, vec![])])])])]),
+        ];
+        assert_eq!(data(Data::Thread(t)), "* THREAD (2)(3 6 (4 23)(44 7 96))\r\n");
+        // RFC 5256 §4: ((3)(5)), a dummy parent; a dummy with one child is that child.
+        assert_eq!(data(Data::Thread(vec![dummy(vec![n(3, vec![]), n(5, vec![])])])), "* THREAD ((3)(5))\r\n");
+        assert_eq!(data(Data::Thread(vec![dummy(vec![n(3, vec![n(4, vec![])])])])), "* THREAD (3 4)\r\n");
+        assert_eq!(
+            data(Data::Thread(vec![
+                dummy(vec![n(194, vec![]), n(195, vec![n(196, vec![])])]),
+                n(197, vec![n(198, vec![])])
+            ])),
+            "* THREAD ((194)(195 196))(197 198)\r\n"
+        );
+        assert_eq!(
+            data(Data::ESearch {
+                tag: Tag::new("A01"),
+                uid: true,
+                min: None,
+                max: None,
+                all: None,
+                count: Some(3),
+                modseq: None,
+                partial: Some((PartialRange { first: -1, last: -100 }, SequenceSet::from_ordered(&[9, 7, 8])))
+            }),
+            "* ESEARCH (TAG \"A01\") UID COUNT 3 PARTIAL (-1:-100 9,7:8)\r\n"
+        );
+        assert_eq!(
+            data(Data::ESearch {
+                tag: Tag::new("A04"),
+                uid: true,
+                min: None,
+                max: None,
+                all: None,
+                count: None,
+                modseq: None,
+                partial: Some((PartialRange { first: 24000, last: 24500 }, None))
+            }),
+            "* ESEARCH (TAG \"A04\") UID PARTIAL (24000:24500 NIL)\r\n"
+        );
+        assert_eq!(
+            SequenceSet::from_ordered(&[23765, 23764, 23763, 1, 2, 3, 5]),
+            Some(set(&[(23765, 23765), (23764, 23764), (23763, 23763), (1, 3), (5, 5)]))
+        );
+        assert_eq!(SequenceSet::from_ordered(&[]), None);
     }
 
     #[test]

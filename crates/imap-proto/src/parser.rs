@@ -13,9 +13,9 @@ use thiserror::Error;
 
 use crate::{
     AppendMessage, Command, CommandBody, Date, DateTime, FetchAttr, Flag, Fragment, ListCommand, Literal,
-    LiteralHeader, MailboxName, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet, QresyncParams, SearchKey,
-    SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum, SequenceSet, StatusItem, StoreAction, StoreMode,
-    Tag,
+    LiteralHeader, MailboxName, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet, PartialRange, QresyncParams,
+    SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum, SequenceSet, SortCriterion, SortKey,
+    StatusItem, StoreAction, StoreMode, Tag, ThreadAlgorithm,
 };
 
 /// Limits the parser enforces (the connection enforces line and literal sizes).
@@ -799,6 +799,8 @@ impl Parser {
                 self.sp("after COMPRESS")?;
                 C::Compress { algorithm: self.atom("compression algorithm")?.to_ascii_uppercase() }
             }
+            "SORT" => self.sort(false)?,
+            "THREAD" => self.thread(false)?,
             "UID" => self.uid()?,
             _ => return Err(format!("unknown command {}", show(name.as_bytes()))),
         })
@@ -920,6 +922,8 @@ impl Parser {
             "FETCH" => self.fetch(true)?,
             "SEARCH" => self.search(true)?,
             "STORE" => self.store(true)?,
+            "SORT" => self.sort(true)?,
+            "THREAD" => self.thread(true)?,
             "EXPUNGE" => {
                 self.sp("after UID EXPUNGE")?;
                 CommandBody::UidExpunge { set: self.sequence_set()? }
@@ -1237,33 +1241,8 @@ impl Parser {
     /// `search-program = ["CHARSET" SP charset SP] search-key *(SP search-key)`
     fn search(&mut self, uid: bool) -> R<CommandBody> {
         self.sp("after SEARCH")?;
-        let mut ret = None;
-        if self.keyword("RETURN") {
-            self.sp("after RETURN")?;
-            self.open("search return options")?;
-            let mut v = Vec::new();
-            if self.peek() != Some(b')') {
-                loop {
-                    let w = upper(&self.word());
-                    v.push(match w.as_str() {
-                        "MIN" => SearchReturn::Min,
-                        "MAX" => SearchReturn::Max,
-                        "ALL" => SearchReturn::All,
-                        "COUNT" => SearchReturn::Count,
-                        "SAVE" => SearchReturn::Save,
-                        "" => return Err("expected search return option".into()),
-                        _ => return Err(format!("unknown search return option {}", show(w.as_bytes()))),
-                    });
-                    if !self.eat(b' ') {
-                        break;
-                    }
-                }
-            }
-            self.close("search return options")?;
-            if v.is_empty() {
-                v.push(SearchReturn::All);
-            }
-            ret = Some(v);
+        let ret = self.search_return_opts()?;
+        if ret.is_some() {
             self.sp("after search return options")?;
         }
         let mut charset = None;
@@ -1280,6 +1259,141 @@ impl Parser {
         }
         let criteria = if keys.len() == 1 { keys.pop().unwrap_or(SearchKey::All) } else { SearchKey::And(keys) };
         Ok(CommandBody::Search { uid, charset, ret, criteria })
+    }
+
+    /// `search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`
+    /// (RFC 4466 §2.6; RFC 4731 MIN/MAX/ALL/COUNT; RFC 5182 SAVE;
+    /// RFC 9394 `modifier-partial = "PARTIAL" SP partial-range`), without the
+    /// leading SP. An empty list means ALL. At most one of ALL and PARTIAL
+    /// (RFC 9394 §3.1).
+    fn search_return_opts(&mut self) -> R<Option<Vec<SearchReturn>>> {
+        if !self.keyword("RETURN") {
+            return Ok(None);
+        }
+        self.sp("after RETURN")?;
+        self.open("search return options")?;
+        let mut v = Vec::new();
+        if self.peek() != Some(b')') {
+            loop {
+                let w = upper(&self.word());
+                v.push(match w.as_str() {
+                    "MIN" => SearchReturn::Min,
+                    "MAX" => SearchReturn::Max,
+                    "ALL" => SearchReturn::All,
+                    "COUNT" => SearchReturn::Count,
+                    "SAVE" => SearchReturn::Save,
+                    "PARTIAL" => {
+                        self.sp("after PARTIAL")?;
+                        SearchReturn::Partial(self.partial_range()?)
+                    }
+                    "" => return Err("expected search return option".into()),
+                    _ => return Err(format!("unknown search return option {}", show(w.as_bytes()))),
+                });
+                if !self.eat(b' ') {
+                    break;
+                }
+            }
+        }
+        self.close("search return options")?;
+        if v.is_empty() {
+            v.push(SearchReturn::All);
+        }
+        let partials = v.iter().filter(|o| matches!(o, SearchReturn::Partial(_))).count();
+        if partials > 1 || (partials == 1 && v.contains(&SearchReturn::All)) {
+            return Err("at most one of ALL and PARTIAL may be given".into());
+        }
+        Ok(Some(v))
+    }
+
+    /// `partial-range = partial-range-first / partial-range-last`;
+    /// `partial-range-first = nz-number ":" nz-number`;
+    /// `partial-range-last = MINUS nz-number ":" MINUS nz-number` (RFC 9394 §4)
+    fn partial_range(&mut self) -> R<PartialRange> {
+        let neg = self.eat(b'-');
+        let a = i64::from(self.nz_number("in partial range")?);
+        self.expect(b':', "expected : in partial range")?;
+        if self.eat(b'-') != neg {
+            return Err("both ends of a partial range must have the same sign".into());
+        }
+        let b = i64::from(self.nz_number("in partial range")?);
+        Ok(if neg { PartialRange { first: -a, last: -b } } else { PartialRange { first: a, last: b } })
+    }
+
+    /// `sort = ["UID" SP] "SORT" [search-return-opts] SP sort-criteria SP search-criteria`
+    /// (RFC 5256 §5, RFC 5267 §6);
+    /// `sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"`;
+    /// `sort-criterion = ["REVERSE" SP] sort-key`;
+    /// `sort-key = "ARRIVAL" / "CC" / "DATE" / "FROM" / "SIZE" / "SUBJECT" / "TO"`
+    /// `/ "DISPLAYFROM" / "DISPLAYTO"` (RFC 5957)
+    fn sort(&mut self, uid: bool) -> R<CommandBody> {
+        self.sp("after SORT")?;
+        let ret = self.search_return_opts()?;
+        if ret.is_some() {
+            self.sp("after search return options")?;
+        }
+        self.open("sort criteria")?;
+        let mut criteria = Vec::new();
+        loop {
+            let mut reverse = false;
+            let mut w = upper(&self.word());
+            if w == "REVERSE" {
+                reverse = true;
+                self.sp("after REVERSE")?;
+                w = upper(&self.word());
+            }
+            let key = match w.as_str() {
+                "ARRIVAL" => SortKey::Arrival,
+                "CC" => SortKey::Cc,
+                "DATE" => SortKey::Date,
+                "FROM" => SortKey::From,
+                "SIZE" => SortKey::Size,
+                "SUBJECT" => SortKey::Subject,
+                "TO" => SortKey::To,
+                "DISPLAYFROM" => SortKey::DisplayFrom,
+                "DISPLAYTO" => SortKey::DisplayTo,
+                "" => return Err("expected sort key".into()),
+                _ => return Err(format!("unknown sort key {}", show(w.as_bytes()))),
+            };
+            criteria.push(SortCriterion { reverse, key });
+            if !self.eat(b' ') {
+                break;
+            }
+        }
+        self.close("sort criteria")?;
+        self.sp("after sort criteria")?;
+        let (charset, search) = self.search_criteria()?;
+        Ok(CommandBody::Sort { uid, ret, criteria, charset, search })
+    }
+
+    /// `thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria`;
+    /// `thread-alg = "ORDEREDSUBJECT" / "REFERENCES" / thread-alg-ext` (RFC 5256 §5)
+    fn thread(&mut self, uid: bool) -> R<CommandBody> {
+        self.sp("after THREAD")?;
+        let alg = self.atom("threading algorithm")?;
+        let algorithm = match upper(alg.as_bytes()).as_str() {
+            "ORDEREDSUBJECT" => ThreadAlgorithm::OrderedSubject,
+            "REFERENCES" => ThreadAlgorithm::References,
+            "REFS" => ThreadAlgorithm::Refs,
+            _ => return Err(format!("unsupported threading algorithm {}", show(alg.as_bytes()))),
+        };
+        self.sp("after threading algorithm")?;
+        let (charset, search) = self.search_criteria()?;
+        Ok(CommandBody::Thread { uid, algorithm, charset, search })
+    }
+
+    /// `search-criteria = charset 1*(SP search-key)`; `charset = atom / quoted` (RFC 5256 §5)
+    fn search_criteria(&mut self) -> R<(String, SearchKey)> {
+        let charset = utf8(self.astring("charset")?, "charset")?;
+        let strict = charset.eq_ignore_ascii_case("UTF-8") || charset.eq_ignore_ascii_case("US-ASCII");
+        let mut keys = Vec::new();
+        while self.eat(b' ') {
+            keys.push(self.search_key(strict)?);
+        }
+        if keys.is_empty() {
+            return Err("expected SP and search key after charset".into());
+        }
+        let criteria = if keys.len() == 1 { keys.pop().unwrap_or(SearchKey::All) } else { SearchKey::And(keys) };
+        Ok((charset, criteria))
     }
 
     /// A search string: astring, decoded as UTF-8 (lossily when the charset is
@@ -1478,6 +1592,7 @@ impl Parser {
         };
         let mut changed_since = None;
         let mut vanished = false;
+        let mut partial = None;
         if self.eat(b' ') {
             self.open("fetch modifiers")?;
             loop {
@@ -1490,6 +1605,12 @@ impl Parser {
                     // RFC 7162 §3.2.6: only with UID FETCH and CHANGEDSINCE.
                     "VANISHED" if uid => vanished = true,
                     "VANISHED" => return Err("VANISHED is only allowed in UID FETCH".into()),
+                    // RFC 9394 §3.3 `fetch-modifier =/ modifier-partial`, UID FETCH only.
+                    "PARTIAL" if uid && partial.is_none() => {
+                        self.sp("after PARTIAL")?;
+                        partial = Some(self.partial_range()?);
+                    }
+                    "PARTIAL" => return Err("PARTIAL is only allowed once, in UID FETCH".into()),
                     "" => return Err("expected fetch modifier".into()),
                     _ => return Err(format!("unknown fetch modifier {}", show(w.as_bytes()))),
                 }
@@ -1502,7 +1623,7 @@ impl Parser {
                 return Err("VANISHED requires CHANGEDSINCE".into());
             }
         }
-        Ok(CommandBody::Fetch { uid, set, items, changed_since, vanished })
+        Ok(CommandBody::Fetch { uid, set, items, changed_since, vanished, partial })
     }
 
     /// `fetch-att = "ENVELOPE" / "FLAGS" / "INTERNALDATE" / "RFC822.SIZE" / "BODY" ["STRUCTURE"] /
@@ -2063,6 +2184,104 @@ mod tests {
         assert!(err("a APPEND INBOX \"01-Feb-2024 25:00:00 +0000\" {1}").message.contains("invalid time"));
         assert!(parse_parts(&[b"a APPEND INBOX {1}", b"\0", b""]).is_err());
         assert!(parse_parts(&[b"a APPEND INBOX {1}", b"x", b"junk"]).is_err());
+    }
+
+    #[test]
+    fn sort_and_thread_commands() {
+        use SearchKey as K;
+        let c = |reverse, key| SortCriterion { reverse, key };
+        assert_eq!(
+            ok("A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL"),
+            CommandBody::Sort {
+                uid: false,
+                ret: None,
+                criteria: vec![c(false, SortKey::Subject), c(true, SortKey::Date)],
+                charset: "UTF-8".into(),
+                search: K::All,
+            }
+        );
+        assert_eq!(
+            ok("E01 UID SORT RETURN () (REVERSE DATE) UTF-8 UNDELETED UNKEYWORD $Junk"),
+            CommandBody::Sort {
+                uid: true,
+                ret: Some(vec![SearchReturn::All]),
+                criteria: vec![c(true, SortKey::Date)],
+                charset: "UTF-8".into(),
+                search: K::And(vec![K::Undeleted, K::Unkeyword("$Junk".into())]),
+            }
+        );
+        match ok("a sort return (min partial -1:-100) (displayfrom reverse displayto arrival cc from size to) \"us-ascii\" 1:*") {
+            CommandBody::Sort { ret, criteria, charset, .. } => {
+                assert_eq!(
+                    ret,
+                    Some(vec![SearchReturn::Min, SearchReturn::Partial(PartialRange { first: -1, last: -100 })])
+                );
+                assert_eq!(criteria.len(), 7);
+                assert_eq!(criteria[1], c(true, SortKey::DisplayTo));
+                assert_eq!(charset, "us-ascii");
+            }
+            o => panic!("{o:?}"),
+        }
+        assert_eq!(
+            ok("A285 THREAD REFERENCES UTF-8 SINCE 5-MAR-2000"),
+            CommandBody::Thread {
+                uid: false,
+                algorithm: ThreadAlgorithm::References,
+                charset: "UTF-8".into(),
+                search: K::Since(date(2000, 3, 5)),
+            }
+        );
+        assert!(matches!(
+            ok("a UID THREAD refs UTF-8 ALL"),
+            CommandBody::Thread { uid: true, algorithm: ThreadAlgorithm::Refs, .. }
+        ));
+        assert!(matches!(
+            ok("a THREAD ORDEREDSUBJECT KOI8-R ALL"),
+            CommandBody::Thread { algorithm: ThreadAlgorithm::OrderedSubject, .. }
+        ));
+        assert_eq!(err("a SORT (FOO) UTF-8 ALL").message, "unknown sort key FOO");
+        assert_eq!(err("a SORT () UTF-8 ALL").message, "expected sort key");
+        assert_eq!(err("a SORT (DATE) UTF-8").message, "expected SP and search key after charset");
+        assert_eq!(err("a SORT (REVERSE) UTF-8 ALL").message, "expected SP after REVERSE");
+        assert_eq!(err("a THREAD JWZ UTF-8 ALL").message, "unsupported threading algorithm JWZ");
+        assert!(err("a SORT RETURN (ALL PARTIAL 1:5) (DATE) UTF-8 ALL").message.contains("ALL and PARTIAL"));
+    }
+
+    #[test]
+    fn uid_fetch_partial_modifier() {
+        assert!(matches!(
+            ok("10 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-3)"),
+            CommandBody::Fetch { partial: Some(PartialRange { first: -1, last: -3 }), .. }
+        ));
+        assert!(matches!(
+            ok("101 UID FETCH 25900:26600 (UID FLAGS) (CHANGEDSINCE 98305 PARTIAL -1:-30)"),
+            CommandBody::Fetch { partial: Some(PartialRange { first: -1, last: -30 }), changed_since: Some(98305), .. }
+        ));
+        assert!(matches!(ok("a UID FETCH 1:* FLAGS"), CommandBody::Fetch { partial: None, .. }));
+        assert!(err("a FETCH 1:* FLAGS (PARTIAL 1:5)").message.contains("only allowed"));
+        assert!(err("a UID FETCH 1:* FLAGS (PARTIAL 1:5 PARTIAL 1:2)").message.contains("only allowed"));
+    }
+
+    #[test]
+    fn partial_ranges() {
+        let p = |line: &str| match search(line).0.unwrap().as_slice() {
+            [SearchReturn::Partial(r)] => *r,
+            o => panic!("{o:?}"),
+        };
+        assert_eq!(p("a SEARCH RETURN (PARTIAL 1:500) ALL"), PartialRange { first: 1, last: 500 });
+        assert_eq!(p("a SEARCH RETURN (partial 500:400) ALL"), PartialRange { first: 500, last: 400 });
+        assert_eq!(p("a SEARCH RETURN (PARTIAL -1:-100) ALL"), PartialRange { first: -1, last: -100 });
+        assert!(err("a SEARCH RETURN (PARTIAL 0:5) ALL").message.contains("non-zero"));
+        assert!(err("a SEARCH RETURN (PARTIAL -1:5) ALL").message.contains("same sign"));
+        assert!(err("a SEARCH RETURN (PARTIAL 1:*) ALL").message.contains("partial range"));
+        assert!(err("a SEARCH RETURN (PARTIAL 1) ALL").message.contains("expected :"));
+        let r = PartialRange { first: 1, last: 3 };
+        assert_eq!(r.slice(10), 0..3);
+        assert_eq!(r.slice(2), 0..2);
+        assert_eq!(PartialRange { first: 5, last: 9 }.slice(3), 0..0);
+        assert_eq!(PartialRange { first: -1, last: -3 }.slice(10), 7..10);
+        assert_eq!(PartialRange { first: -3, last: -1 }.slice(2), 0..2);
+        assert_eq!(PartialRange { first: -5, last: -9 }.slice(3), 0..0);
     }
 
     fn search(line: &str) -> (Option<Vec<SearchReturn>>, Option<String>, SearchKey) {

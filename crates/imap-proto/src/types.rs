@@ -168,8 +168,16 @@ pub enum CommandBody {
     UidExpunge { set: SequenceSet },
     /// RFC 9051 §6.4.4; RFC 4731 (ESEARCH return options); RFC 5182 (SAVE)
     Search { uid: bool, charset: Option<String>, ret: Option<Vec<SearchReturn>>, criteria: SearchKey },
-    /// RFC 9051 §6.4.5; RFC 7162 §3.1.4 (CHANGEDSINCE), §3.2.6 (VANISHED, UID FETCH only)
-    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchAttr>, changed_since: Option<u64>, vanished: bool },
+    /// RFC 9051 §6.4.5; RFC 7162 §3.1.4 (CHANGEDSINCE), §3.2.6 (VANISHED, UID FETCH only);
+    /// RFC 9394 §3.3 (PARTIAL, UID FETCH only)
+    Fetch {
+        uid: bool,
+        set: SequenceSet,
+        items: Vec<FetchAttr>,
+        changed_since: Option<u64>,
+        vanished: bool,
+        partial: Option<PartialRange>,
+    },
     /// RFC 9051 §6.4.6; RFC 7162 §3.1.3 (UNCHANGEDSINCE)
     Store { uid: bool, set: SequenceSet, action: StoreAction, unchanged_since: Option<u64> },
     /// RFC 9051 §6.4.7
@@ -184,6 +192,11 @@ pub enum CommandBody {
     Compress { algorithm: String },
     /// RFC 8437 §3 UNAUTHENTICATE
     Unauthenticate,
+    /// RFC 5256 §3 SORT / UID SORT; RFC 5957 DISPLAYFROM/DISPLAYTO; RFC 5267
+    /// §3 ESORT (`ret`, `RETURN (…)` before the sort criteria).
+    Sort { uid: bool, ret: Option<Vec<SearchReturn>>, criteria: Vec<SortCriterion>, charset: String, search: SearchKey },
+    /// RFC 5256 §3 THREAD / UID THREAD.
+    Thread { uid: bool, algorithm: ThreadAlgorithm, charset: String, search: SearchKey },
 }
 
 /// `notify-set = "SET" [status-indicator] SP event-groups` (RFC 5465 §8)
@@ -274,6 +287,10 @@ impl CommandBody {
             Notify(_) => "NOTIFY",
             Compress { .. } => "COMPRESS",
             Unauthenticate => "UNAUTHENTICATE",
+            Sort { uid: false, .. } => "SORT",
+            Sort { uid: true, .. } => "UID SORT",
+            Thread { uid: false, .. } => "THREAD",
+            Thread { uid: true, .. } => "UID THREAD",
         }
     }
 }
@@ -594,6 +611,8 @@ pub enum SearchReturn {
     All,
     Count,
     Save,
+    /// RFC 9394 `PARTIAL partial-range` (RFC 5267 §4.4 for SORT).
+    Partial(PartialRange),
 }
 
 /// `section-spec` / `section-part` / `section-text` (RFC 9051 §6.4.5).
@@ -814,6 +833,9 @@ pub enum Data {
         all: Option<SequenceSet>,
         count: Option<u32>,
         modseq: Option<u64>,
+        /// RFC 9394 `ret-data-partial`: the requested range and the results
+        /// in it (`None` is `NIL`).
+        partial: Option<(PartialRange, Option<SequenceSet>)>,
     },
     Flags(Vec<Flag>),
     Exists(u32),
@@ -837,6 +859,13 @@ pub enum Data {
     },
     /// RFC 2971 §3.2. `None` is `ID NIL`.
     Id(Option<Vec<(String, Option<String>)>>),
+    /// RFC 5256 §4 `sort-data = "SORT" *(SP nz-number)`; RFC 7162 §3.1.5 `(MODSEQ n)`.
+    Sort {
+        numbers: Vec<u32>,
+        modseq: Option<u64>,
+    },
+    /// RFC 5256 §4 `thread-data = "THREAD" [SP 1*thread-list]`: the top-level threads.
+    Thread(Vec<ThreadNode>),
 }
 
 /// One item of a FETCH response (`msg-att`).
@@ -878,4 +907,92 @@ pub enum FetchValue {
     ThreadId(Option<String>),
     /// RFC 8514 `"SAVEDATE" SP (date-time / nil)`
     SaveDate(Option<DateTime>),
+}
+
+/// `sort-criterion = ["REVERSE" SP] sort-key` (RFC 5256 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SortCriterion {
+    pub reverse: bool,
+    pub key: SortKey,
+}
+
+/// `sort-key` (RFC 5256 §5; RFC 5957 §5 DISPLAYFROM, DISPLAYTO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortKey {
+    Arrival,
+    Cc,
+    Date,
+    From,
+    Size,
+    Subject,
+    To,
+    DisplayFrom,
+    DisplayTo,
+}
+
+/// `thread-alg` (RFC 5256 §5; REFS from draft-ietf-morg-inthread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThreadAlgorithm {
+    OrderedSubject,
+    References,
+    Refs,
+}
+
+/// RFC 9394 `partial-range = partial-range-first / partial-range-last`, as
+/// the client sent it (`-1:-100` is `(-1, -100)`). Both ends have the same
+/// sign and are non-zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartialRange {
+    pub first: i64,
+    pub last: i64,
+}
+
+impl PartialRange {
+    /// The zero-based index range `lo..hi` this range selects out of `len`
+    /// results (RFC 9394 §3.1: 1 is the first result, -1 the last); empty
+    /// when no result lies in it.
+    pub fn slice(&self, len: usize) -> std::ops::Range<usize> {
+        let len = len as i64;
+        let (a, b) = (self.first.min(self.last), self.first.max(self.last));
+        let (lo, hi) = if a > 0 {
+            (a - 1, b) // 1-based inclusive a..=b
+        } else {
+            // -1 is index len-1; -b..-a with a <= b < 0, so -1:-3 is the last three.
+            (len + a, len + b + 1)
+        };
+        let lo = lo.clamp(0, len);
+        let hi = hi.clamp(0, len);
+        if lo >= hi {
+            0..0
+        } else {
+            lo as usize..hi as usize
+        }
+    }
+}
+
+/// One node of a THREAD response: a message number, or `None` for a dummy
+/// parent (a message that is missing or did not match), with its children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadNode {
+    pub id: Option<u32>,
+    pub children: Vec<ThreadNode>,
+}
+
+impl SequenceSet {
+    /// A set that keeps the order of `nums` (RFC 5267 §3.2, ESORT `ALL`):
+    /// only ascending runs of consecutive numbers become ranges.
+    pub fn from_ordered(nums: &[u32]) -> Option<SequenceSet> {
+        let mut ranges: Vec<(SeqNum, SeqNum)> = Vec::new();
+        for &n in nums.iter().filter(|&&n| n != 0) {
+            match ranges.last_mut() {
+                Some((_, SeqNum::Value(hi))) if hi.checked_add(1) == Some(n) => *hi = n,
+                _ => ranges.push((SeqNum::Value(n), SeqNum::Value(n))),
+            }
+        }
+        if ranges.is_empty() {
+            None
+        } else {
+            Some(SequenceSet::Ranges(ranges))
+        }
+    }
 }

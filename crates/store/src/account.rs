@@ -488,10 +488,12 @@ fn copy_rows(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob,
                                prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
-                               thread_refs, email_id, thread_id, savedate)
+                               thread_refs, email_id, thread_id, savedate,
+                               from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs)
          SELECT ?3, ?4, ?5, flags, keywords, internaldate, internaldate_zone, size, blob,
                 prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
-                thread_refs, email_id, thread_id, ?6
+                thread_refs, email_id, thread_id, ?6,
+                from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs
          FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     )?;
     // RFC 8514 §3: the copy is saved now; RFC 8474 §5.1: same EMAILID/THREADID.
@@ -546,6 +548,12 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
             sent_date: r.get(16)?,
             message_id: r.get(17)?,
             references: refs_from_text(&r.get::<_, String>(18)?),
+            from_mailbox: r.get(22)?,
+            to_mailbox: r.get(23)?,
+            cc_mailbox: r.get(24)?,
+            display_from: r.get(25)?,
+            display_to: r.get(26)?,
+            thread_refs: r.get(27)?,
         },
         email_id: r.get(19)?,
         thread_id: r.get(20)?,
@@ -865,9 +873,11 @@ impl Account {
             let mut stmt = c.prepare_cached(
                 "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size,
                                        blob, prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr,
-                                       sent_date, message_id, thread_refs, savedate, email_id, thread_id)
+                                       sent_date, message_id, thread_refs, savedate, email_id, thread_id,
+                                       from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-                         'M' || lower(hex(randomblob(12))), coalesce(?22, 'T' || lower(hex(randomblob(12)))))",
+                         'M' || lower(hex(randomblob(12))), coalesce(?22, 'T' || lower(hex(randomblob(12)))),
+                         ?23, ?24, ?25, ?26, ?27, ?28)",
             )?;
             let now = db::now();
             let mut uids = Vec::with_capacity(messages.len());
@@ -900,6 +910,12 @@ impl Account {
                     refs_to_text(&m.meta.references),
                     now,
                     thread,
+                    m.meta.from_mailbox,
+                    m.meta.to_mailbox,
+                    m.meta.cc_mailbox,
+                    m.meta.display_from,
+                    m.meta.display_to,
+                    m.meta.thread_refs,
                 ])?;
                 uids.push(uid);
             }
@@ -966,7 +982,8 @@ impl Account {
             let mut stmt = c.prepare_cached(
                 "SELECT uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob, prefix,
                         envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
-                        thread_refs, email_id, thread_id, savedate
+                        thread_refs, email_id, thread_id, savedate,
+                        from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs
                  FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
             )?;
             let mut out = Vec::with_capacity(uids.len());

@@ -114,6 +114,19 @@ pub struct MessageMeta {
     /// last to first, deduplicated. THREADID is taken from the first of
     /// them found in the account (RFC 8474 §5.2).
     pub references: Vec<String>,
+    /// RFC 5256 §3 SORT keys: the `addr-mailbox` of the first From, To and
+    /// Cc address (raw, not case-folded; empty when absent).
+    pub from_mailbox: String,
+    pub to_mailbox: String,
+    pub cc_mailbox: String,
+    /// RFC 5957 §3 DISPLAY sort value of the first From and To address:
+    /// the decoded display name, else `mailbox@host`, else the mailbox.
+    pub display_from: String,
+    pub display_to: String,
+    /// RFC 5256 §4 REFERENCES: the message's references, normalized Message
+    /// IDs (no angle brackets, quoting removed) separated by spaces: those
+    /// of `References`, else the first of `In-Reply-To`.
+    pub thread_refs: String,
 }
 
 /// A message row with its stored metadata (for FETCH and SEARCH).

@@ -88,6 +88,29 @@ pub(crate) fn display_addresses(value: &[u8]) -> String {
     parts.join(", ")
 }
 
+/// RFC 5256 §3 FROM/TO/CC sort value: the `addr-mailbox` of the first
+/// address of the envelope list (a group's first entry is its name).
+pub(crate) fn first_mailbox(list: &[Addr]) -> String {
+    list.first().and_then(|a| a.mailbox.as_deref()).map(|m| String::from_utf8_lossy(m).into_owned()).unwrap_or_default()
+}
+
+/// RFC 5957 §3 DISPLAY sort value of the first address: the decoded
+/// `addr-name` when not empty, else `addr-mailbox@addr-host`, else
+/// `addr-mailbox`, else empty.
+pub(crate) fn first_display(list: &[Addr]) -> String {
+    let Some(a) = list.first() else {
+        return String::new();
+    };
+    if let Some(name) = a.name.as_deref().map(decode_text).filter(|n| !n.is_empty()) {
+        return name;
+    }
+    match (&a.mailbox, &a.host) {
+        (Some(m), Some(h)) => format!("{}@{}", String::from_utf8_lossy(m), String::from_utf8_lossy(h)),
+        (Some(m), None) => String::from_utf8_lossy(m).into_owned(),
+        _ => String::new(),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // RFC 5322 §3.4 address-list, with the obsolete forms (§4.4)
 // ---------------------------------------------------------------------------

@@ -65,7 +65,19 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
         })
         .unwrap_or_default();
     let references = thread_references(first("in-reply-to"), first("references"));
+    let text = |v: &[u8]| String::from_utf8_lossy(&unfold(v)).into_owned();
+    let from_addrs = first("from").map(envelope::parse_addresses).unwrap_or_default();
+    let to_addrs = first("to").map(envelope::parse_addresses).unwrap_or_default();
+    let cc_addrs = first("cc").map(envelope::parse_addresses).unwrap_or_default();
+    let references_text = first("references").map(text);
+    let in_reply_to = first("in-reply-to").map(text);
     store::MessageMeta {
+        from_mailbox: envelope::first_mailbox(&from_addrs),
+        to_mailbox: envelope::first_mailbox(&to_addrs),
+        cc_mailbox: envelope::first_mailbox(&cc_addrs),
+        display_from: envelope::first_display(&from_addrs),
+        display_to: envelope::first_display(&to_addrs),
+        thread_refs: crate::imap::sort::thread_refs(references_text.as_deref(), in_reply_to.as_deref()),
         envelope: envelope::encode(header),
         bodystructure: bodystructure::encode(raw, &root, true),
         body: bodystructure::encode(raw, &root, false),

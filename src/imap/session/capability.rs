@@ -34,6 +34,13 @@ const EXTENSIONS: &[&str] = &[
     "WITHIN",
     "OBJECTID",
     "SAVEDATE",
+    "SORT",
+    "SORT=DISPLAY",
+    "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES",
+    "THREAD=REFS",
+    "ESORT",
+    "PARTIAL",
 ];
 
 impl Session {

@@ -56,13 +56,16 @@ mod login;
 mod namespace;
 mod noop;
 mod notify;
+mod partial;
 mod rename;
 mod search;
 mod select;
+mod sort;
 mod starttls;
 mod status;
 mod store;
 mod subscribe;
+mod thread;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -162,6 +165,8 @@ pub fn allowed(state: &State, cmd: &CommandBody) -> bool {
                         | Expunge
                         | UidExpunge { .. }
                         | Search { .. }
+                        | Sort { .. }
+                        | Thread { .. }
                         | Fetch { .. }
                         | Store { .. }
                         | Copy { .. }
@@ -408,7 +413,10 @@ impl Session {
             C::Expunge => self.cmd_expunge(None).await,
             C::UidExpunge { set } => self.cmd_expunge(Some(set)).await,
             C::Search { uid, charset, ret, criteria } => self.cmd_search(tag, uid, charset, ret, criteria).await,
-            C::Fetch { uid, set, items, changed_since, vanished } => {
+            C::Fetch { uid, set, items, changed_since, vanished, partial } => {
+                let Some(set) = self.partial_set(set, uid, partial)? else {
+                    return Ok(Done::ok("UID FETCH completed"));
+                };
                 self.cmd_fetch(uid, &set, items, changed_since, vanished).await
             }
             C::Store { uid, set, action, unchanged_since } => self.cmd_store(uid, &set, action, unchanged_since).await,
@@ -418,6 +426,10 @@ impl Session {
             C::Notify(set) => self.cmd_notify(set).await,
             C::Compress { algorithm } => self.cmd_compress(&algorithm),
             C::Unauthenticate => self.cmd_unauthenticate(),
+            C::Sort { uid, ret, criteria, charset, search } => {
+                self.cmd_sort(tag, uid, ret, criteria, &charset, search).await
+            }
+            C::Thread { uid, algorithm, charset, search } => self.cmd_thread(uid, algorithm, &charset, search).await,
         }
     }
 
@@ -574,6 +586,7 @@ fn is_condstore_enabling(cmd: &CommandBody) -> bool {
             changed_since.is_some() || items.contains(&FetchAttr::ModSeq)
         }
         CommandBody::Search { criteria, .. } => search::mentions_modseq(criteria),
+        CommandBody::Sort { search, .. } => search::mentions_modseq(search),
         CommandBody::Store { unchanged_since, .. } => unchanged_since.is_some(),
         _ => false,
     }
@@ -582,7 +595,7 @@ fn is_condstore_enabling(cmd: &CommandBody) -> bool {
 /// Whether untagged EXPUNGE may be sent while answering this command
 /// (RFC 9051 §7.5.1: not during FETCH, STORE, SEARCH; the UID forms may).
 fn allows_expunge(name: &str) -> bool {
-    !matches!(name, "FETCH" | "STORE" | "SEARCH")
+    !matches!(name, "FETCH" | "STORE" | "SEARCH" | "SORT" | "THREAD")
 }
 
 /// `INBOX` in any case is INBOX (RFC 9051 §5.1); so is `inbox/…` as a parent.

@@ -6,6 +6,7 @@ use super::{Done, Session};
 use crate::imap::error::{ImapError, Result};
 use crate::imap::search::{matches, needs_body, SearchContext};
 use crate::imap::selected::View;
+use store::MessageRecord;
 
 const CHUNK: usize = 512;
 
@@ -23,39 +24,13 @@ impl Session {
         criteria: SearchKey,
     ) -> Result<Done> {
         if let Some(cs) = &charset {
-            if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") {
-                return Err(ImapError::no(
-                    Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()]),
-                    format!("unsupported charset {cs}"),
-                ));
-            }
+            check_charset(cs)?;
         }
-        let account = self.account()?;
-        let view = self.view()?;
-        let criteria = substitute_saved(criteria, view);
-        let mailbox = view.mailbox.id;
-        let uids = view.uids.clone();
-        let largest_seq = view.exists();
-        let largest_uid = view.largest_uid();
-        let with_body = needs_body(&criteria);
-        let now = chrono::Utc::now().timestamp();
-        let mut hits: Vec<(u32, u32)> = Vec::new();
-        let mut hits_modseq: Option<u64> = None;
-        for chunk in uids.chunks(CHUNK) {
-            let records = account.records(mailbox, chunk.to_vec()).await?;
-            for rec in &records {
-                let raw = if with_body { Some(self.read_message(rec).await?) } else { None };
-                let Some(seq) = self.view()?.seq_of(rec.uid) else { continue };
-                let ctx = SearchContext { seq, largest_seq, largest_uid, record: rec, raw: raw.as_deref(), now };
-                if matches(&criteria, &ctx) {
-                    hits.push((seq, rec.uid));
-                    hits_modseq = hits_modseq.max(Some(rec.modseq));
-                }
-            }
-        }
-        let numbers: Vec<u32> = hits.iter().map(|&(s, u)| if uid { u } else { s }).collect();
+        let criteria = substitute_saved(criteria, self.view()?);
+        let hits = self.matching(&criteria, |seq, rec| (seq, rec.uid, rec.modseq)).await?;
         // RFC 7162 §3.1.6: with a MODSEQ criterion, the highest MODSEQ of the matches.
-        let modseq = if mentions_modseq(&criteria) { hits_modseq } else { None };
+        let modseq = if mentions_modseq(&criteria) { hits.iter().map(|h| h.2).max() } else { None };
+        let hits: Vec<(u32, u32)> = hits.into_iter().map(|(s, u, _)| (s, u)).collect();
         let ret = match ret {
             Some(r) if r.is_empty() => Some(vec![SearchReturn::All]),
             Some(r) => Some(r),
@@ -63,48 +38,116 @@ impl Session {
             None => None,
         };
         let Some(ret) = ret else {
+            let numbers = hits.iter().map(|&(s, u)| if uid { u } else { s }).collect();
             self.data(Data::Search { numbers, modseq });
             return Ok(Done::ok("SEARCH completed"));
         };
+        if self.esearch(tag, uid, &ret, &hits, modseq)? {
+            return Ok(Done::ok("SEARCH completed, result saved"));
+        }
+        Ok(Done::ok("SEARCH completed"))
+    }
+
+    /// Evaluates `criteria` (with `$` already substituted) over the selected
+    /// mailbox and maps each match with `f(seq, record)`, in mailbox order.
+    /// Shared by SEARCH, SORT and THREAD.
+    pub(super) async fn matching<T>(
+        &mut self,
+        criteria: &SearchKey,
+        mut f: impl FnMut(u32, &MessageRecord) -> T,
+    ) -> Result<Vec<T>> {
+        let account = self.account()?;
+        let view = self.view()?;
+        let mailbox = view.mailbox.id;
+        let uids = view.uids.clone();
+        let largest_seq = view.exists();
+        let largest_uid = view.largest_uid();
+        let with_body = needs_body(criteria);
+        let now = chrono::Utc::now().timestamp();
+        let mut hits = Vec::new();
+        for chunk in uids.chunks(CHUNK) {
+            let records = account.records(mailbox, chunk.to_vec()).await?;
+            for rec in &records {
+                let raw = if with_body { Some(self.read_message(rec).await?) } else { None };
+                let Some(seq) = self.view()?.seq_of(rec.uid) else { continue };
+                let ctx = SearchContext { seq, largest_seq, largest_uid, record: rec, raw: raw.as_deref(), now };
+                if matches(criteria, &ctx) {
+                    hits.push(f(seq, rec));
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    /// Answers with an ESEARCH response for `hits` (`(seq, uid)` in result
+    /// order: mailbox order for SEARCH, sort order for SORT) and the return
+    /// options `ret` (RFC 4731, RFC 5267 §3.1 ESORT, RFC 9394 PARTIAL), and
+    /// saves the result for SAVE (RFC 5182; RFC 9394 §3.2 with PARTIAL).
+    /// Returns true when SAVE was the only option (no response is sent).
+    pub(super) fn esearch(
+        &mut self,
+        tag: &Tag,
+        uid: bool,
+        ret: &[SearchReturn],
+        hits: &[(u32, u32)],
+        modseq: Option<u64>,
+    ) -> Result<bool> {
         let has = |o: SearchReturn| ret.contains(&o);
+        let partial = ret.iter().find_map(|o| match o {
+            SearchReturn::Partial(r) => Some(*r),
+            _ => None,
+        });
+        let numbers: Vec<u32> = hits.iter().map(|&(s, u)| if uid { u } else { s }).collect();
+        let slice = partial.map(|r| r.slice(hits.len())).unwrap_or(0..0);
         if has(SearchReturn::Save) {
-            // RFC 5182 §2.1: with MIN/MAX (and not ALL/COUNT) only those are saved.
+            // RFC 5182 §2.1 and RFC 9394 §3.2: with MIN/MAX/PARTIAL and
+            // neither ALL nor COUNT, only what those return is saved.
             let mut saved: Vec<u32> = hits.iter().map(|&(_, u)| u).collect();
-            if (has(SearchReturn::Min) || has(SearchReturn::Max))
+            if (has(SearchReturn::Min) || has(SearchReturn::Max) || partial.is_some())
                 && !has(SearchReturn::All)
                 && !has(SearchReturn::Count)
             {
-                let mut keep = Vec::new();
+                let mut keep: Vec<u32> = saved[slice.clone()].to_vec();
                 if has(SearchReturn::Min) {
                     keep.extend(saved.first().copied());
                 }
                 if has(SearchReturn::Max) {
                     keep.extend(saved.last().copied());
                 }
-                keep.dedup();
                 saved = keep;
             }
+            saved.sort_unstable();
+            saved.dedup();
             self.view()?.saved = saved;
             if ret.iter().all(|&o| o == SearchReturn::Save) {
-                return Ok(Done::ok("SEARCH completed, result saved"));
+                return Ok(true);
             }
         }
         self.data(Data::ESearch {
             tag: Some(tag.clone()),
             uid,
-            min: if has(SearchReturn::Min) { numbers.iter().min().copied() } else { None },
-            max: if has(SearchReturn::Max) { numbers.iter().max().copied() } else { None },
-            all: if has(SearchReturn::All) { SequenceSet::from_numbers(numbers.clone()) } else { None },
+            min: if has(SearchReturn::Min) { numbers.first().copied() } else { None },
+            max: if has(SearchReturn::Max) { numbers.last().copied() } else { None },
+            all: if has(SearchReturn::All) { SequenceSet::from_ordered(&numbers) } else { None },
             count: if has(SearchReturn::Count) { Some(numbers.len() as u32) } else { None },
             modseq,
+            partial: partial.map(|r| (r, SequenceSet::from_ordered(&numbers[slice.clone()]))),
         });
-        Ok(Done::ok("SEARCH completed"))
+        Ok(false)
     }
+}
+
+/// SEARCH/SORT/THREAD charsets: UTF-8 and US-ASCII, else `NO [BADCHARSET]`.
+pub(super) fn check_charset(cs: &str) -> Result<()> {
+    if cs.eq_ignore_ascii_case("UTF-8") || cs.eq_ignore_ascii_case("US-ASCII") {
+        return Ok(());
+    }
+    Err(ImapError::no(Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()]), format!("unsupported charset {cs}")))
 }
 
 /// Replaces `$` (RFC 5182) with the saved result: as UIDs in `UID $`, as
 /// sequence numbers where a bare sequence set stands.
-fn substitute_saved(key: SearchKey, view: &View) -> SearchKey {
+pub(super) fn substitute_saved(key: SearchKey, view: &View) -> SearchKey {
     let empty = || SequenceSet::Ranges(Vec::new());
     match key {
         SearchKey::Uid(SequenceSet::Saved) => {
