@@ -39,6 +39,9 @@ const COMMANDS: &[(&str, &[State])] = &[
     ("UID COPY 1 Trash", &[State::Selected]),
     ("MOVE 1 Trash", &[State::Selected]),
     ("UID MOVE 1 Trash", &[State::Selected]),
+    ("GETQUOTAROOT INBOX", &[State::Auth, State::Selected]),
+    ("GETQUOTA \"\"", &[State::Auth, State::Selected]),
+    ("SETQUOTA \"\" (STORAGE 1)", &[State::Auth, State::Selected]),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -180,6 +180,13 @@ pub enum CommandBody {
     Id { params: Option<Vec<(String, Option<String>)>> },
     /// RFC 5465 §3.1 NOTIFY. `None` is `NOTIFY NONE`.
     Notify(Option<NotifySet>),
+    /// RFC 9208 §4.2.1 `getquota = "GETQUOTA" SP quota-root-name`
+    GetQuota { root: String },
+    /// RFC 9208 §4.2.2 `getquotaroot = "GETQUOTAROOT" SP mailbox`
+    GetQuotaRoot { mailbox: MailboxName },
+    /// RFC 9208 §4.2.3 `setquota = "SETQUOTA" SP quota-root-name SP setquota-list`;
+    /// resource names upper-cased.
+    SetQuota { root: String, limits: Vec<(String, u64)> },
 }
 
 /// `notify-set = "SET" [status-indicator] SP event-groups` (RFC 5465 §8)
@@ -268,6 +275,9 @@ impl CommandBody {
             Move { uid: true, .. } => "UID MOVE",
             Id { .. } => "ID",
             Notify(_) => "NOTIFY",
+            GetQuota { .. } => "GETQUOTA",
+            GetQuotaRoot { .. } => "GETQUOTAROOT",
+            SetQuota { .. } => "SETQUOTA",
         }
     }
 }
@@ -346,6 +356,8 @@ pub enum StatusItem {
     Deleted,
     Size,
     HighestModSeq,
+    /// RFC 9208 §4.1.4
+    DeletedStorage,
 }
 
 impl StatusItem {
@@ -359,6 +371,7 @@ impl StatusItem {
             StatusItem::Deleted => "DELETED",
             StatusItem::Size => "SIZE",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
+            StatusItem::DeletedStorage => "DELETED-STORAGE",
         }
     }
 }
@@ -795,6 +808,18 @@ pub enum Data {
     },
     /// RFC 2971 §3.2. `None` is `ID NIL`.
     Id(Option<Vec<(String, Option<String>)>>),
+    /// RFC 9208 §4.3.1 `"QUOTA" SP quota-root-name SP quota-list`; each
+    /// resource is `(name, usage, limit)`.
+    Quota {
+        root: String,
+        resources: Vec<(String, u64, u64)>,
+    },
+    /// RFC 9208 §4.3.2 `"QUOTAROOT" SP mailbox *(SP quota-root-name)`
+    /// (`mailbox` in wire form).
+    QuotaRoot {
+        mailbox: String,
+        roots: Vec<String>,
+    },
 }
 
 /// One item of a FETCH response (`msg-att`).

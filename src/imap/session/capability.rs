@@ -28,6 +28,9 @@ const EXTENSIONS: &[&str] = &[
     "CONDSTORE",
     "QRESYNC",
     "NOTIFY",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "QUOTA=RES-MESSAGE",
 ];
 
 impl Session {

@@ -56,6 +56,7 @@ mod login;
 mod namespace;
 mod noop;
 mod notify;
+mod quota;
 mod rename;
 mod search;
 mod select;
@@ -188,6 +189,9 @@ fn is_authenticated_command(cmd: &CommandBody) -> bool {
             | Append { .. }
             | Idle
             | Notify(_)
+            | GetQuota { .. }
+            | GetQuotaRoot { .. }
+            | SetQuota { .. }
     )
 }
 
@@ -411,6 +415,9 @@ impl Session {
             C::Move { uid, set, mailbox } => self.cmd_copy(uid, &set, &mailbox, true).await,
             C::Id { params } => self.cmd_id(params),
             C::Notify(set) => self.cmd_notify(set).await,
+            C::GetQuota { root } => self.cmd_getquota(&root).await,
+            C::GetQuotaRoot { mailbox } => self.cmd_getquotaroot(&mailbox).await,
+            C::SetQuota { .. } => self.cmd_setquota(),
         }
     }
 

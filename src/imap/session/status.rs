@@ -33,6 +33,8 @@ pub fn status_values(s: &MailboxStatus, items: &[StatusItem]) -> Vec<(StatusItem
                 StatusItem::Deleted => u64::from(s.deleted),
                 StatusItem::Size => s.size,
                 StatusItem::HighestModSeq => s.highest_modseq,
+                // RFC 9208 §4.1.4: the sum of RFC822.SIZE of the \Deleted messages, in octets.
+                StatusItem::DeletedStorage => s.deleted_size,
             };
             (i, v)
         })
