@@ -112,9 +112,11 @@ pub fn notice(user: &str, limits: QuotaLimits, usage: QuotaUsage, percent: u8) -
     let host = crate::lmtp::hostname();
     let now = chrono::Utc::now();
     let id = format!("{}.{}.quota@{host}", now.timestamp_nanos_opt().unwrap_or(0), std::process::id());
+    let to: String = user.chars().filter(|c| !c.is_control()).collect();
+    let to = if to.contains('@') { to } else { format!("{to}@{host}") };
     format!(
         "From: Mail System <postmaster@{host}>\r\n\
-         To: {user}\r\n\
+         To: <{to}>\r\n\
          Subject: Your mailbox is {percent}% full\r\n\
          Date: {}\r\n\
          Message-ID: <{id}>\r\n\
@@ -176,6 +178,22 @@ mod tests {
     fn kib_rounding() {
         assert_eq!((kib_usage(0), kib_usage(1), kib_usage(1024), kib_usage(1025)), (0, 1, 1, 2));
         assert_eq!((kib_limit(1023), kib_limit(1024), kib_limit(2047)), (0, 1, 1));
+    }
+
+    #[test]
+    fn notice_is_a_message() {
+        let n = String::from_utf8(notice(
+            "alice",
+            QuotaLimits { storage: Some(1000), messages: None },
+            QuotaUsage { storage: 950, messages: 3 },
+            90,
+        ))
+        .unwrap();
+        assert!(n.contains("\r\nSubject: Your mailbox is 90% full\r\n"), "{n}");
+        assert!(n.contains("\r\nTo: <alice@"), "{n}");
+        assert!(n.contains("Storage:  950 B of 1000 B (95%)\r\n"), "{n}");
+        assert!(n.contains("Messages: 3 (unlimited)\r\n"), "{n}");
+        assert!(!n.replace("\r\n", "").contains('\n'), "CRLF only");
     }
 
     #[test]
