@@ -228,6 +228,10 @@ pub fn serve(data_dir: &Path, config_path: &Path, args: &ServeArgs) -> anyhow::R
     let config = prepare_config(data_dir, config_path, args)?;
     let store = open_store(data_dir, true)?;
     if let Some(password) = ensure_first_account(&store)? {
+        let limits = config.quota.default_limits();
+        if !limits.is_unlimited() {
+            store.set_quota("postmaster", limits).context("cannot set the default quota of postmaster")?;
+        }
         println!("postmaster password: {password}");
     }
     let (tls, fingerprint) = crate::tls::load_or_generate(&config.tls, data_dir).context("cannot set up TLS")?;

@@ -1009,4 +1009,24 @@ mod quota_tests {
             "* STATUS INBOX (DELETED-STORAGE 8)\r\n"
         );
     }
+
+    /// What the encoder writes, imap-codec's response parser reads.
+    #[test]
+    fn imap_codec_reads_quota_responses() {
+        use imap_codec::decode::Decoder;
+        use imap_codec::ResponseCodec;
+        for d in [
+            Data::Quota {
+                root: String::new(),
+                resources: vec![("STORAGE".into(), 10, 512), ("MESSAGE".into(), 3, 100)],
+            },
+            Data::QuotaRoot { mailbox: "INBOX".into(), roots: vec![String::new()] },
+            Data::QuotaRoot { mailbox: "a b".into(), roots: vec![] },
+        ] {
+            let mut out = Vec::new();
+            encode(&Response::Data(d), &mut out);
+            let res = ResponseCodec::default().decode(&out);
+            assert!(matches!(res, Ok((rem, _)) if rem.is_empty()), "{:?}", String::from_utf8_lossy(&out));
+        }
+    }
 }

@@ -2584,4 +2584,19 @@ mod quota_tests {
         );
         assert_eq!(StatusItem::DeletedStorage.as_str(), "DELETED-STORAGE");
     }
+
+    /// imap-codec (an independent parser) reads the same lines as the same commands.
+    #[test]
+    fn imap_codec_agrees() {
+        use imap_codec::decode::Decoder;
+        use imap_codec::CommandCodec;
+        for line in
+            ["a GETQUOTA \"\"", "a GETQUOTAROOT INBOX", "a SETQUOTA \"\" (STORAGE 512 MESSAGE 10)", "a SETQUOTA x ()"]
+        {
+            let wire = format!("{line}\r\n");
+            let theirs = CommandCodec::default().decode(wire.as_bytes());
+            assert!(matches!(theirs, Ok((rest, _)) if rest.is_empty()), "imap-codec: {line}");
+            assert!(parse(line).is_ok(), "ours: {line}");
+        }
+    }
 }
