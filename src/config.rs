@@ -19,6 +19,65 @@ pub struct Config {
     pub auth: Auth,
     pub sync: Sync,
     pub delivery: Delivery,
+    pub quota: Quota,
+}
+
+/// Quotas (RFC 9208). Limits are per account (`postfach quota set`); these are
+/// the defaults for new accounts and the enforcement policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Quota {
+    /// Storage limit given to new accounts (`"2G"`; suffixes K, M, G, T are
+    /// powers of 1024). Unset: unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_storage: Option<String>,
+    /// Message-count limit given to new accounts. Unset: unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_messages: Option<u64>,
+    /// Answer an over-quota LMTP recipient with `452 4.2.2` (the MTA retries)
+    /// instead of `552 5.2.2` (it bounces); `postfach deliver` exits 75
+    /// instead of 73.
+    pub over_quota_temporary: bool,
+    /// Deliver a notice to the user's INBOX once when a delivery or APPEND
+    /// takes usage to this percentage of a limit; 0 disables.
+    pub warning_percent: u8,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota { default_storage: None, default_messages: None, over_quota_temporary: false, warning_percent: 90 }
+    }
+}
+
+impl Quota {
+    /// The limits a new account gets.
+    pub fn default_limits(&self) -> store::QuotaLimits {
+        store::QuotaLimits {
+            storage: self.default_storage.as_deref().and_then(|s| parse_size(s).ok().flatten()),
+            messages: self.default_messages,
+        }
+    }
+}
+
+/// Parses a size: bytes, or a number with a K, M, G or T suffix (powers of
+/// 1024, case-insensitive, an optional trailing `B`); `none` is `None`.
+pub fn parse_size(s: &str) -> Result<Option<u64>, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("unlimited") {
+        return Ok(None);
+    }
+    let u = t.to_ascii_uppercase();
+    let u = u.strip_suffix("IB").or_else(|| u.strip_suffix('B')).unwrap_or(&u);
+    let (digits, mult) = match u.chars().last() {
+        Some('K') => (&u[..u.len() - 1], 1u64 << 10),
+        Some('M') => (&u[..u.len() - 1], 1 << 20),
+        Some('G') => (&u[..u.len() - 1], 1 << 30),
+        Some('T') => (&u[..u.len() - 1], 1 << 40),
+        _ => (u, 1),
+    };
+    let n: u64 =
+        digits.trim().parse().map_err(|_| format!("invalid size {s:?} (examples: 500M, 2G, 1048576, none)"))?;
+    n.checked_mul(mult).map(Some).ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 /// Multi-device synchronisation (docs/sync.md).
@@ -144,6 +203,7 @@ impl Default for Config {
             auth: Auth::default(),
             sync: Sync::default(),
             delivery: Delivery::default(),
+            quota: Quota::default(),
         }
     }
 }
@@ -237,6 +297,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("auth", "Authentication policy."),
     ("sync", "Multi-device synchronisation (docs/sync.md)."),
     ("delivery", "Mail delivery: LMTP from the MTA, and `postfach deliver`."),
+    ("quota", "Quotas (RFC 9208). Limits are per account: `postfach quota set NAME --storage 2G\n--messages 100000`; these are the defaults for new accounts and the policy."),
 ];
 
 const SETTINGS: &[Setting] = &[
@@ -364,6 +425,30 @@ const SETTINGS: &[Setting] = &[
         doc: "Add Return-Path and Delivered-To to each delivered copy. They are kept per\nrecipient; the message itself is stored once for all recipients.",
         example: None,
     },
+    Setting {
+        section: "quota",
+        key: "default_storage",
+        doc: "Storage limit of new accounts: the sum of the sizes of all their messages.\nSuffixes K, M, G, T are powers of 1024. Unlimited when unset.",
+        example: Some("default_storage = \"2G\""),
+    },
+    Setting {
+        section: "quota",
+        key: "default_messages",
+        doc: "Message-count limit of new accounts. Unlimited when unset.",
+        example: Some("default_messages = 100000"),
+    },
+    Setting {
+        section: "quota",
+        key: "over_quota_temporary",
+        doc: "Over quota, LMTP answers 452 4.2.2 (the MTA keeps the message and retries)\ninstead of 552 5.2.2 (it bounces), and `postfach deliver` exits 75 instead of 73.",
+        example: None,
+    },
+    Setting {
+        section: "quota",
+        key: "warning_percent",
+        doc: "When a delivery or APPEND takes usage to this percentage of a limit, a notice\nis delivered to the user's INBOX, once until usage falls below it again. 0 disables.",
+        example: None,
+    },
 ];
 
 impl Config {
@@ -444,6 +529,12 @@ impl Config {
         if self.delivery.max_recipients < 1 {
             anyhow::bail!("delivery.max_recipients must be at least 1");
         }
+        if let Some(s) = &self.quota.default_storage {
+            parse_size(s).map_err(|e| anyhow::anyhow!("quota.default_storage: {e}"))?;
+        }
+        if self.quota.warning_percent > 100 {
+            anyhow::bail!("quota.warning_percent must be between 0 and 100");
+        }
         if self.limits.idle_timeout_authenticated < 30 * 60 {
             anyhow::bail!(
                 "limits.idle_timeout_authenticated = {} is below the 1800 seconds RFC 9051 §5.4 requires",
@@ -505,6 +596,8 @@ mod tests {
         full.tls.cert = Some("c.pem".into());
         full.tls.key = Some("k.pem".into());
         full.listen.lmtp_socket = Some("/run/lmtp".into());
+        full.quota.default_storage = Some("2G".into());
+        full.quota.default_messages = Some(100_000);
         let toml::Value::Table(top) = toml::Value::try_from(&full).unwrap() else { panic!() };
         let mut serialized = Vec::new();
         for (section, table) in &top {
@@ -522,6 +615,22 @@ mod tests {
             assert!(text.contains(s.doc.lines().next().unwrap()), "{}.{} doc missing", s.section, s.key);
         }
         assert!(text.contains("#   cert = "));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2G"), Ok(Some(2 << 30)));
+        assert_eq!(parse_size("10k"), Ok(Some(10240)));
+        assert_eq!(parse_size("5MB"), Ok(Some(5 << 20)));
+        assert_eq!(parse_size("1TiB"), Ok(Some(1 << 40)));
+        assert_eq!(parse_size("1234"), Ok(Some(1234)));
+        assert_eq!(parse_size("none"), Ok(None));
+        assert!(parse_size("2X").is_err());
+        assert!(parse_size("").is_err());
+        assert!(parse_size("99999999999T").is_err());
+        let c = Config::parse("[quota]\ndefault_storage = \"1M\"\n", Path::new("t")).unwrap();
+        assert_eq!(c.quota.default_limits().storage, Some(1 << 20));
+        assert!(Config::parse("[quota]\ndefault_storage = \"lots\"\n", Path::new("t")).is_err());
     }
 
     #[test]

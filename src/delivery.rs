@@ -34,14 +34,19 @@ pub struct Stored {
     pub modseq: u64,
 }
 
-/// Why a copy was not stored. Every failure is temporary (the MTA retries):
-/// permanent problems (unknown recipient, size) are found before this point.
+/// Why a copy was not stored. Every failure but `OverQuota` is temporary (the
+/// MTA retries): other permanent problems (unknown recipient, size) are found
+/// before this point. Whether over quota is permanent is the caller's policy
+/// (`quota.over_quota_temporary`).
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     #[error("store error: {0}")]
     Store(#[from] store::Error),
     #[error("delivery task failed: {0}")]
     Task(String),
+    /// The recipient's account is over its quota (names the resource).
+    #[error("mailbox full: over quota ({0})")]
+    OverQuota(String),
 }
 
 /// The per-recipient trace headers (RFC 5321 §4.4 Return-Path; Delivered-To as
@@ -70,13 +75,15 @@ pub fn to_crlf(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Stores `message` (CRLF line endings) once for every target and returns one
-/// result per target, in order.
+/// result per target, in order. Each target's quota is checked inside its
+/// account's write transaction; `warning_percent` is `quota.warning_percent`.
 pub async fn deliver(
     store: &store::Store,
     trace_headers: bool,
     from: &str,
     message: Vec<u8>,
     targets: &[Target],
+    warning_percent: u8,
 ) -> Vec<Result<Stored, DeliveryError>> {
     if targets.is_empty() {
         return Vec::new();
@@ -116,7 +123,7 @@ pub async fn deliver(
         };
         let store = store.clone();
         let t = t.clone();
-        tasks.push(tokio::spawn(async move { store_one(&store, &t, new).await }));
+        tasks.push(tokio::spawn(async move { store_one(&store, &t, new, warning_percent).await }));
     }
     let mut out = Vec::with_capacity(tasks.len());
     for task in tasks {
@@ -125,12 +132,19 @@ pub async fn deliver(
     out
 }
 
-async fn store_one(store: &store::Store, t: &Target, new: NewMessage) -> Result<Stored, DeliveryError> {
-    let store = store.clone();
+async fn store_one(
+    store: &store::Store,
+    t: &Target,
+    new: NewMessage,
+    warning_percent: u8,
+) -> Result<Stored, DeliveryError> {
     let id = t.account;
-    let account = tokio::task::spawn_blocking(move || store.account(id))
-        .await
-        .map_err(|e| DeliveryError::Task(e.to_string()))??;
+    let (account, limits) = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || Ok::<_, store::Error>((store.account(id)?, store.quota_limits(id)?)))
+            .await
+            .map_err(|e| DeliveryError::Task(e.to_string()))??
+    };
     let mailbox = match account.mailbox(&t.mailbox).await? {
         Some(m) => m,
         None => {
@@ -140,8 +154,12 @@ async fn store_one(store: &store::Store, t: &Target, new: NewMessage) -> Result<
             account.mailbox("INBOX").await?.ok_or_else(|| store::Error::NoSuchMailbox("INBOX".into()))?
         }
     };
-    let (_, uids) = account.append(mailbox.id, vec![new]).await?;
+    let (_, uids, usage) = account.append_within(mailbox.id, vec![new], limits).await.map_err(|e| match e {
+        store::Error::OverQuota(r) => DeliveryError::OverQuota(r),
+        e => e.into(),
+    })?;
     let uid = uids.first().copied().ok_or_else(|| DeliveryError::Task("append returned no UID".into()))?;
+    crate::quota::after_write(store, &account, &t.address, limits, usage, warning_percent).await;
     let modseq = account.mailbox_by_id(mailbox.id).await?.map(|m| m.highest_modseq).unwrap_or(0);
     Ok(Stored { account: t.account, mailbox: mailbox.id, uid, modseq })
 }

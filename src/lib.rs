@@ -11,6 +11,7 @@
 //! | LMTP listener and session | `lmtp/` |
 //! | storing a delivered message for its recipients | `delivery.rs` |
 //! | `deliver`'s changes reaching a running server | `notify.rs` |
+//! | quotas: warning notice, KiB units, sizes for people | `quota.rs` |
 
 pub mod admin;
 pub mod auth;
@@ -19,4 +20,5 @@ pub mod delivery;
 pub mod imap;
 pub mod lmtp;
 pub mod notify;
+pub mod quota;
 pub mod tls;

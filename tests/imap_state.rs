@@ -46,6 +46,9 @@ const COMMANDS: &[(&str, &[State])] = &[
     ("NOTIFY NONE", &[State::Auth, State::Selected]),
     ("COMPRESS DEFLATE", &[State::Auth, State::Selected]),
     ("UNAUTHENTICATE", &[State::Auth, State::Selected]),
+    ("GETQUOTAROOT INBOX", &[State::Auth, State::Selected]),
+    ("GETQUOTA \"\"", &[State::Auth, State::Selected]),
+    ("SETQUOTA \"\" (STORAGE 1)", &[State::Auth, State::Selected]),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

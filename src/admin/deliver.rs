@@ -16,8 +16,8 @@
 //! | 64 `EX_USAGE` | bad command line (from the argument parser) |
 //! | 65 `EX_DATAERR` | empty message, larger than `delivery.max_message_size`, or containing NUL |
 //! | 67 `EX_NOUSER` | no account receives mail for `--to` |
-//! | 73 `EX_CANTCREAT` | `--mailbox` is not a valid mailbox name |
-//! | 75 `EX_TEMPFAIL` | the store failed (disk, database busy…): the MTA retries |
+//! | 73 `EX_CANTCREAT` | `--mailbox` is not a valid mailbox name, or the account is over its quota (RFC 3463 5.2.2: the MTA bounces) |
+//! | 75 `EX_TEMPFAIL` | the store failed (disk, database busy…), or over quota with `quota.over_quota_temporary = true`: the MTA retries |
 //! | 78 `EX_CONFIG` | the configuration file is invalid |
 //!
 //! A `--mailbox` that does not exist gets the message in INBOX instead (as
@@ -98,13 +98,18 @@ pub fn run(
         .map_err(|e| exit(EX_TEMPFAIL, format!("cannot start the async runtime: {e}")))?;
     let trace = config.delivery.trace_headers;
     let result = runtime.block_on(async {
-        let mut r = delivery::deliver(&store, trace, from, message, std::slice::from_ref(&target)).await;
+        let percent = config.quota.warning_percent;
+        let mut r = delivery::deliver(&store, trace, from, message, std::slice::from_ref(&target), percent).await;
         r.pop()
     });
     match result {
         Some(Ok(stored)) => {
             crate::notify::send(data_dir, stored.account, stored.mailbox, stored.modseq);
             Ok(())
+        }
+        Some(Err(e @ delivery::DeliveryError::OverQuota(_))) => {
+            let code = if config.quota.over_quota_temporary { EX_TEMPFAIL } else { EX_CANTCREAT };
+            Err(exit(code, format!("cannot store the message for {to}: {e}")))
         }
         Some(Err(e)) => Err(exit(EX_TEMPFAIL, format!("cannot store the message: {e}"))),
         None => Err(exit(EX_TEMPFAIL, "no delivery result")),

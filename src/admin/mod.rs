@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod deliver;
+pub mod quota;
 pub mod user;
 
 use std::net::SocketAddr;
@@ -41,8 +42,30 @@ pub enum Command {
     #[command(subcommand)]
     Domain(DomainCommand),
     /// Deliver one message from standard input (for an MTA's pipe transport).
-    /// Exits with sysexits codes: 67 unknown user, 75 temporary failure, 65 bad message.
+    /// Exits with sysexits codes: 67 unknown user, 75 temporary failure, 65 bad message,
+    /// 73 over quota (75 with quota.over_quota_temporary).
     Deliver(DeliverArgs),
+    /// Per-account quotas: storage (sum of message sizes) and message count (RFC 9208).
+    #[command(subcommand)]
+    Quota(QuotaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuotaCommand {
+    /// Set an account's limits; a limit not given stays as it is.
+    Set {
+        name: String,
+        /// Storage limit: bytes or a number with K, M, G, T (powers of 1024); `none` removes it.
+        #[arg(long, value_name = "SIZE")]
+        storage: Option<String>,
+        /// Message-count limit; `none` removes it.
+        #[arg(long, value_name = "COUNT")]
+        messages: Option<String>,
+    },
+    /// Show an account's usage and limits.
+    Get { name: String },
+    /// Usage and limits of every account, one per line.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,12 +194,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let store = open_store(&cli.data, matches!(cmd, UserCommand::Add { .. }))?;
             let stdin = std::io::stdin();
-            user::run(&store, cmd, &mut stdin.lock(), &mut std::io::stdout().lock())
+            user::run(&store, cmd, &mut stdin.lock(), &mut std::io::stdout().lock())?;
+            if let UserCommand::Add { name, .. } = cmd {
+                quota::apply_default(&store, &cli.config_path(), name)?;
+            }
+            Ok(())
         }
         Command::Address(cmd) => {
             address::run_address(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock())
         }
         Command::Domain(cmd) => address::run_domain(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
+        Command::Quota(cmd) => quota::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
         Command::Deliver(args) => {
             let stdin = std::io::stdin();
             deliver::run(&cli.data, &cli.config_path(), &args.to, &args.from, &args.mailbox, &mut stdin.lock())?;
@@ -200,6 +228,10 @@ pub fn serve(data_dir: &Path, config_path: &Path, args: &ServeArgs) -> anyhow::R
     let config = prepare_config(data_dir, config_path, args)?;
     let store = open_store(data_dir, true)?;
     if let Some(password) = ensure_first_account(&store)? {
+        let limits = config.quota.default_limits();
+        if !limits.is_unlimited() {
+            store.set_quota("postmaster", limits).context("cannot set the default quota of postmaster")?;
+        }
         println!("postmaster password: {password}");
     }
     let (tls, fingerprint) = crate::tls::load_or_generate(&config.tls, data_dir).context("cannot set up TLS")?;

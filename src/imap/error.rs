@@ -59,6 +59,7 @@ impl From<store::Error> for ImapError {
             E::HasChildren(name) => ImapError::no(Code::HasChildren, format!("mailbox has children: {name}")),
             E::NotAllowed(what) => ImapError::no(Code::Cannot, what),
             E::InvalidName(name) => ImapError::no(Code::Cannot, format!("invalid mailbox name: {name}")),
+            E::OverQuota(r) => ImapError::no(Code::OverQuota, format!("over quota ({r}): nothing was stored")),
             other => ImapError::Internal(other.to_string()),
         }
     }

@@ -69,6 +69,8 @@ struct Session<S> {
 struct Txn {
     from: Option<String>,
     rcpts: Vec<Target>,
+    /// The `SIZE=` of MAIL FROM (0 when not given), for the quota check at RCPT.
+    size: u64,
 }
 
 enum Line {
@@ -268,6 +270,7 @@ impl<S: AsyncRead + AsyncWrite> Session<S> {
             return self.reply("552 5.3.4 message size exceeds fixed maximum message size");
         }
         self.txn.from = Some(from);
+        self.txn.size = size as u64;
         self.reply("250 2.1.0 sender OK");
     }
 
@@ -290,6 +293,9 @@ impl<S: AsyncRead + AsyncWrite> Session<S> {
         .await;
         match found {
             Ok(Ok(Some((r, acc)))) => {
+                if self.txn.size > 0 && self.over_quota_at_rcpt(&acc).await {
+                    return self.reply(&self.over_quota_reply(&to));
+                }
                 if self.open.len() < 64 {
                     self.open.insert(r.account, acc);
                 }
@@ -308,6 +314,35 @@ impl<S: AsyncRead + AsyncWrite> Session<S> {
     /// RFC 2033 §4.2 DATA: after the message, one reply per accepted
     /// recipient, in RCPT order. A recipient's 250 is sent only after its
     /// copy committed; a store failure gives 451 for that recipient.
+    /// RFC 3463 X.2.2 "mailbox full": `552 5.2.2`, or `452 4.2.2` when the
+    /// configuration makes it temporary (the MTA keeps the message and retries).
+    fn over_quota_reply(&self, to: &str) -> String {
+        if self.shared.config.quota.over_quota_temporary {
+            format!("452 4.2.2 <{}> mailbox full, try again later", printable(to))
+        } else {
+            format!("552 5.2.2 <{}> mailbox full", printable(to))
+        }
+    }
+
+    /// With `SIZE=` known, a recipient whose account cannot take that many
+    /// more bytes (or one more message) is refused at RCPT already. The
+    /// binding check is the one inside the store's transaction after DATA.
+    async fn over_quota_at_rcpt(&self, account: &store::Account) -> bool {
+        let store = self.shared.store.clone();
+        let id = account.id();
+        let limits = match tokio::task::spawn_blocking(move || store.quota_limits(id)).await {
+            Ok(Ok(l)) => l,
+            _ => return false,
+        };
+        if limits.is_unlimited() {
+            return false;
+        }
+        match account.usage().await {
+            Ok(usage) => limits.refuses(&usage, self.txn.size, 1).is_some(),
+            Err(_) => false,
+        }
+    }
+
     async fn data(&mut self) -> std::io::Result<()> {
         if self.txn.from.is_none() {
             self.reply("503 5.5.1 send MAIL first");
@@ -332,12 +367,14 @@ impl<S: AsyncRead + AsyncWrite> Session<S> {
             }
             Some(m) => {
                 let trace = self.shared.config.delivery.trace_headers;
-                let results = delivery::deliver(&self.shared.store, trace, &from, m, &txn.rcpts).await;
+                let percent = self.shared.config.quota.warning_percent;
+                let results = delivery::deliver(&self.shared.store, trace, &from, m, &txn.rcpts, percent).await;
                 txn.rcpts
                     .iter()
                     .zip(results)
                     .map(|(t, r)| match r {
                         Ok(s) => format!("250 2.0.0 <{}> delivered (uid {})", printable(&t.address), s.uid),
+                        Err(delivery::DeliveryError::OverQuota(_)) => self.over_quota_reply(&t.address),
                         Err(e) => {
                             tracing::warn!(rcpt = %t.address, error = %e, "delivery failed");
                             format!("451 4.3.0 <{}> temporary failure storing the message", printable(&t.address))

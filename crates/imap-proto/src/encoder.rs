@@ -509,6 +509,35 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
             out.extend_from_slice(b"ID ");
             id_params(params, out);
         }
+        Data::Quota { .. } | Data::QuotaRoot { .. } => quota_data(data, out),
+    }
+}
+
+/// RFC 9208 §7: `quota-response = "QUOTA" SP quota-root-name SP quota-list`;
+/// `quota-list = "(" quota-resource *(SP quota-resource) ")"`;
+/// `quota-resource = resource-name SP resource-usage SP resource-limit`;
+/// `quotaroot-response = "QUOTAROOT" SP mailbox *(SP quota-root-name)`;
+/// `quota-root-name = astring` (always written as a string, so `""` stays `""`).
+fn quota_data(data: &Data, out: &mut Vec<u8>) {
+    match data {
+        Data::Quota { root, resources } => {
+            out.extend_from_slice(b"QUOTA ");
+            string(root.as_bytes(), out);
+            out.extend_from_slice(b" (");
+            join(resources, out, |(name, usage, limit), out| {
+                let _ = write!(out, "{name} {usage} {limit}");
+            });
+            out.push(b')');
+        }
+        Data::QuotaRoot { mailbox: name, roots } => {
+            out.extend_from_slice(b"QUOTAROOT ");
+            mailbox(name, out);
+            for r in roots {
+                out.push(b' ');
+                string(r.as_bytes(), out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -1207,5 +1236,58 @@ mod tests {
             data(Data::Fetch { seq: 1, items: vec![FetchValue::ThreadId(None), FetchValue::SaveDate(None)] }),
             "* 1 FETCH (THREADID NIL SAVEDATE NIL)\r\n"
         );
+    }
+}
+
+/// Known answers for the RFC 9208 responses.
+#[cfg(test)]
+mod quota_tests {
+    use super::*;
+    use crate::StatusItem;
+
+    fn data(d: Data) -> String {
+        let mut out = Vec::new();
+        encode(&Response::Data(d), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn quota_and_quotaroot() {
+        assert_eq!(
+            data(Data::Quota {
+                root: String::new(),
+                resources: vec![("STORAGE".into(), 10, 512), ("MESSAGE".into(), 3, 100)]
+            }),
+            "* QUOTA \"\" (STORAGE 10 512 MESSAGE 3 100)\r\n"
+        );
+        assert_eq!(
+            data(Data::QuotaRoot { mailbox: "INBOX".into(), roots: vec![String::new()] }),
+            "* QUOTAROOT INBOX \"\"\r\n"
+        );
+        assert_eq!(data(Data::QuotaRoot { mailbox: "a b".into(), roots: vec![] }), "* QUOTAROOT \"a b\"\r\n");
+        assert_eq!(
+            data(Data::Status { mailbox: "INBOX".into(), items: vec![(StatusItem::DeletedStorage, 8)] }),
+            "* STATUS INBOX (DELETED-STORAGE 8)\r\n"
+        );
+    }
+
+    /// What the encoder writes, imap-codec's response parser reads.
+    #[test]
+    fn imap_codec_reads_quota_responses() {
+        use imap_codec::decode::Decoder;
+        use imap_codec::ResponseCodec;
+        for d in [
+            Data::Quota {
+                root: String::new(),
+                resources: vec![("STORAGE".into(), 10, 512), ("MESSAGE".into(), 3, 100)],
+            },
+            Data::QuotaRoot { mailbox: "INBOX".into(), roots: vec![String::new()] },
+            Data::QuotaRoot { mailbox: "a b".into(), roots: vec![] },
+        ] {
+            let mut out = Vec::new();
+            encode(&Response::Data(d), &mut out);
+            let res = ResponseCodec::default().decode(&out);
+            assert!(matches!(res, Ok((rem, _)) if rem.is_empty()), "{:?}", String::from_utf8_lossy(&out));
+        }
     }
 }

@@ -759,6 +759,7 @@ impl Parser {
             "EXPUNGE" => C::Expunge,
             "NAMESPACE" => C::Namespace,
             "UNAUTHENTICATE" => C::Unauthenticate,
+            "GETQUOTA" | "GETQUOTAROOT" | "SETQUOTA" => self.quota_command(name)?,
             "AUTHENTICATE" => self.authenticate()?,
             "LOGIN" => self.login()?,
             "ENABLE" => self.enable()?,
@@ -1173,6 +1174,7 @@ impl Parser {
                 "DELETED" => StatusItem::Deleted,
                 "SIZE" => StatusItem::Size,
                 "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
+                "DELETED-STORAGE" => StatusItem::DeletedStorage,
                 "" => return Err("expected status attribute".into()),
                 _ => match Self::objectid_status_att(&w) {
                     Some(item) => item,
@@ -1828,6 +1830,40 @@ impl Parser {
         }
         self.close("ID parameters")?;
         Ok(CommandBody::Id { params: Some(params) })
+    }
+}
+
+impl Parser {
+    /// RFC 9208 §7: `getquota = "GETQUOTA" SP quota-root-name`;
+    /// `getquotaroot = "GETQUOTAROOT" SP mailbox`;
+    /// `setquota = "SETQUOTA" SP quota-root-name SP setquota-list`;
+    /// `setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")"`;
+    /// `setquota-resource = resource-name SP resource-limit`;
+    /// `quota-root-name = astring`; `resource-name = … / atom`; `resource-limit = number64`.
+    fn quota_command(&mut self, name: &str) -> R<CommandBody> {
+        self.sp(&format!("after {name}"))?;
+        if name == "GETQUOTAROOT" {
+            return Ok(CommandBody::GetQuotaRoot { mailbox: self.mailbox()? });
+        }
+        let root = utf8(self.astring("quota root")?, "quota root")?;
+        if name == "GETQUOTA" {
+            return Ok(CommandBody::GetQuota { root });
+        }
+        self.sp("after quota root")?;
+        self.open("quota limits")?;
+        let mut limits = Vec::new();
+        if self.peek() != Some(b')') {
+            loop {
+                let resource = self.atom("resource name")?.to_ascii_uppercase();
+                self.sp("after resource name")?;
+                limits.push((resource, self.number64("resource limit")?));
+                if !self.eat(b' ') {
+                    break;
+                }
+            }
+        }
+        self.close("quota limits")?;
+        Ok(CommandBody::SetQuota { root, limits })
     }
 }
 
@@ -2833,5 +2869,88 @@ mod tests {
         );
         assert!(err("a SEARCH SAVEDON 31-Feb-2019").message.contains("invalid day"));
         assert!(err("a SEARCH SAVEDATESUPPORTEDX").message.contains("unknown search key"));
+    }
+}
+
+/// RFC 9208 grammar (GETQUOTA, GETQUOTAROOT, SETQUOTA, STATUS DELETED-STORAGE).
+#[cfg(test)]
+mod quota_tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<CommandBody, ParseError> {
+        parse_command(vec![Fragment::Line(line.as_bytes().to_vec())], &ParseLimits::default()).map(|c| c.body)
+    }
+
+    fn ok(line: &str) -> CommandBody {
+        parse(line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    }
+
+    #[test]
+    fn getquota_getquotaroot() {
+        assert_eq!(
+            ok("G0001 GETQUOTA \"my_funky_quota_root\""),
+            CommandBody::GetQuota { root: "my_funky_quota_root".into() }
+        );
+        assert_eq!(ok("a getquota \"\""), CommandBody::GetQuota { root: String::new() });
+        assert_eq!(ok("a GETQUOTA user"), CommandBody::GetQuota { root: "user".into() });
+        assert_eq!(ok("G0002 GETQUOTAROOT INBOX"), CommandBody::GetQuotaRoot { mailbox: MailboxName("INBOX".into()) });
+        assert_eq!(ok("a GetQuotaRoot \"a b\"").name(), "GETQUOTAROOT");
+        for bad in ["a GETQUOTA", "a GETQUOTA ", "a GETQUOTAROOT", "a GETQUOTA x y", "a GETQUOTAROOT (x)"] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn setquota() {
+        assert_eq!(
+            ok("S0000 SETQUOTA \"User quota\" (STORAGE 510)"),
+            CommandBody::SetQuota { root: "User quota".into(), limits: vec![("STORAGE".into(), 510)] }
+        );
+        assert_eq!(
+            ok("a SETQUOTA \"\" (storage 1 message 9223372036854775807 X-Foo 0)"),
+            CommandBody::SetQuota {
+                root: String::new(),
+                limits: vec![("STORAGE".into(), 1), ("MESSAGE".into(), i64::MAX as u64), ("X-FOO".into(), 0)]
+            }
+        );
+        assert_eq!(ok("a SETQUOTA \"\" ()"), CommandBody::SetQuota { root: String::new(), limits: vec![] });
+        for bad in [
+            "a SETQUOTA \"\"",
+            "a SETQUOTA \"\" (STORAGE)",
+            "a SETQUOTA \"\" (STORAGE x)",
+            "a SETQUOTA \"\" (STORAGE 1",
+            "a SETQUOTA \"\" (STORAGE 1 )",
+            "a SETQUOTA \"\" STORAGE 1",
+            "a SETQUOTA \"\" (STORAGE 9223372036854775808)",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn status_deleted_storage() {
+        assert_eq!(
+            ok("S0003 STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)"),
+            CommandBody::Status {
+                mailbox: MailboxName("INBOX".into()),
+                items: vec![StatusItem::Messages, StatusItem::Deleted, StatusItem::DeletedStorage]
+            }
+        );
+        assert_eq!(StatusItem::DeletedStorage.as_str(), "DELETED-STORAGE");
+    }
+
+    /// imap-codec (an independent parser) reads the same lines as the same commands.
+    #[test]
+    fn imap_codec_agrees() {
+        use imap_codec::decode::Decoder;
+        use imap_codec::CommandCodec;
+        for line in
+            ["a GETQUOTA \"\"", "a GETQUOTAROOT INBOX", "a SETQUOTA \"\" (STORAGE 512 MESSAGE 10)", "a SETQUOTA x ()"]
+        {
+            let wire = format!("{line}\r\n");
+            let theirs = CommandCodec::default().decode(wire.as_bytes());
+            assert!(matches!(theirs, Ok((rest, _)) if rest.is_empty()), "imap-codec: {line}");
+            assert!(parse(line).is_ok(), "ours: {line}");
+        }
     }
 }

@@ -197,6 +197,13 @@ pub enum CommandBody {
     Sort { uid: bool, ret: Option<Vec<SearchReturn>>, criteria: Vec<SortCriterion>, charset: String, search: SearchKey },
     /// RFC 5256 §3 THREAD / UID THREAD.
     Thread { uid: bool, algorithm: ThreadAlgorithm, charset: String, search: SearchKey },
+    /// RFC 9208 §4.2.1 `getquota = "GETQUOTA" SP quota-root-name`
+    GetQuota { root: String },
+    /// RFC 9208 §4.2.2 `getquotaroot = "GETQUOTAROOT" SP mailbox`
+    GetQuotaRoot { mailbox: MailboxName },
+    /// RFC 9208 §4.2.3 `setquota = "SETQUOTA" SP quota-root-name SP setquota-list`;
+    /// resource names upper-cased.
+    SetQuota { root: String, limits: Vec<(String, u64)> },
 }
 
 /// `notify-set = "SET" [status-indicator] SP event-groups` (RFC 5465 §8)
@@ -291,6 +298,9 @@ impl CommandBody {
             Sort { uid: true, .. } => "UID SORT",
             Thread { uid: false, .. } => "THREAD",
             Thread { uid: true, .. } => "UID THREAD",
+            GetQuota { .. } => "GETQUOTA",
+            GetQuotaRoot { .. } => "GETQUOTAROOT",
+            SetQuota { .. } => "SETQUOTA",
         }
     }
 }
@@ -372,6 +382,8 @@ pub enum StatusItem {
     HighestModSeq,
     /// RFC 8474 §4.2; its value is a string, sent in [`Data::StatusWithMailboxId`].
     MailboxId,
+    /// RFC 9208 §4.1.4
+    DeletedStorage,
 }
 
 impl StatusItem {
@@ -386,6 +398,7 @@ impl StatusItem {
             StatusItem::Size => "SIZE",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::MailboxId => "MAILBOXID",
+            StatusItem::DeletedStorage => "DELETED-STORAGE",
         }
     }
 }
@@ -866,6 +879,18 @@ pub enum Data {
     },
     /// RFC 5256 §4 `thread-data = "THREAD" [SP 1*thread-list]`: the top-level threads.
     Thread(Vec<ThreadNode>),
+    /// RFC 9208 §4.3.1 `"QUOTA" SP quota-root-name SP quota-list`; each
+    /// resource is `(name, usage, limit)`.
+    Quota {
+        root: String,
+        resources: Vec<(String, u64, u64)>,
+    },
+    /// RFC 9208 §4.3.2 `"QUOTAROOT" SP mailbox *(SP quota-root-name)`
+    /// (`mailbox` in wire form).
+    QuotaRoot {
+        mailbox: String,
+        roots: Vec<String>,
+    },
 }
 
 /// One item of a FETCH response (`msg-att`).

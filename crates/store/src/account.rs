@@ -39,7 +39,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::{
     db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FlagOp, Flags, MailboxId, MailboxInfo,
-    MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, Result,
+    MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, QuotaLimits, QuotaUsage, Result,
+    UsageChange,
 };
 
 /// Most jobs grouped into one transaction.
@@ -527,6 +528,28 @@ fn expunge_rows(conn: &Connection, mailbox: MailboxId, uids: &[u32], changes: &m
     Ok(())
 }
 
+/// Usage of the whole account, read in the caller's transaction.
+fn usage(conn: &Connection) -> Result<QuotaUsage> {
+    let mut stmt = conn.prepare_cached("SELECT count(*), coalesce(sum(size), 0) FROM messages")?;
+    let (n, size): (i64, i64) = stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(QuotaUsage { storage: size as u64, messages: n as u64 })
+}
+
+/// Refuses adding `bytes` in `count` messages when that would exceed a limit;
+/// otherwise returns the usage before and after (`None` when unlimited, so
+/// unlimited accounts pay no scan).
+fn check_quota(conn: &Connection, limits: &QuotaLimits, bytes: u64, count: u64) -> Result<Option<UsageChange>> {
+    if limits.is_unlimited() {
+        return Ok(None);
+    }
+    let before = usage(conn)?;
+    if let Some(r) = limits.refuses(&before, bytes, count) {
+        return Err(Error::OverQuota(r.to_string()));
+    }
+    let after = QuotaUsage { storage: before.storage + bytes, messages: before.messages + count };
+    Ok(Some(UsageChange { before, after }))
+}
+
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
         uid: r.get::<_, i64>(0)? as u32,
@@ -823,14 +846,15 @@ impl Account {
     pub async fn status(&self, mailbox: MailboxId) -> Result<MailboxStatus> {
         self.read(move |c| {
             let mb = mailbox_by_id(c, mailbox)?;
-            let (messages, unseen, deleted, size): (i64, i64, i64, i64) = c.query_row(
+            let (messages, unseen, deleted, size, deleted_size): (i64, i64, i64, i64, i64) = c.query_row(
                 "SELECT count(*),
                         coalesce(sum((flags & 1) = 0), 0),
                         coalesce(sum((flags & 8) != 0), 0),
-                        coalesce(sum(size), 0)
+                        coalesce(sum(size), 0),
+                        coalesce(sum(CASE WHEN (flags & 8) != 0 THEN size ELSE 0 END), 0)
                  FROM messages WHERE mailbox_id = ?1",
                 [mailbox.0],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )?;
             Ok(MailboxStatus {
                 messages: messages as u32,
@@ -840,6 +864,7 @@ impl Account {
                 uid_next: mb.uid_next,
                 uid_validity: mb.uid_validity,
                 highest_modseq: mb.highest_modseq,
+                deleted_size: deleted_size as u64,
             })
         })
         .await
@@ -850,6 +875,21 @@ impl Account {
     /// Appends messages (one transaction; shares it with concurrent writers).
     /// Returns `(uid_validity, uids)`.
     pub async fn append(&self, mailbox: MailboxId, messages: Vec<NewMessage>) -> Result<(u32, Vec<u32>)> {
+        let (uid_validity, uids, _) = self.append_within(mailbox, messages, QuotaLimits::default()).await?;
+        Ok((uid_validity, uids))
+    }
+
+    /// [`Account::append`] within quota limits: the account's usage is read
+    /// inside the write transaction, so no concurrent write (of this or
+    /// another process) slips between check and insert. Over a limit, nothing
+    /// is stored and the answer is [`Error::OverQuota`]. With limits, also
+    /// returns the usage before and after.
+    pub async fn append_within(
+        &self,
+        mailbox: MailboxId,
+        messages: Vec<NewMessage>,
+        limits: QuotaLimits,
+    ) -> Result<(u32, Vec<u32>, Option<UsageChange>)> {
         for m in &messages {
             check_keywords(&m.flags)?;
         }
@@ -866,8 +906,10 @@ impl Account {
                 }
             }
             if messages.is_empty() {
-                return Ok((mb.uid_validity, Vec::new()));
+                return Ok((mb.uid_validity, Vec::new(), None));
             }
+            let added = messages.iter().map(|m| m.size).sum::<u64>();
+            let usage = check_quota(c, &limits, added, messages.len() as u64)?;
             let first = reserve_uids(c, &mb, messages.len())?;
             let modseq = bump_modseq(c, mailbox)? as i64;
             let mut stmt = c.prepare_cached(
@@ -923,7 +965,7 @@ impl Account {
                 mailbox,
                 modseq: modseq as u64,
             });
-            Ok((mb.uid_validity, uids))
+            Ok((mb.uid_validity, uids, usage))
         })
         .await
     }
@@ -1100,6 +1142,38 @@ impl Account {
     /// Copies messages (same blob, new UIDs, flags kept).
     pub async fn copy(&self, from: MailboxId, uids: Vec<u32>, to: MailboxId) -> Result<CopyResult> {
         self.write(move |c, changes| copy_rows(c, from, &uids, to, changes)).await
+    }
+
+    /// [`Account::copy`] within quota limits, checked inside the write
+    /// transaction (see [`Account::append_within`]).
+    pub async fn copy_within(
+        &self,
+        from: MailboxId,
+        uids: Vec<u32>,
+        to: MailboxId,
+        limits: QuotaLimits,
+    ) -> Result<(CopyResult, Option<UsageChange>)> {
+        self.write(move |c, changes| {
+            if limits.is_unlimited() {
+                return Ok((copy_rows(c, from, &uids, to, changes)?, None));
+            }
+            let before = usage(c)?;
+            let res = copy_rows(c, from, &uids, to, changes)?;
+            let after = usage(c)?;
+            let added = (after.storage.saturating_sub(before.storage), after.messages.saturating_sub(before.messages));
+            if let Some(r) = limits.refuses(&before, added.0, added.1) {
+                // The savepoint of this job rolls the copy back.
+                return Err(Error::OverQuota(r.to_string()));
+            }
+            Ok((res, Some(UsageChange { before, after })))
+        })
+        .await
+    }
+
+    /// The account's usage: sum of RFC822.SIZE and number of messages over
+    /// all mailboxes (RFC 9208 STORAGE, MESSAGE).
+    pub async fn usage(&self) -> Result<QuotaUsage> {
+        self.read(usage).await
     }
 
     /// Moves messages atomically: copy and expunge in one transaction (RFC 6851).

@@ -9,8 +9,11 @@ use rusqlite::{Connection, OpenFlags};
 use crate::Result;
 
 /// Migrations of `directory.sqlite`; entry `i` takes `user_version` from `i` to `i + 1`.
-pub(crate) const DIRECTORY_MIGRATIONS: &[&str] =
-    &[include_str!("migrations/directory_0001_init.sql"), include_str!("migrations/directory_0002_addresses.sql")];
+pub(crate) const DIRECTORY_MIGRATIONS: &[&str] = &[
+    include_str!("migrations/directory_0001_init.sql"),
+    include_str!("migrations/directory_0002_addresses.sql"),
+    include_str!("migrations/directory_0003_quota.sql"),
+];
 
 /// Migrations of an account's `index.sqlite`.
 pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[

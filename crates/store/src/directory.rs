@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{db, Account, AccountId, AccountInfo, AddressInfo, BlobStore, Change, Error, Recipient, Result};
+use crate::{
+    db, Account, AccountId, AccountInfo, AddressInfo, BlobStore, Change, Error, QuotaInfo, QuotaLimits, Recipient,
+    Result,
+};
 
 /// The store of one data directory. Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
@@ -357,5 +360,78 @@ impl Store {
         if let Some(acc) = self.account_if_open(id) {
             acc.publish_external(change);
         }
+    }
+}
+
+fn limit_to_sql(v: Option<u64>) -> Option<i64> {
+    v.map(|v| v.min(i64::MAX as u64) as i64)
+}
+
+fn limit_from_sql(v: Option<i64>) -> Option<u64> {
+    v.map(|v| v.max(0) as u64)
+}
+
+/// Quotas (RFC 9208): limits and the warned flag live in the directory; usage
+/// is computed from the account's messages ([`Account::usage`]).
+impl Store {
+    /// Sets both limits of an account (`None` = unlimited).
+    pub fn set_quota(&self, name: &str, limits: QuotaLimits) -> Result<()> {
+        let name = normalize_name(name)?;
+        let conn = lock(&self.inner.directory);
+        let n = conn.execute(
+            "UPDATE accounts SET quota_storage = ?2, quota_messages = ?3 WHERE name = ?1",
+            params![name, limit_to_sql(limits.storage), limit_to_sql(limits.messages)],
+        )?;
+        if n == 0 {
+            return Err(Error::NoSuchAccount(name));
+        }
+        Ok(())
+    }
+
+    /// An account's limits, read fresh (so `postfach quota set` applies to a
+    /// running server at once). An unknown account has none.
+    pub fn quota_limits(&self, id: AccountId) -> Result<QuotaLimits> {
+        let conn = lock(&self.inner.directory);
+        let mut stmt = conn.prepare_cached("SELECT quota_storage, quota_messages FROM accounts WHERE id = ?1")?;
+        let row = stmt
+            .query_row([id.0], |r| {
+                Ok(QuotaLimits { storage: limit_from_sql(r.get(0)?), messages: limit_from_sql(r.get(1)?) })
+            })
+            .optional()?;
+        Ok(row.unwrap_or_default())
+    }
+
+    /// Every account's quota settings, sorted by name.
+    pub fn list_quotas(&self) -> Result<Vec<QuotaInfo>> {
+        let conn = lock(&self.inner.directory);
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, name, quota_storage, quota_messages, quota_warned FROM accounts ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(QuotaInfo {
+                id: AccountId(r.get(0)?),
+                name: r.get(1)?,
+                limits: QuotaLimits { storage: limit_from_sql(r.get(2)?), messages: limit_from_sql(r.get(3)?) },
+                warned: r.get::<_, i64>(4)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// One account's quota settings by login name.
+    pub fn quota_info(&self, name: &str) -> Result<QuotaInfo> {
+        let name = normalize_name(name)?;
+        self.list_quotas()?.into_iter().find(|q| q.name == name).ok_or(Error::NoSuchAccount(name))
+    }
+
+    /// Sets the "usage warning delivered" flag. Returns true when the flag
+    /// changed (so of two concurrent writers only one sends the warning).
+    pub fn set_quota_warned(&self, id: AccountId, warned: bool) -> Result<bool> {
+        let conn = lock(&self.inner.directory);
+        let n = conn.execute(
+            "UPDATE accounts SET quota_warned = ?2 WHERE id = ?1 AND quota_warned != ?2",
+            params![id.0, i64::from(warned)],
+        )?;
+        Ok(n > 0)
     }
 }

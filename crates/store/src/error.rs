@@ -30,4 +30,8 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("store task failed: {0}")]
     Task(String),
+    /// The write would take the account over its quota; names the resource
+    /// (`STORAGE`, `MESSAGE`). Nothing was written.
+    #[error("over quota ({0})")]
+    OverQuota(String),
 }

@@ -3,7 +3,7 @@
 //! Layout on disk (DESIGN.md §2):
 //!
 //! ```text
-//! DATA/directory.sqlite            accounts, password hashes, addresses, domains (global)
+//! DATA/directory.sqlite            accounts, password hashes, quota limits, addresses, domains (global)
 //! DATA/accounts/<id>/index.sqlite  one database per account: mailboxes, messages, tombstones, subscriptions
 //! DATA/blobs/ab/cdef…              message bytes, content-addressed by SHA-256, CRLF line endings
 //! ```

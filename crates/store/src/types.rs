@@ -79,6 +79,8 @@ pub struct MailboxStatus {
     pub uid_next: u32,
     pub uid_validity: u32,
     pub highest_modseq: u64,
+    /// Sum of RFC822.SIZE of the messages flagged `\Deleted` (RFC 9208 DELETED-STORAGE).
+    pub deleted_size: u64,
 }
 
 /// What is known of a message without reading its bytes: enough for a
@@ -222,4 +224,75 @@ pub struct Recipient {
     pub name: String,
     /// The detail of `local+detail@domain` (RFC 5233 subaddress), for Sieve.
     pub detail: Option<String>,
+}
+
+/// An account's quota limits (RFC 9208 STORAGE in octets and MESSAGE);
+/// `None` is unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotaLimits {
+    pub storage: Option<u64>,
+    pub messages: Option<u64>,
+}
+
+/// What an account uses: the sum of RFC822.SIZE and the number of messages
+/// over all its mailboxes (messages flagged `\Deleted` count until expunged).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotaUsage {
+    pub storage: u64,
+    pub messages: u64,
+}
+
+/// Usage just before and just after a write, read inside its transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsageChange {
+    pub before: QuotaUsage,
+    pub after: QuotaUsage,
+}
+
+/// One account's quota settings (`postfach quota list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaInfo {
+    pub id: AccountId,
+    pub name: String,
+    pub limits: QuotaLimits,
+    /// A usage warning was delivered and usage has not fallen below the threshold since.
+    pub warned: bool,
+}
+
+impl QuotaLimits {
+    pub fn is_unlimited(&self) -> bool {
+        self.storage.is_none() && self.messages.is_none()
+    }
+
+    /// The first resource (`"STORAGE"`, `"MESSAGE"`) that `usage` exceeds.
+    pub fn exceeded(&self, usage: &QuotaUsage) -> Option<&'static str> {
+        if self.storage.is_some_and(|l| usage.storage > l) {
+            Some("STORAGE")
+        } else if self.messages.is_some_and(|l| usage.messages > l) {
+            Some("MESSAGE")
+        } else {
+            None
+        }
+    }
+
+    /// The resource that adding `bytes` in `count` messages to `usage` would
+    /// take over its limit.
+    pub fn refuses(&self, usage: &QuotaUsage, bytes: u64, count: u64) -> Option<&'static str> {
+        let after =
+            QuotaUsage { storage: usage.storage.saturating_add(bytes), messages: usage.messages.saturating_add(count) };
+        let over = self.exceeded(&after)?;
+        // Adding nothing of a resource never fails on it.
+        match over {
+            "STORAGE" if bytes == 0 => None,
+            "MESSAGE" if count == 0 => None,
+            r => Some(r),
+        }
+    }
+
+    /// True when `usage` is at or above `percent` % of some limit.
+    pub fn above_percent(&self, usage: &QuotaUsage, percent: u8) -> bool {
+        let p = u128::from(percent);
+        let at = |used: u64, limit: Option<u64>| limit.is_some_and(|l| u128::from(used) * 100 >= u128::from(l) * p);
+        percent > 0 && (at(usage.storage, self.storage) || at(usage.messages, self.messages))
+    }
 }

@@ -61,7 +61,11 @@ impl Session {
                 meta,
             });
         }
-        let (uid_validity, uids) = account.append(mailbox.id, new).await?;
+        // RFC 9208 §4.3: over quota → NO [OVERQUOTA]; MULTIAPPEND counts all
+        // messages together (all or none).
+        let limits = self.quota_limits(&account).await?;
+        let (uid_validity, uids, usage) = account.append_within(mailbox.id, new, limits).await?;
+        self.quota_after_write(&account, limits, usage).await;
         let uids =
             SequenceSet::from_numbers(uids).ok_or_else(|| ImapError::Internal("append returned no UID".into()))?;
         Ok(Done::with_code(Code::AppendUid { uid_validity, uids }, "APPEND completed"))

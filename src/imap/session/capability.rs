@@ -41,6 +41,9 @@ const EXTENSIONS: &[&str] = &[
     "THREAD=REFS",
     "ESORT",
     "PARTIAL",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "QUOTA=RES-MESSAGE",
 ];
 
 impl Session {

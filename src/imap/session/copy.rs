@@ -36,7 +36,12 @@ impl Session {
         let result = if is_move {
             account.move_messages(source, uids, target.id).await?
         } else {
-            account.copy(source, uids, target.id).await?
+            // A MOVE within the account leaves usage unchanged; a COPY adds
+            // (RFC 9208 §4.3: NO [OVERQUOTA]).
+            let limits = self.quota_limits(&account).await?;
+            let (result, usage) = account.copy_within(source, uids, target.id, limits).await?;
+            self.quota_after_write(&account, limits, usage).await;
+            result
         };
         let code = if result.mapping.is_empty() {
             None

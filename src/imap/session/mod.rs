@@ -57,6 +57,7 @@ mod namespace;
 mod noop;
 mod notify;
 mod partial;
+mod quota;
 mod rename;
 mod search;
 mod select;
@@ -197,6 +198,9 @@ fn is_authenticated_command(cmd: &CommandBody) -> bool {
             | Notify(_)
             | Compress { .. }
             | Unauthenticate
+            | GetQuota { .. }
+            | GetQuotaRoot { .. }
+            | SetQuota { .. }
     )
 }
 
@@ -430,6 +434,9 @@ impl Session {
                 self.cmd_sort(tag, uid, ret, criteria, &charset, search).await
             }
             C::Thread { uid, algorithm, charset, search } => self.cmd_thread(uid, algorithm, &charset, search).await,
+            C::GetQuota { root } => self.cmd_getquota(&root).await,
+            C::GetQuotaRoot { mailbox } => self.cmd_getquotaroot(&mailbox).await,
+            C::SetQuota { .. } => self.cmd_setquota(),
         }
     }
 

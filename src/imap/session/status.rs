@@ -47,6 +47,8 @@ pub fn status_values(s: &MailboxStatus, items: &[StatusItem]) -> Vec<(StatusItem
                 StatusItem::Size => s.size,
                 StatusItem::HighestModSeq => s.highest_modseq,
                 StatusItem::MailboxId => 0,
+                // RFC 9208 §4.1.4: the sum of RFC822.SIZE of the \Deleted messages, in octets.
+                StatusItem::DeletedStorage => s.deleted_size,
             };
             (i, v)
         })
