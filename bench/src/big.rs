@@ -42,6 +42,7 @@ pub struct BigResult {
     pub appended: usize,
     pub fill_seconds: f64,
     pub fill_msgs_per_sec: f64,
+    pub fill_method: &'static str,
     pub ops: BTreeMap<String, OpResult>,
 }
 
@@ -55,7 +56,7 @@ fn exists_of(r: &crate::imap::Reply) -> usize {
 
 /// Pipelined APPENDs with LITERAL+ on one raw connection: a writer task sends,
 /// this task counts the tagged replies; at most `window` in flight.
-async fn fill(o: &Opts, msgs: &[&Vec<u8>], n: usize) -> Result<()> {
+async fn fill(o: &Opts, msgs: &[&Vec<u8>], n: usize, multiappend: bool) -> Result<()> {
     let s = TcpStream::connect((o.host.as_str(), o.port)).await?;
     s.set_nodelay(true)?;
     let (r, mut w) = s.into_split();
@@ -77,10 +78,27 @@ async fn fill(o: &Opts, msgs: &[&Vec<u8>], n: usize) -> Result<()> {
         }
     }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(o.window.max(1));
-    let msgs: Vec<Vec<u8>> = (0..n).map(|i| msgs[i % msgs.len()].clone()).collect();
+    // With MULTIAPPEND (RFC 3502) one APPEND carries up to 100 messages, and
+    // the server commits them as one transaction.
+    let group = if multiappend { 100 } else { 1 };
+    let cmds: Vec<Vec<u8>> = (0..n)
+        .collect::<Vec<_>>()
+        .chunks(group)
+        .map(|c| {
+            let mut v = b"APPEND INBOX".to_vec();
+            for &i in c {
+                let m = msgs[i % msgs.len()];
+                v.extend_from_slice(format!(" () {{{}+}}\r\n", m.len()).as_bytes());
+                v.extend_from_slice(m);
+            }
+            v.extend_from_slice(b"\r\n");
+            v
+        })
+        .collect();
+    let n_cmds = cmds.len();
     let writer = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(1 << 20);
-        for (i, m) in msgs.iter().enumerate() {
+        for (i, m) in cmds.iter().enumerate() {
             if tx.try_send(()).is_err() {
                 // Window full: flush what is queued, then wait for a reply.
                 if !batch.is_empty() {
@@ -89,10 +107,9 @@ async fn fill(o: &Opts, msgs: &[&Vec<u8>], n: usize) -> Result<()> {
                 }
                 tx.send(()).await.ok();
             }
-            batch.extend_from_slice(format!("A{i} APPEND INBOX () {{{}+}}\r\n", m.len()).as_bytes());
+            batch.extend_from_slice(format!("A{i} ").as_bytes());
             batch.extend_from_slice(m);
-            batch.extend_from_slice(b"\r\n");
-            if batch.len() > 256 * 1024 || i + 1 == msgs.len() || in_flight(&tx) < 8 {
+            if batch.len() > 256 * 1024 || i + 1 == n_cmds || in_flight(&tx) < 8 {
                 w.write_all(&batch).await?;
                 batch.clear();
             }
@@ -101,7 +118,7 @@ async fn fill(o: &Opts, msgs: &[&Vec<u8>], n: usize) -> Result<()> {
     });
     let mut done = 0;
     let mut last_report = Instant::now();
-    while done < n {
+    while done < n_cmds {
         line.clear();
         let k =
             tokio::time::timeout(Duration::from_secs(120), r.read_line(&mut line)).await.context("fill timeout")??;
@@ -115,7 +132,7 @@ async fn fill(o: &Opts, msgs: &[&Vec<u8>], n: usize) -> Result<()> {
             done += 1;
             rx.recv().await;
             if last_report.elapsed() > Duration::from_secs(10) {
-                eprintln!("  fill: {done}/{n}");
+                eprintln!("  fill: {}/{n}", done * group);
                 last_report = Instant::now();
             }
         }
@@ -138,13 +155,14 @@ pub async fn run(o: Opts, corpus: &[Vec<u8>]) -> Result<BigResult> {
     let mut c = Client::login(&o.host, o.port, &o.user, &o.password).await?;
     let r = c.cmd("SELECT INBOX").await?;
     let have = exists_of(&r);
+    let multiappend = c.has_cap("MULTIAPPEND") && c.has_cap("LITERAL+");
     c.logout().await.ok();
     let t = Instant::now();
     let mut appended = 0;
     if have < o.count {
         appended = o.count - have;
         eprintln!("filling {} with {} messages ({} present)", o.user, appended, have);
-        fill(&o, &small, appended).await?;
+        fill(&o, &small, appended, multiappend).await?;
     }
     let fill_seconds = t.elapsed().as_secs_f64();
     let mut ops: BTreeMap<String, (Vec<Duration>, usize)> = BTreeMap::new();
@@ -192,6 +210,11 @@ pub async fn run(o: Opts, corpus: &[Vec<u8>]) -> Result<BigResult> {
         messages: o.count,
         appended,
         fill_seconds,
+        fill_method: if multiappend {
+            "MULTIAPPEND, 100 per command, LITERAL+, pipelined"
+        } else {
+            "APPEND with LITERAL+, pipelined"
+        },
         fill_msgs_per_sec: if appended > 0 { appended as f64 / fill_seconds } else { 0.0 },
         ops,
     })

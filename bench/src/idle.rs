@@ -83,6 +83,9 @@ pub async fn run(o: Opts) -> Result<IdleResult> {
         if e + failed_so_far(&tasks, o.connections) >= o.connections {
             break;
         }
+        if let Some(f) = &o.ready_file {
+            let _ = std::fs::write(f.with_extension("progress"), format!("{e}\n"));
+        }
         if last.elapsed() > Duration::from_secs(10) {
             eprintln!("  idle: {e}/{} established after {:.0}s", o.connections, start.elapsed().as_secs_f64());
             last = Instant::now();
@@ -92,7 +95,7 @@ pub async fn run(o: Opts) -> Result<IdleResult> {
         {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let setup_seconds = start.elapsed().as_secs_f64();
     let est = established.load(Ordering::Relaxed);
@@ -100,7 +103,11 @@ pub async fn run(o: Opts) -> Result<IdleResult> {
     if let Some(f) = &o.ready_file {
         std::fs::write(f, format!("{est}\n"))?;
     }
-    tokio::time::sleep(Duration::from_secs(o.hold)).await;
+    // Hold for the given time, or until SIGINT (the runner's release signal).
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(o.hold)) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
     release_tx.send(true).ok();
     let mut alive = 0;
     let mut failed = 0;

@@ -9,4 +9,5 @@ pub mod idle;
 pub mod imap;
 pub mod lmtp;
 pub mod mixed;
+pub mod report;
 pub mod stats;

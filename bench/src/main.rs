@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use postfach_bench::{big, corpus, idle, lmtp, mixed};
+use postfach_bench::{big, corpus, idle, lmtp, mixed, report};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -108,6 +108,11 @@ enum Cmd {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Print the side-by-side Markdown table from the JSON files in DIR.
+    Report {
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Open N logged-in connections in IDLE and hold them.
     Idle {
         #[command(flatten)]
@@ -147,6 +152,7 @@ fn write_json<T: serde::Serialize>(path: &Option<PathBuf>, v: &T) -> Result<()> 
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Report { dir } => print!("{}", report::report(&dir)?),
         Cmd::Corpus { out, count, seed } => {
             let bytes = corpus::write_dir(&out, count, seed)?;
             println!("wrote {count} messages, {bytes} bytes, to {}", out.display());

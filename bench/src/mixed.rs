@@ -54,8 +54,10 @@ struct ClientState {
     rng: ChaCha8Rng,
     rec: Recorder,
     ops: u64,
-    /// Expected controlled flags per UID; kept across sessions when exclusive.
+    /// Expected controlled flags per UID of the current session's account.
     flags: HashMap<u32, HashSet<&'static str>>,
+    /// The same per account, kept across sessions (UIDs are per mailbox).
+    flags_by_user: HashMap<String, HashMap<u32, HashSet<&'static str>>>,
 }
 
 impl ClientState {
@@ -167,6 +169,16 @@ impl Shared {
 }
 
 async fn session(sh: &Shared, st: &mut ClientState, user: &str, exclusive: bool) -> Result<()> {
+    st.flags = st.flags_by_user.remove(user).unwrap_or_default();
+    let r = session_inner(sh, st, user, exclusive).await;
+    let flags = std::mem::take(&mut st.flags);
+    if r.is_ok() {
+        st.flags_by_user.insert(user.to_string(), flags);
+    }
+    r
+}
+
+async fn session_inner(sh: &Shared, st: &mut ClientState, user: &str, exclusive: bool) -> Result<()> {
     let o = &sh.opts;
     let mut view = View { exclusive, ..View::default() };
     let t = Instant::now();
@@ -447,6 +459,7 @@ pub async fn run(o: Opts, corpus: Vec<Vec<u8>>) -> Result<MixedResult> {
                 rec: Recorder::default(),
                 ops: 0,
                 flags: HashMap::new(),
+                flags_by_user: HashMap::new(),
             };
             let mut io_errors = 0u64;
             let users = sh.opts.users.max(1);
