@@ -283,9 +283,15 @@ async fn session_inner(sh: &Shared, st: &mut ClientState, user: &str, exclusive:
                 let set_s: Vec<String> = set.iter().map(|u| u.to_string()).collect();
                 let cmd = format!("UID STORE {} {}FLAGS ({f})", set_s.join(","), if add { "+" } else { "-" });
                 // Expectation first, so that the FETCH in the reply is checked.
+                // Servers may omit the FETCH for a message whose flags do not
+                // change (Dovecot does), so only changes require a reply.
+                let mut changes = 0;
                 if exclusive {
                     for &u in &set {
                         let e = st.flags.entry(u).or_default();
+                        if e.contains(f) != add {
+                            changes += 1;
+                        }
                         if add {
                             e.insert(f);
                         } else {
@@ -296,9 +302,9 @@ async fn session_inner(sh: &Shared, st: &mut ClientState, user: &str, exclusive:
                 let r = st.timed(&mut c, &mut view, "STORE", &cmd).await?;
                 if r.ok() && exclusive {
                     let replies = r.untagged.iter().filter(|l| l.text.contains(" FETCH (")).count();
-                    if replies < set.len() {
+                    if replies < changes {
                         st.err(format!(
-                            "STORE {}: {replies} FETCH replies for {} messages",
+                            "STORE {}: {replies} FETCH replies for {changes} changed of {} messages",
                             set_s.join(","),
                             set.len()
                         ));
