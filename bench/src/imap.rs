@@ -1,0 +1,359 @@
+//! A minimal IMAP client: tagged commands, untagged responses with literals,
+//! LITERAL+ appends, IDLE. Just enough for the load generator; it works
+//! against any IMAP4rev1/rev2 server.
+
+use anyhow::{bail, Context, Result};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+
+/// One logical response line: the text parts with each literal's `{n}`
+/// marker kept, and the literal payloads separately (so that parsing the
+/// text never looks inside a message body).
+#[derive(Debug, Default, Clone)]
+pub struct Line {
+    pub text: String,
+    pub lits: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    No,
+    Bad,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: Status,
+    /// The tagged line after the status word.
+    pub text: String,
+    pub untagged: Vec<Line>,
+}
+
+impl Reply {
+    pub fn ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+}
+
+pub struct Client {
+    rd: BufReader<OwnedReadHalf>,
+    wr: OwnedWriteHalf,
+    next_tag: u64,
+    buf: Vec<u8>,
+    pub greeting: String,
+    pub caps: String,
+    /// Upper bound on waiting for one response line.
+    pub timeout: Duration,
+}
+
+/// `{123}` or `{123+}` at the end of a line → 123.
+pub fn literal_len(line: &str) -> Option<usize> {
+    let s = line.strip_suffix('}')?;
+    let open = s.rfind('{')?;
+    let n = &s[open + 1..];
+    let n = n.strip_suffix('+').unwrap_or(n);
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
+}
+
+impl Client {
+    pub async fn connect(host: &str, port: u16) -> Result<Client> {
+        let s = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect((host, port)))
+            .await
+            .context("connect timeout")?
+            .with_context(|| format!("connect {host}:{port}"))?;
+        s.set_nodelay(true)?;
+        let (r, w) = s.into_split();
+        let mut c = Client {
+            rd: BufReader::with_capacity(16 * 1024, r),
+            wr: w,
+            next_tag: 1,
+            buf: Vec::new(),
+            greeting: String::new(),
+            caps: String::new(),
+            timeout: Duration::from_secs(120),
+        };
+        let g = c.read_line().await?;
+        if !g.text.starts_with("* OK") && !g.text.starts_with("* PREAUTH") {
+            bail!("bad greeting: {}", g.text);
+        }
+        c.greeting = g.text;
+        Ok(c)
+    }
+
+    /// Connect, LOGIN, and remember the capabilities.
+    pub async fn login(host: &str, port: u16, user: &str, pass: &str) -> Result<Client> {
+        let mut c = Client::connect(host, port).await?;
+        let r = c.cmd(&format!("LOGIN {} {}", quote(user), quote(pass))).await?;
+        if !r.ok() {
+            bail!("LOGIN {user}: {:?} {}", r.status, r.text);
+        }
+        c.set_caps(&r);
+        if c.caps.is_empty() {
+            let r = c.cmd("CAPABILITY").await?;
+            c.set_caps(&r);
+        }
+        Ok(c)
+    }
+
+    pub fn set_caps(&mut self, r: &Reply) {
+        if let Some(i) = r.text.find("[CAPABILITY ") {
+            let rest = &r.text[i + 12..];
+            self.caps = rest[..rest.find(']').unwrap_or(rest.len())].to_ascii_uppercase();
+        }
+        for l in &r.untagged {
+            if let Some(c) = l.text.strip_prefix("* CAPABILITY ") {
+                self.caps = c.to_ascii_uppercase();
+            }
+        }
+    }
+
+    pub fn has_cap(&self, cap: &str) -> bool {
+        self.caps.split_ascii_whitespace().any(|c| c == cap)
+    }
+
+    async fn read_raw(&mut self) -> Result<()> {
+        self.buf.clear();
+        let n = tokio::time::timeout(self.timeout, self.rd.read_until(b'\n', &mut self.buf))
+            .await
+            .context("timeout waiting for server")??;
+        if n == 0 {
+            bail!("connection closed by server");
+        }
+        Ok(())
+    }
+
+    /// Reads one logical response line, literals included.
+    pub async fn read_line(&mut self) -> Result<Line> {
+        let mut line = Line::default();
+        loop {
+            self.read_raw().await?;
+            let mut b = &self.buf[..];
+            if b.ends_with(b"\r\n") {
+                b = &b[..b.len() - 2];
+            } else if b.ends_with(b"\n") {
+                b = &b[..b.len() - 1];
+            }
+            let s = String::from_utf8_lossy(b);
+            line.text.push_str(&s);
+            match literal_len(&s) {
+                Some(n) => {
+                    let mut lit = vec![0u8; n];
+                    tokio::time::timeout(self.timeout, self.rd.read_exact(&mut lit))
+                        .await
+                        .context("timeout reading literal")??;
+                    line.lits.push(lit);
+                }
+                None => return Ok(line),
+            }
+        }
+    }
+
+    fn tag(&mut self) -> String {
+        let t = format!("b{}", self.next_tag);
+        self.next_tag += 1;
+        t
+    }
+
+    pub async fn send_raw(&mut self, data: &[u8]) -> Result<()> {
+        self.wr.write_all(data).await?;
+        Ok(())
+    }
+
+    /// Sends a command (no literals) and collects the responses up to its tagged reply.
+    pub async fn cmd(&mut self, cmd: &str) -> Result<Reply> {
+        let tag = self.tag();
+        self.wr.write_all(format!("{tag} {cmd}\r\n").as_bytes()).await?;
+        self.finish(&tag, true).await
+    }
+
+    /// Like `cmd`, but only counts untagged lines (for huge responses).
+    pub async fn cmd_count(&mut self, cmd: &str) -> Result<(Reply, usize)> {
+        let tag = self.tag();
+        self.wr.write_all(format!("{tag} {cmd}\r\n").as_bytes()).await?;
+        let mut n = 0;
+        let mut search_hits = 0;
+        loop {
+            let l = self.read_line().await?;
+            if let Some(r) = tagged(&tag, &l) {
+                let mut r = r;
+                // keep SEARCH results countable
+                if search_hits > 0 {
+                    r.text.push_str(&format!(" (search hits {search_hits})"));
+                }
+                return Ok((r, n));
+            }
+            if l.text.starts_with("* SEARCH") {
+                search_hits += l.text.split_ascii_whitespace().count().saturating_sub(2);
+            }
+            if l.text.starts_with("+") {
+                bail!("unexpected continuation: {}", l.text);
+            }
+            n += 1;
+        }
+    }
+
+    pub async fn finish(&mut self, tag: &str, keep: bool) -> Result<Reply> {
+        let mut untagged = Vec::new();
+        loop {
+            let l = self.read_line().await?;
+            if let Some(mut r) = tagged(tag, &l) {
+                r.untagged = untagged;
+                return Ok(r);
+            }
+            if l.text.starts_with('+') {
+                bail!("unexpected continuation: {}", l.text);
+            }
+            if keep {
+                untagged.push(l);
+            }
+        }
+    }
+
+    /// APPEND with a synchronizing literal, or a non-synchronizing one when the
+    /// server has LITERAL+ (or LITERAL- and the message is small).
+    pub async fn append(&mut self, mailbox: &str, flags: &str, msg: &[u8]) -> Result<Reply> {
+        let tag = self.tag();
+        let plus = self.has_cap("LITERAL+") || (self.has_cap("LITERAL-") && msg.len() <= 4096);
+        let head =
+            format!("{tag} APPEND {} ({flags}) {{{}{}}}\r\n", quote(mailbox), msg.len(), if plus { "+" } else { "" });
+        if plus {
+            let mut v = Vec::with_capacity(head.len() + msg.len() + 2);
+            v.extend_from_slice(head.as_bytes());
+            v.extend_from_slice(msg);
+            v.extend_from_slice(b"\r\n");
+            self.wr.write_all(&v).await?;
+        } else {
+            self.wr.write_all(head.as_bytes()).await?;
+            let l = self.read_line().await?;
+            if !l.text.starts_with('+') {
+                if let Some(r) = tagged(&tag, &l) {
+                    return Ok(r);
+                }
+                bail!("expected continuation, got {}", l.text);
+            }
+            self.wr.write_all(msg).await?;
+            self.wr.write_all(b"\r\n").await?;
+        }
+        self.finish(&tag, true).await
+    }
+
+    /// Starts IDLE: returns the tag once the server sent its continuation.
+    pub async fn idle_start(&mut self) -> Result<(String, Vec<Line>)> {
+        let tag = self.tag();
+        self.wr.write_all(format!("{tag} IDLE\r\n").as_bytes()).await?;
+        let mut untagged = Vec::new();
+        loop {
+            let l = self.read_line().await?;
+            if l.text.starts_with('+') {
+                return Ok((tag, untagged));
+            }
+            if let Some(r) = tagged(&tag, &l) {
+                bail!("IDLE refused: {:?} {}", r.status, r.text);
+            }
+            untagged.push(l);
+        }
+    }
+
+    pub async fn idle_done(&mut self, tag: &str) -> Result<Reply> {
+        self.wr.write_all(b"DONE\r\n").await?;
+        self.finish(tag, true).await
+    }
+
+    pub async fn logout(mut self) -> Result<Reply> {
+        self.cmd("LOGOUT").await
+    }
+}
+
+fn tagged(tag: &str, l: &Line) -> Option<Reply> {
+    let rest = l.text.strip_prefix(tag)?.strip_prefix(' ')?;
+    let (word, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let status = match word.to_ascii_uppercase().as_str() {
+        "OK" => Status::Ok,
+        "NO" => Status::No,
+        _ => Status::Bad,
+    };
+    Some(Reply { status, text: text.to_string(), untagged: Vec::new() })
+}
+
+/// A quoted string (the characters used here never need a literal).
+pub fn quote(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o.push('"');
+    o
+}
+
+/// `* 12 EXISTS` → (12, "EXISTS"); `* 3 FETCH (…)` → (3, "FETCH (…)").
+pub fn seq_resp(text: &str) -> Option<(u32, &str)> {
+    let rest = text.strip_prefix("* ")?;
+    let (n, rest) = rest.split_once(' ')?;
+    let n: u32 = n.parse().ok()?;
+    Some((n, rest))
+}
+
+/// The UID and FLAGS items of a FETCH response's text part.
+pub fn fetch_uid_flags(rest: &str) -> (Option<u32>, Option<Vec<String>>) {
+    let up = rest;
+    let uid = find_item(up, "UID ").and_then(|s| {
+        let d: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+        d.parse().ok()
+    });
+    let flags = find_item(up, "FLAGS (").map(|s| {
+        let end = s.find(')').unwrap_or(s.len());
+        s[..end].split_ascii_whitespace().map(|f| f.to_string()).collect()
+    });
+    (uid, flags)
+}
+
+/// Finds a FETCH item name preceded by `(` or a space; returns what follows it.
+fn find_item<'a>(s: &'a str, item: &str) -> Option<&'a str> {
+    let mut from = 0;
+    while let Some(i) = s[from..].find(item) {
+        let at = from + i;
+        if at > 0 && matches!(s.as_bytes()[at - 1], b'(' | b' ') {
+            return Some(&s[at + item.len()..]);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// `[APPENDUID 123 456]` → 456.
+pub fn appenduid(text: &str) -> Option<u32> {
+    let i = text.find("[APPENDUID ")?;
+    let rest = &text[i + 11..];
+    let rest = &rest[..rest.find(']')?];
+    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fetch_items_and_literals() {
+        assert_eq!(literal_len("* 1 FETCH (BODY[] {42}"), Some(42));
+        assert_eq!(literal_len("a APPEND x {7+}"), Some(7));
+        assert_eq!(literal_len("* OK {no}"), None);
+        let (uid, flags) = fetch_uid_flags("FETCH (UID 17 FLAGS (\\Seen $Bench))");
+        assert_eq!(uid, Some(17));
+        assert_eq!(flags.unwrap(), vec!["\\Seen".to_string(), "$Bench".to_string()]);
+        let (uid, flags) = fetch_uid_flags("FETCH (FLAGS () UID 9)");
+        assert_eq!(uid, Some(9));
+        assert!(flags.unwrap().is_empty());
+        assert_eq!(seq_resp("* 12 EXISTS"), Some((12, "EXISTS")));
+        assert_eq!(appenduid("[APPENDUID 38505 3955] APPEND completed"), Some(3955));
+    }
+}
