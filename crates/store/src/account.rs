@@ -456,15 +456,41 @@ fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MessageSummary> {
 
 /// Existing summaries for these UIDs, ascending (duplicates removed).
 fn summaries_for(conn: &Connection, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<MessageSummary>> {
+    rows_for(conn, "uid, modseq, flags, keywords", mailbox, uids, summary_from_row)
+}
+
+/// The rows of these UIDs (those that exist), ascending. `cols` must start
+/// with `uid`. A dense set (`1:*`, a chunk of a mailbox) is read with one
+/// range scan of the primary key; a sparse one with point lookups.
+fn rows_for<T>(
+    conn: &Connection,
+    cols: &str,
+    mailbox: MailboxId,
+    uids: &[u32],
+    map: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
     let mut uids: Vec<u32> = uids.to_vec();
     uids.sort_unstable();
     uids.dedup();
-    let mut stmt =
-        conn.prepare_cached("SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+    let (Some(&lo), Some(&hi)) = (uids.first(), uids.last()) else { return Ok(Vec::new()) };
     let mut out = Vec::with_capacity(uids.len());
+    if u64::from(hi - lo) < 4 * uids.len() as u64 {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {cols} FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
+        ))?;
+        let mut rows = stmt.query(params![mailbox.0, lo, hi])?;
+        while let Some(r) = rows.next()? {
+            let uid = r.get::<_, i64>(0)? as u32;
+            if uids.binary_search(&uid).is_ok() {
+                out.push(map(r)?);
+            }
+        }
+        return Ok(out);
+    }
+    let mut stmt = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE mailbox_id = ?1 AND uid = ?2"))?;
     for uid in uids {
-        if let Some(s) = stmt.query_row(params![mailbox.0, uid], summary_from_row).optional()? {
-            out.push(s);
+        if let Some(row) = stmt.query_row(params![mailbox.0, uid], map).optional()? {
+            out.push(row);
         }
     }
     Ok(out)
@@ -549,6 +575,12 @@ fn check_quota(conn: &Connection, limits: &QuotaLimits, bytes: u64, count: u64) 
     let after = QuotaUsage { storage: before.storage + bytes, messages: before.messages + count };
     Ok(Some(UsageChange { before, after }))
 }
+
+/// The columns [`record_from_row`] reads, in its order.
+const RECORD_COLS: &str = "uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob, prefix,
+    envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
+    thread_refs, email_id, thread_id, savedate,
+    from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs";
 
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
@@ -1018,23 +1050,17 @@ impl Account {
     pub async fn records(&self, mailbox: MailboxId, uids: Vec<u32>) -> Result<Vec<MessageRecord>> {
         self.read(move |c| {
             let _ = mailbox_by_id(c, mailbox)?;
-            let mut uids = uids;
-            uids.sort_unstable();
-            uids.dedup();
-            let mut stmt = c.prepare_cached(
-                "SELECT uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob, prefix,
-                        envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
-                        thread_refs, email_id, thread_id, savedate,
-                        from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs
-                 FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-            )?;
-            let mut out = Vec::with_capacity(uids.len());
-            for uid in uids {
-                if let Some(r) = stmt.query_row(params![mailbox.0, uid], record_from_row).optional()? {
-                    out.push(r);
-                }
-            }
-            Ok(out)
+            rows_for(c, RECORD_COLS, mailbox, &uids, record_from_row)
+        })
+        .await
+    }
+
+    /// UID, MODSEQ and flags of these UIDs (those that exist), ascending:
+    /// FETCH of flags alone reads no message metadata.
+    pub async fn summaries_of(&self, mailbox: MailboxId, uids: Vec<u32>) -> Result<Vec<MessageSummary>> {
+        self.read(move |c| {
+            let _ = mailbox_by_id(c, mailbox)?;
+            summaries_for(c, mailbox, &uids)
         })
         .await
     }

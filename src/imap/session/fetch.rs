@@ -74,6 +74,38 @@ impl Session {
                     | FetchAttr::Rfc822Text
             )
         });
+        // FLAGS / UID / MODSEQ alone (what a client syncing flags asks for):
+        // no message metadata is read.
+        let flags_only =
+            !sets_seen && items.iter().all(|i| matches!(i, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq));
+        if flags_only {
+            for chunk in uids.chunks(CHUNK * 16) {
+                let summaries = account.summaries_of(mailbox, chunk.to_vec()).await?;
+                let State::Selected { view, .. } = &mut self.state else {
+                    return Err(ImapError::Internal("FETCH outside the selected state".into()));
+                };
+                let mut out = Vec::with_capacity(summaries.len());
+                for s in summaries.into_iter().filter(|s| changed_since.is_none_or(|c| s.modseq > c)) {
+                    let Some(seq) = view.seq_of(s.uid) else { continue };
+                    let values = items
+                        .iter()
+                        .map(|i| match i {
+                            FetchAttr::Uid => FetchValue::Uid(s.uid),
+                            FetchAttr::ModSeq => FetchValue::ModSeq(s.modseq),
+                            _ => FetchValue::Flags(flags_to_wire(&s.flags)),
+                        })
+                        .collect();
+                    out.push(Data::Fetch { seq, items: values });
+                }
+                for d in out {
+                    self.data(d);
+                }
+                if self.conn.out.len() >= FLUSH_AT {
+                    self.conn.flush().await?;
+                }
+            }
+            return Ok(Done::ok(if uid { "UID FETCH completed" } else { "FETCH completed" }));
+        }
         for chunk in uids.chunks(CHUNK) {
             let mut records = account.records(mailbox, chunk.to_vec()).await?;
             if let Some(since) = changed_since {

@@ -21,11 +21,7 @@ impl Session {
     /// subscribes to the account's change feed. Failures are slowed down and
     /// counted; too many end the connection.
     pub(super) async fn log_in(&mut self, user: &str, password: &str) -> Result<Done> {
-        let store = self.shared.store.clone();
-        let (u, p) = (user.to_ascii_lowercase(), password.to_string());
-        let id = tokio::task::spawn_blocking(move || crate::auth::authenticate(&store, &u, &p))
-            .await
-            .map_err(|e| ImapError::Internal(e.to_string()))?;
+        let id = crate::auth::authenticate_async(&self.shared.store, &user.to_ascii_lowercase(), password).await;
         let Some(id) = id else {
             self.auth_failures += 1;
             tracing::info!(user, failures = self.auth_failures, "authentication failed");
