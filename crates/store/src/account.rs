@@ -42,6 +42,8 @@ use crate::{
     MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, Result,
 };
 
+pub mod sieve;
+
 /// Most jobs grouped into one transaction.
 pub const MAX_BATCH: usize = 256;
 /// Capacity of the change feed; a receiver that lags further gets `Lagged`.

@@ -17,6 +17,7 @@ pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[
     include_str!("migrations/account_0001_init.sql"),
     include_str!("migrations/account_0002_tombstone_retention.sql"),
     include_str!("migrations/account_0003_objectid_savedate.sql"),
+    include_str!("migrations/account_0005_sieve.sql"),
 ];
 
 /// Opens a read-write connection (creating the file) with the settings every
