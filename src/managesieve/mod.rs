@@ -339,7 +339,9 @@ impl Session {
 
     /// Reads one client response during SASL: a string, or `"*"` to cancel.
     async fn sasl_response(&mut self, challenge: &[u8]) -> std::io::Result<Option<Result<Vec<u8>, &'static str>>> {
-        self.out.extend_from_slice(&string(challenge));
+        // RFC 5804 §2.1: challenges are base64 strings.
+        let challenge = base64::engine::general_purpose::STANDARD.encode(challenge);
+        self.out.extend_from_slice(&string(challenge.as_bytes()));
         self.out.extend_from_slice(b"\r\n");
         let Some(parsed) = self.next().await? else { return Ok(None) };
         Ok(Some(match parsed {
