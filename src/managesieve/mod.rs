@@ -487,7 +487,10 @@ impl Session {
                         }
                         self.out.extend_from_slice(b"\r\n");
                     }
-                    Ok(self.ok(None, ""))
+                    {
+                        self.ok(None, "");
+                        Ok(())
+                    }
                 }
                 Err(e) => Err(e),
             },
@@ -510,7 +513,10 @@ impl Session {
                     self.ok_with_warnings(&account, n).await;
                     Ok(())
                 }
-                Ok(None) => Ok(self.no(Some("NONEXISTENT"), "no such script")),
+                Ok(None) => {
+                    self.no(Some("NONEXISTENT"), "no such script");
+                    Ok(())
+                }
                 Err(e) => Err(e),
             },
             ("SETACTIVE", Some([n]), _) => {
@@ -520,26 +526,51 @@ impl Session {
                         self.ok_with_warnings(&account, n).await;
                         Ok(())
                     }
-                    Ok(()) => Ok(self.ok(None, "")),
-                    Err(store::Error::NotFound(_)) => Ok(self.no(Some("NONEXISTENT"), "no such script")),
+                    Ok(()) => {
+                        self.ok(None, "");
+                        Ok(())
+                    }
+                    Err(store::Error::NotFound(_)) => {
+                        self.no(Some("NONEXISTENT"), "no such script");
+                        Ok(())
+                    }
                     Err(e) => Err(e),
                 }
             }
             ("DELETESCRIPT", Some([n]), _) => match account.delete_sieve_script(n).await {
-                Ok(()) => Ok(self.ok(None, "")),
-                Err(store::Error::NotFound(_)) => Ok(self.no(Some("NONEXISTENT"), "no such script")),
-                Err(store::Error::NotAllowed(_)) => Ok(self.no(Some("ACTIVE"), "the active script cannot be deleted")),
+                Ok(()) => {
+                    self.ok(None, "");
+                    Ok(())
+                }
+                Err(store::Error::NotFound(_)) => {
+                    self.no(Some("NONEXISTENT"), "no such script");
+                    Ok(())
+                }
+                Err(store::Error::NotAllowed(_)) => {
+                    self.no(Some("ACTIVE"), "the active script cannot be deleted");
+                    Ok(())
+                }
                 Err(e) => Err(e),
             },
             ("RENAMESCRIPT", Some([old, new]), _) => {
                 if !valid_name(new) {
-                    Ok(self.no(None, "invalid script name"))
+                    {
+                        self.no(None, "invalid script name");
+                        Ok(())
+                    }
                 } else {
                     match account.rename_sieve_script(old, new).await {
-                        Ok(()) => Ok(self.ok(None, "")),
-                        Err(store::Error::NotFound(_)) => Ok(self.no(Some("NONEXISTENT"), "no such script")),
+                        Ok(()) => {
+                            self.ok(None, "");
+                            Ok(())
+                        }
+                        Err(store::Error::NotFound(_)) => {
+                            self.no(Some("NONEXISTENT"), "no such script");
+                            Ok(())
+                        }
                         Err(store::Error::Exists(_)) => {
-                            Ok(self.no(Some("ALREADYEXISTS"), "a script with that name exists"))
+                            self.no(Some("ALREADYEXISTS"), "a script with that name exists");
+                            Ok(())
                         }
                         Err(e) => Err(e),
                     }
@@ -550,8 +581,14 @@ impl Session {
                 match size.parse::<u64>() {
                     Err(_) => return self.bad_args("HAVESPACE name size"),
                     Ok(size) => match self.check_space(&account, &n, size, &sieve_cfg).await {
-                        Ok(None) => Ok(self.ok(None, "")),
-                        Ok(Some((code, text))) => Ok(self.no(Some(code), text)),
+                        Ok(None) => {
+                            self.ok(None, "");
+                            Ok(())
+                        }
+                        Ok(Some((code, text))) => {
+                            self.no(Some(code), text);
+                            Ok(())
+                        }
                         Err(e) => Err(e),
                     },
                 }

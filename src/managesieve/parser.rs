@@ -130,7 +130,7 @@ pub fn parse_command(buf: &[u8], max_line: usize, max_literal: usize) -> Parse {
             _ => {
                 let mut j = i;
                 while let Some(&c) = buf.get(j) {
-                    if matches!(c, b' ' | b'\r' | b'\n' | b'"' | b'{' | b'(' | b')') || c < 0x20 || c >= 0x7f {
+                    if matches!(c, b' ' | b'\r' | b'\n' | b'"' | b'{' | b'(' | b')') || !(0x20..0x7f).contains(&c) {
                         break;
                     }
                     j += 1;
