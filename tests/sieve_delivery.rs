@@ -279,3 +279,36 @@ async fn global_before_script_runs_first() {
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].system, store::Flags::FLAGGED);
 }
+
+/// `postfach deliver` runs the same scripts: fileinto works, reject exits 77
+/// (EX_NOPERM) with the reason on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliver_command_runs_scripts() {
+    use std::io::Write as _;
+    let server = common::start().await;
+    activate(
+        &server,
+        r#"require ["fileinto", "reject", "mailbox"];
+if header :contains "subject" "nope" { reject "Go away."; } else { fileinto :create "Piped"; }"#,
+    )
+    .await;
+    let run = |subject: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_postfach"))
+            .arg("--data")
+            .arg(server.dir.path())
+            .args(["deliver", "--to", "alice", "--from", "bob@example.net"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&msg(subject, "")).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, _) = tokio::task::block_in_place(|| run("hello"));
+    assert_eq!(code, Some(0));
+    assert_eq!(messages(&server, "alice", "Piped").await.map(|v| v.len()), Some(1));
+    let (code, err) = tokio::task::block_in_place(|| run("nope"));
+    assert_eq!(code, Some(77), "{err}");
+    assert!(err.contains("Go away."), "{err}");
+}
