@@ -20,6 +20,49 @@ pub struct Config {
     pub sync: Sync,
     pub delivery: Delivery,
     pub quota: Quota,
+    pub sieve: Sieve,
+    pub submission: Submission,
+}
+
+/// Sieve filtering at delivery and ManageSieve (RFC 5228, RFC 5804).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sieve {
+    /// Global script run before the account's active script (Pigeonhole's
+    /// `sieve_before`). Unset by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<PathBuf>,
+    /// Global script run after the account's active script (`sieve_after`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<PathBuf>,
+    /// Scripts one account may store. 32: a handful of variants to switch
+    /// between, far from abuse.
+    pub max_scripts: usize,
+    /// Largest script, in bytes. 64 KiB: hand-written and generated rule sets
+    /// stay well below it; the interpreter's own limit is the same.
+    pub max_script_size: usize,
+}
+
+impl Default for Sieve {
+    fn default() -> Self {
+        Sieve { before: None, after: None, max_scripts: 32, max_script_size: 64 * 1024 }
+    }
+}
+
+/// Outgoing mail that postfach itself sends: Sieve redirect and vacation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Submission {
+    /// SMTP relay (`host:port`, no TLS, no authentication: the local MTA),
+    /// or "none" to send nothing (redirected mail is then kept in INBOX).
+    #[serde(deserialize_with = "de_addr", serialize_with = "ser_addr")]
+    pub relay: Option<SocketAddr>,
+}
+
+impl Default for Submission {
+    fn default() -> Self {
+        Submission { relay: Some(([127, 0, 0, 1], 25).into()) }
+    }
 }
 
 /// Quotas (RFC 9208). Limits are per account (`postfach quota set`); these are
@@ -116,6 +159,9 @@ pub struct Listen {
     /// LMTP on a Unix socket as well (Postfix: `lmtp:unix:/path`). Unset by default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lmtp_socket: Option<PathBuf>,
+    /// ManageSieve (RFC 5804). Default `127.0.0.1:4190`.
+    #[serde(deserialize_with = "de_addr", serialize_with = "ser_addr")]
+    pub managesieve: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,6 +250,8 @@ impl Default for Config {
             sync: Sync::default(),
             delivery: Delivery::default(),
             quota: Quota::default(),
+            sieve: Sieve::default(),
+            submission: Submission::default(),
         }
     }
 }
@@ -215,6 +263,7 @@ impl Default for Listen {
             imaps: Some(([127, 0, 0, 1], 1993).into()),
             lmtp: Some(([127, 0, 0, 1], 2424).into()),
             lmtp_socket: None,
+            managesieve: Some(([127, 0, 0, 1], 4190).into()),
         }
     }
 }
@@ -298,6 +347,8 @@ const SECTIONS: &[(&str, &str)] = &[
     ("sync", "Multi-device synchronisation (docs/sync.md)."),
     ("delivery", "Mail delivery: LMTP from the MTA, and `postfach deliver`."),
     ("quota", "Quotas (RFC 9208). Limits are per account: `postfach quota set NAME --storage 2G\n--messages 100000`; these are the defaults for new accounts and the policy."),
+    ("sieve", "Sieve filters (RFC 5228) run at delivery; users edit theirs over ManageSieve."),
+    ("submission", "Mail postfach sends itself: Sieve redirect and vacation replies."),
 ];
 
 const SETTINGS: &[Setting] = &[
@@ -314,6 +365,12 @@ const SETTINGS: &[Setting] = &[
         key: "lmtp_socket",
         doc: "LMTP on a Unix socket as well (Postfix: `lmtp:unix:/path`).",
         example: Some("lmtp_socket = \"/var/spool/postfix/private/postfach\""),
+    },
+    Setting {
+        section: "listen",
+        key: "managesieve",
+        doc: "ManageSieve (RFC 5804) for editing Sieve filters (sieve-connect, Thunderbird,\nRoundcube). Production: \"0.0.0.0:4190\"; plain logins need STARTTLS off loopback.",
+        example: None,
     },
     Setting {
         section: "tls",
@@ -449,6 +506,36 @@ const SETTINGS: &[Setting] = &[
         doc: "When a delivery or APPEND takes usage to this percentage of a limit, a notice\nis delivered to the user's INBOX, once until usage falls below it again. 0 disables.",
         example: None,
     },
+    Setting {
+        section: "sieve",
+        key: "before",
+        doc: "Global Sieve script run before each account's active script (like Pigeonhole's\nsieve_before). Each script sees the original message; see README \"Filtering\".",
+        example: Some("before = \"/etc/postfach/before.sieve\""),
+    },
+    Setting {
+        section: "sieve",
+        key: "after",
+        doc: "Global Sieve script run after each account's active script (sieve_after).",
+        example: Some("after = \"/etc/postfach/after.sieve\""),
+    },
+    Setting {
+        section: "sieve",
+        key: "max_scripts",
+        doc: "Scripts one account may store over ManageSieve (QUOTA/MAXSCRIPTS beyond).\n32: a handful of variants to switch between.",
+        example: None,
+    },
+    Setting {
+        section: "sieve",
+        key: "max_script_size",
+        doc: "Largest script in bytes (QUOTA/MAXSIZE beyond). 64 KiB: hand-written and\ngenerated rule sets stay far below it.",
+        example: None,
+    },
+    Setting {
+        section: "submission",
+        key: "relay",
+        doc: "SMTP relay for redirect and vacation (plain SMTP, no authentication: your\nlocal MTA), or \"none\". When sending fails, a redirected message is kept in INBOX.",
+        example: None,
+    },
 ];
 
 impl Config {
@@ -535,6 +622,9 @@ impl Config {
         if self.quota.warning_percent > 100 {
             anyhow::bail!("quota.warning_percent must be between 0 and 100");
         }
+        if self.sieve.max_script_size == 0 {
+            anyhow::bail!("sieve.max_script_size must be at least 1");
+        }
         if self.limits.idle_timeout_authenticated < 30 * 60 {
             anyhow::bail!(
                 "limits.idle_timeout_authenticated = {} is below the 1800 seconds RFC 9051 §5.4 requires",
@@ -598,6 +688,8 @@ mod tests {
         full.listen.lmtp_socket = Some("/run/lmtp".into());
         full.quota.default_storage = Some("2G".into());
         full.quota.default_messages = Some(100_000);
+        full.sieve.before = Some("/b.sieve".into());
+        full.sieve.after = Some("/a.sieve".into());
         let toml::Value::Table(top) = toml::Value::try_from(&full).unwrap() else { panic!() };
         let mut serialized = Vec::new();
         for (section, table) in &top {

@@ -12,6 +12,11 @@
 //! rows of concurrent deliveries share commits through the store's writer
 //! (invariant 4).
 
+pub mod filter;
+pub mod relay;
+
+use std::sync::Arc;
+
 use store::{AccountId, MailboxId, NewMessage};
 
 /// One recipient of a delivery.
@@ -124,6 +129,92 @@ pub async fn deliver(
         let store = store.clone();
         let t = t.clone();
         tasks.push(tokio::spawn(async move { store_one(&store, &t, new, warning_percent).await }));
+    }
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await.unwrap_or_else(|e| Err(DeliveryError::Task(e.to_string()))));
+    }
+    out
+}
+
+/// What happened to one recipient's message after its Sieve scripts ran
+/// ([`deliver_filtered`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The copies stored (none after discard or a successful redirect).
+    pub stored: Vec<Stored>,
+    /// `reject`/`ereject`: refuse the message for this recipient with this reason.
+    pub rejected: Option<String>,
+}
+
+/// Like [`deliver`], with Sieve filtering per recipient
+/// ([`filter`]: global before script, the account's active script, global
+/// after script). Without any script it stores exactly what [`deliver`] does.
+pub async fn deliver_filtered(
+    store: &store::Store,
+    config: &crate::config::Config,
+    from: &str,
+    message: Vec<u8>,
+    targets: &[Target],
+) -> Vec<Result<Outcome, DeliveryError>> {
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let trace_headers = config.delivery.trace_headers;
+    let prefixes: Vec<Vec<u8>> =
+        targets.iter().map(|t| if trace_headers { trace_prefix(from, &t.address) } else { Vec::new() }).collect();
+    let blobs = store.blobs().clone();
+    let first_prefix = prefixes[0].clone();
+    let size = message.len() as u64;
+    let message = Arc::new(message);
+    let for_blob = message.clone();
+    let written = tokio::task::spawn_blocking(move || -> Result<_, DeliveryError> {
+        let blob = blobs.write(&for_blob)?;
+        let mut served = first_prefix;
+        served.extend_from_slice(&for_blob);
+        Ok((blob, crate::imap::fetch::compute_meta(&served)))
+    })
+    .await
+    .map_err(|e| DeliveryError::Task(e.to_string()))
+    .and_then(|r| r);
+    let (blob, meta) = match written {
+        Ok(x) => x,
+        Err(e) => {
+            let msg = e.to_string();
+            return targets.iter().map(|_| Err(DeliveryError::Task(msg.clone()))).collect();
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    let mut tasks = Vec::with_capacity(targets.len());
+    for (t, prefix) in targets.iter().zip(prefixes) {
+        let mut served = prefix.clone();
+        served.extend_from_slice(&message);
+        let new = NewMessage {
+            blob: blob.clone(),
+            size: prefix.len() as u64 + size,
+            prefix,
+            flags: store::Flags::default(),
+            internal_date: now,
+            internal_date_zone: 0,
+            meta: meta.clone(),
+        };
+        let store = store.clone();
+        let config = config.clone();
+        let from = from.to_string();
+        let t = t.clone();
+        let message = message.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = t.account;
+            let s = store.clone();
+            let account = tokio::task::spawn_blocking(move || s.account(id))
+                .await
+                .map_err(|e| DeliveryError::Task(e.to_string()))??;
+            if !filter::has_scripts(&config, &account).await? {
+                let stored = store_one(&store, &t, new, config.quota.warning_percent).await?;
+                return Ok(Outcome { stored: vec![stored], rejected: None });
+            }
+            filter::filter_and_store(&store, &config, &from, &t, new, Arc::new(served), message, account).await
+        }));
     }
     let mut out = Vec::with_capacity(tasks.len());
     for task in tasks {

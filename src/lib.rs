@@ -10,6 +10,8 @@
 //! | the IMAP server | `imap/` |
 //! | LMTP listener and session | `lmtp/` |
 //! | storing a delivered message for its recipients | `delivery.rs` |
+//! | Sieve at delivery, SMTP relay client | `delivery/filter.rs`, `delivery/relay.rs` |
+//! | ManageSieve (RFC 5804) | `managesieve/` |
 //! | `deliver`'s changes reaching a running server | `notify.rs` |
 //! | quotas: warning notice, KiB units, sizes for people | `quota.rs` |
 
@@ -19,6 +21,7 @@ pub mod config;
 pub mod delivery;
 pub mod imap;
 pub mod lmtp;
+pub mod managesieve;
 pub mod notify;
 pub mod quota;
 pub mod tls;

@@ -38,7 +38,17 @@ async fn first_start_creates_config_certificate_and_postmaster() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_postfach"))
         .arg("--data")
         .arg(&data)
-        .args(["serve", "--imap", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--lmtp", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--imap",
+            "127.0.0.1:0",
+            "--imaps",
+            "127.0.0.1:0",
+            "--lmtp",
+            "127.0.0.1:0",
+            "--managesieve",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

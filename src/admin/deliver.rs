@@ -18,7 +18,11 @@
 //! | 67 `EX_NOUSER` | no account receives mail for `--to` |
 //! | 73 `EX_CANTCREAT` | `--mailbox` is not a valid mailbox name, or the account is over its quota (RFC 3463 5.2.2: the MTA bounces) |
 //! | 75 `EX_TEMPFAIL` | the store failed (disk, database busy…), or over quota with `quota.over_quota_temporary = true`: the MTA retries |
+//! | 77 `EX_NOPERM` | a Sieve `reject`/`ereject` refused the message; the reason is on stderr (the MTA bounces it) |
 //! | 78 `EX_CONFIG` | the configuration file is invalid |
+//!
+//! The recipient's Sieve scripts run as for LMTP ([`crate::delivery::filter`]);
+//! with `--mailbox`, `keep` (and the implicit keep) stores there.
 //!
 //! A `--mailbox` that does not exist gets the message in INBOX instead (as
 //! Dovecot's LDA does), so no mail is lost to a typo in a filter.
@@ -34,6 +38,7 @@ pub const EX_DATAERR: u8 = 65;
 pub const EX_NOUSER: u8 = 67;
 pub const EX_CANTCREAT: u8 = 73;
 pub const EX_TEMPFAIL: u8 = 75;
+pub const EX_NOPERM: u8 = 77;
 pub const EX_CONFIG: u8 = 78;
 
 /// A failed delivery: the exit status and why. `main` exits with the status.
@@ -96,15 +101,18 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| exit(EX_TEMPFAIL, format!("cannot start the async runtime: {e}")))?;
-    let trace = config.delivery.trace_headers;
     let result = runtime.block_on(async {
-        let percent = config.quota.warning_percent;
-        let mut r = delivery::deliver(&store, trace, from, message, std::slice::from_ref(&target), percent).await;
+        let mut r = delivery::deliver_filtered(&store, &config, from, message, std::slice::from_ref(&target)).await;
         r.pop()
     });
     match result {
-        Some(Ok(stored)) => {
-            crate::notify::send(data_dir, stored.account, stored.mailbox, stored.modseq);
+        Some(Ok(delivery::Outcome { rejected: Some(reason), .. })) => {
+            Err(exit(EX_NOPERM, format!("rejected by the recipient's filter: {reason}")))
+        }
+        Some(Ok(outcome)) => {
+            for stored in outcome.stored {
+                crate::notify::send(data_dir, stored.account, stored.mailbox, stored.modseq);
+            }
             Ok(())
         }
         Some(Err(e @ delivery::DeliveryError::OverQuota(_))) => {

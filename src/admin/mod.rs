@@ -119,6 +119,9 @@ pub struct ServeArgs {
     /// LMTP listener address, or `none` [config: listen.lmtp].
     #[arg(long, value_name = "ADDR", value_parser = parse_listen_arg)]
     pub lmtp: Option<ListenAddr>,
+    /// ManageSieve listener address, or `none` [config: listen.managesieve].
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_arg)]
+    pub managesieve: Option<ListenAddr>,
     /// LMTP Unix socket path [config: listen.lmtp_socket].
     #[arg(long, value_name = "PATH")]
     pub lmtp_socket: Option<PathBuf>,
@@ -262,6 +265,9 @@ impl ServeArgs {
         }
         if let Some(ListenAddr(a)) = self.lmtp {
             config.listen.lmtp = a;
+        }
+        if let Some(ListenAddr(a)) = self.managesieve {
+            config.listen.managesieve = a;
         }
         if let Some(p) = &self.lmtp_socket {
             config.listen.lmtp_socket = Some(p.clone());

@@ -83,6 +83,8 @@ pub struct Server {
     imaps: Option<TcpListener>,
     lmtp: Option<TcpListener>,
     lmtp_unix: Option<UnixListener>,
+    /// ManageSieve (RFC 5804), served by [`crate::managesieve`].
+    managesieve: Option<TcpListener>,
     /// `DATA/run/notify.sock`: changes committed by `postfach deliver`.
     notify: Option<UnixDatagram>,
 }
@@ -95,6 +97,7 @@ impl Server {
         let imap = bind_opt(config.listen.imap).await?;
         let imaps = bind_opt(config.listen.imaps).await?;
         let lmtp = bind_opt(config.listen.lmtp).await?;
+        let managesieve = bind_opt(config.listen.managesieve).await?;
         let lmtp_unix = match &config.listen.lmtp_socket {
             None => None,
             Some(path) => {
@@ -107,11 +110,15 @@ impl Server {
             .map_err(|e| tracing::warn!(error = %e, "cannot bind the change notification socket"))
             .ok();
         let shared = Shared { config, store, tls, spool_dir, per_ip: Counter::new(), per_account: Counter::new() };
-        Ok(Server { shared: Arc::new(shared), imap, imaps, lmtp, lmtp_unix, notify })
+        Ok(Server { shared: Arc::new(shared), imap, imaps, lmtp, lmtp_unix, managesieve, notify })
     }
 
     pub fn lmtp_addr(&self) -> Option<SocketAddr> {
         self.lmtp.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn managesieve_addr(&self) -> Option<SocketAddr> {
+        self.managesieve.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn imap_addr(&self) -> Option<SocketAddr> {
@@ -144,6 +151,10 @@ impl Server {
                 tracing::info!(path = %path.display(), "LMTP listening");
             }
             tasks.spawn(crate::lmtp::accept_unix(l, self.shared.clone()));
+        }
+        if let Some(l) = self.managesieve {
+            tracing::info!(addr = %l.local_addr()?, "ManageSieve listening");
+            tasks.spawn(crate::managesieve::accept(l, self.shared.clone()));
         }
         if let Some(sock) = self.notify {
             tasks.spawn(crate::notify::listen(sock, self.shared.store.clone()));

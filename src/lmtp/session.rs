@@ -366,15 +366,21 @@ impl<S: AsyncRead + AsyncWrite> Session<S> {
                 txn.rcpts.iter().map(|_| "554 5.6.0 message contains NUL characters".into()).collect()
             }
             Some(m) => {
-                let trace = self.shared.config.delivery.trace_headers;
-                let percent = self.shared.config.quota.warning_percent;
-                let results = delivery::deliver(&self.shared.store, trace, &from, m, &txn.rcpts, percent).await;
+                let results =
+                    delivery::deliver_filtered(&self.shared.store, &self.shared.config, &from, m, &txn.rcpts).await;
                 txn.rcpts
                     .iter()
                     .zip(results)
                     .map(|(t, r)| match r {
-                        Ok(s) => format!("250 2.0.0 <{}> delivered (uid {})", printable(&t.address), s.uid),
                         Err(delivery::DeliveryError::OverQuota(_)) => self.over_quota_reply(&t.address),
+                        // Sieve reject/ereject (RFC 5429 §2.1): refused for this recipient only.
+                        Ok(delivery::Outcome { rejected: Some(reason), .. }) => {
+                            format!("550 5.7.1 <{}> {}", printable(&t.address), printable(&reason))
+                        }
+                        Ok(o) => match o.stored.first() {
+                            Some(s) => format!("250 2.0.0 <{}> delivered (uid {})", printable(&t.address), s.uid),
+                            None => format!("250 2.0.0 <{}> accepted; no copy kept by filter", printable(&t.address)),
+                        },
                         Err(e) => {
                             tracing::warn!(rcpt = %t.address, error = %e, "delivery failed");
                             format!("451 4.3.0 <{}> temporary failure storing the message", printable(&t.address))

@@ -22,6 +22,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub tls_addr: SocketAddr,
     pub lmtp_addr: SocketAddr,
+    pub managesieve_addr: SocketAddr,
     pub store: store::Store,
     /// SHA-256 fingerprint of the server certificate (hex with colons).
     pub fingerprint: String,
@@ -47,6 +48,9 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     config.listen.imap = Some("127.0.0.1:0".parse().unwrap());
     config.listen.imaps = Some("127.0.0.1:0".parse().unwrap());
     config.listen.lmtp = Some("127.0.0.1:0".parse().unwrap());
+    config.listen.managesieve = Some("127.0.0.1:0".parse().unwrap());
+    // Nothing is sent anywhere unless a test points this at its own sink.
+    config.submission.relay = None;
     tweak(&mut config);
     let store = store::Store::open(dir.path()).expect("open store");
     store.create_account(USER, &postfach::auth::hash_password(PASSWORD)).expect("create account");
@@ -55,11 +59,12 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let addr = server.imap_addr().expect("imap addr");
     let tls_addr = server.imaps_addr().expect("imaps addr");
     let lmtp_addr = server.lmtp_addr().expect("lmtp addr");
+    let managesieve_addr = server.managesieve_addr().expect("managesieve addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
-    TestServer { dir, addr, tls_addr, lmtp_addr, store, fingerprint, shutdown: Some(tx) }
+    TestServer { dir, addr, tls_addr, lmtp_addr, managesieve_addr, store, fingerprint, shutdown: Some(tx) }
 }
 
 /// A raw IMAP connection: send lines, read responses, compare transcripts.
@@ -367,4 +372,94 @@ pub fn count_blobs(data: &std::path::Path) -> usize {
         n += std::fs::read_dir(d.path()).expect("blob subdir").count();
     }
     n
+}
+
+/// A raw ManageSieve (RFC 5804) connection.
+pub struct Sieve<S> {
+    pub io: BufReader<S>,
+}
+
+impl Sieve<TcpStream> {
+    /// Connects; returns the client and the greeting (capabilities + OK).
+    pub async fn connect(addr: SocketAddr) -> (Self, Vec<String>) {
+        let tcp = TcpStream::connect(addr).await.expect("connect managesieve");
+        let mut s = Sieve { io: BufReader::new(tcp) };
+        let greeting = s.response().await;
+        assert!(greeting.last().unwrap().starts_with("OK"), "{greeting:?}");
+        (s, greeting)
+    }
+
+    /// Connects and authenticates as alice (PLAIN with initial response).
+    pub async fn login(addr: SocketAddr) -> Self {
+        let (mut s, _) = Sieve::connect(addr).await;
+        let r = s.cmd(&format!("AUTHENTICATE \"PLAIN\" \"{}\"", plain_b64(USER, PASSWORD))).await;
+        assert_eq!(r.last().unwrap(), "OK \"Logged in\"", "{r:?}");
+        s
+    }
+}
+
+/// base64 of a SASL PLAIN message.
+pub fn plain_b64(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
+}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Sieve<S> {
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.io.get_mut().write_all(bytes).await.expect("write");
+    }
+
+    /// One line (literals appended, as `Raw::line` does).
+    pub async fn line(&mut self) -> String {
+        let mut out = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = tokio::time::timeout(TIMEOUT, self.io.read_until(b'\n', &mut line))
+                .await
+                .expect("timed out waiting for a ManageSieve line")
+                .expect("read");
+            if n == 0 {
+                return String::from_utf8_lossy(&out).into_owned();
+            }
+            if line.ends_with(b"\r\n") {
+                line.truncate(line.len() - 2);
+            }
+            out.extend_from_slice(&line);
+            if let Some(len) = literal_len(&line) {
+                let mut lit = vec![0u8; len];
+                tokio::time::timeout(TIMEOUT, self.io.read_exact(&mut lit)).await.expect("timeout").expect("read");
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(&lit);
+                continue;
+            }
+            return String::from_utf8_lossy(&out).into_owned();
+        }
+    }
+
+    /// Every line up to and including the one starting with OK, NO or BYE.
+    pub async fn response(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let l = self.line().await;
+            if l.is_empty() {
+                panic!("connection closed; got {lines:?}");
+            }
+            let done = ["OK", "NO", "BYE"].iter().any(|w| l == *w || l.starts_with(&format!("{w} ")));
+            lines.push(l);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    pub async fn cmd(&mut self, line: &str) -> Vec<String> {
+        self.send(format!("{line}\r\n").as_bytes()).await;
+        self.response().await
+    }
+
+    /// PUTSCRIPT with a non-synchronizing literal.
+    pub async fn put(&mut self, name: &str, script: &str) -> Vec<String> {
+        self.send(format!("PUTSCRIPT \"{name}\" {{{}+}}\r\n{script}\r\n", script.len()).as_bytes()).await;
+        self.response().await
+    }
 }

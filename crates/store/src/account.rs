@@ -43,6 +43,8 @@ use crate::{
     UsageChange,
 };
 
+pub mod sieve;
+
 /// Most jobs grouped into one transaction.
 pub const MAX_BATCH: usize = 256;
 /// Capacity of the change feed; a receiver that lags further gets `Lagged`.

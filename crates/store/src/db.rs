@@ -21,6 +21,7 @@ pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[
     include_str!("migrations/account_0002_tombstone_retention.sql"),
     include_str!("migrations/account_0003_objectid_savedate.sql"),
     include_str!("migrations/account_0004_sort_keys.sql"),
+    include_str!("migrations/account_0005_sieve.sql"),
     include_str!("migrations/account_0006_summary_index.sql"),
 ];
 
