@@ -43,6 +43,7 @@
 mod append;
 mod authenticate;
 mod capability;
+mod close;
 mod copy;
 mod create;
 mod delete;
@@ -53,6 +54,8 @@ mod id;
 mod idle;
 mod list;
 mod login;
+mod logout;
+mod lsub;
 mod namespace;
 mod noop;
 mod notify;
@@ -67,6 +70,7 @@ mod status;
 mod store;
 mod subscribe;
 mod thread;
+mod unselect;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

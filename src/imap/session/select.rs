@@ -1,4 +1,4 @@
-//! SELECT, EXAMINE, CLOSE, UNSELECT.
+//! SELECT and EXAMINE (one command with a read-only switch), and leaving the Selected state.
 
 use imap_proto::{Code, Data, FetchValue, Flag, MailboxName, Response, SelectParams, SeqNum, SequenceSet, StatusKind};
 
@@ -109,25 +109,6 @@ impl Session {
         self.state = State::Selected { account, user, view };
         let code = if read_only { Code::ReadOnly } else { Code::ReadWrite };
         Ok(Done::with_code(code, if read_only { "EXAMINE completed" } else { "SELECT completed" }))
-    }
-
-    /// RFC 9051 §6.4.1 CLOSE: expunges `\Deleted` messages silently (unless
-    /// the mailbox is read-only) and returns to the Authenticated state.
-    pub(super) async fn cmd_close(&mut self) -> Result<Done> {
-        let account = self.account()?;
-        let view = self.view()?;
-        if !view.read_only {
-            let id = view.mailbox.id;
-            account.expunge(id, None).await?;
-        }
-        self.deselect(false);
-        Ok(Done::ok("CLOSE completed"))
-    }
-
-    /// RFC 9051 §6.4.2 UNSELECT (RFC 3691): like CLOSE without expunging.
-    pub(super) fn cmd_unselect(&mut self) -> Result<Done> {
-        self.deselect(false);
-        Ok(Done::ok("UNSELECT completed"))
     }
 
     /// Leaves the Selected state; with `announce`, says `OK [CLOSED]`.
