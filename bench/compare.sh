@@ -105,13 +105,16 @@ log "corpus: $CORPUS_N messages, seed $SEED"
 PF_IMAP=$(free_port)
 PF_LMTP=$(free_port)
 mkdir -p "$T/pf"
+# Every load comes from 127.0.0.1: lift the per-IP and per-account caps
+# (defaults 100, for a household behind one NAT), as for Dovecot.
+printf '[limits]\nmax_connections_per_ip = 200000\nmax_connections_per_account = 200000\n' >"$T/pf/postfach.toml"
 log "postfach: creating $USERS users + big1"
 for i in $(seq 1 "$USERS") big; do
     u=bench$i
     [ "$i" = big ] && u=big1
     echo "$PASSWORD" | "$PF" --data "$T/pf" user add "$u" --password-stdin >/dev/null 2>>"$OUT/postfach.log"
 done
-PF_ARGS=(--data "$T/pf" serve --imap "127.0.0.1:$PF_IMAP" --imaps none)
+PF_ARGS=(--data "$T/pf" serve --imap "127.0.0.1:$PF_IMAP" --imaps none --managesieve none)
 PF_HAS_LMTP=0
 if "$PF" serve --help | grep -q -- '--lmtp'; then
     PF_HAS_LMTP=1
