@@ -79,64 +79,6 @@ pub fn to_crlf(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Stores `message` (CRLF line endings) once for every target and returns one
-/// result per target, in order. Each target's quota is checked inside its
-/// account's write transaction; `warning_percent` is `quota.warning_percent`.
-pub async fn deliver(
-    store: &store::Store,
-    trace_headers: bool,
-    from: &str,
-    message: Vec<u8>,
-    targets: &[Target],
-    warning_percent: u8,
-) -> Vec<Result<Stored, DeliveryError>> {
-    if targets.is_empty() {
-        return Vec::new();
-    }
-    let prefixes: Vec<Vec<u8>> =
-        targets.iter().map(|t| if trace_headers { trace_prefix(from, &t.address) } else { Vec::new() }).collect();
-    let blobs = store.blobs().clone();
-    let first_prefix = prefixes[0].clone();
-    let size = message.len() as u64;
-    let written = tokio::task::spawn_blocking(move || -> Result<_, DeliveryError> {
-        let blob = blobs.write(&message)?;
-        let mut served = first_prefix;
-        served.extend_from_slice(&message);
-        Ok((blob, crate::imap::fetch::compute_meta(&served)))
-    })
-    .await
-    .map_err(|e| DeliveryError::Task(e.to_string()))
-    .and_then(|r| r);
-    let (blob, meta) = match written {
-        Ok(x) => x,
-        Err(e) => {
-            let msg = e.to_string();
-            return targets.iter().map(|_| Err(DeliveryError::Task(msg.clone()))).collect();
-        }
-    };
-    let now = chrono::Utc::now().timestamp();
-    let mut tasks = Vec::with_capacity(targets.len());
-    for (t, prefix) in targets.iter().zip(prefixes) {
-        let new = NewMessage {
-            blob: blob.clone(),
-            size: prefix.len() as u64 + size,
-            prefix,
-            flags: store::Flags::default(),
-            internal_date: now,
-            internal_date_zone: 0,
-            meta: meta.clone(),
-        };
-        let store = store.clone();
-        let t = t.clone();
-        tasks.push(tokio::spawn(async move { store_one(&store, &t, new, warning_percent).await }));
-    }
-    let mut out = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        out.push(task.await.unwrap_or_else(|e| Err(DeliveryError::Task(e.to_string()))));
-    }
-    out
-}
-
 /// What happened to one recipient's message after its Sieve scripts ran
 /// ([`deliver_filtered`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,9 +89,11 @@ pub struct Outcome {
     pub rejected: Option<String>,
 }
 
-/// Like [`deliver`], with Sieve filtering per recipient
-/// ([`filter`]: global before script, the account's active script, global
-/// after script). Without any script it stores exactly what [`deliver`] does.
+/// Delivers one message to its recipients: the bytes are written once
+/// (fsynced) and parsed once, each recipient's copy is prefix + blob, and
+/// each recipient's Sieve scripts run first ([`filter`]: global before
+/// script, the account's active script, global after script). A recipient's
+/// result is `Ok` only once its copy is committed (DESIGN.md §2 invariant 3).
 pub async fn deliver_filtered(
     store: &store::Store,
     config: &crate::config::Config,
