@@ -97,30 +97,7 @@ impl Raw {
     /// Reads one response line (without CRLF); a line announcing a literal
     /// gets the literal and the rest of the line appended.
     pub async fn line(&mut self) -> String {
-        let mut out = Vec::new();
-        loop {
-            let mut line = Vec::new();
-            let n = tokio::time::timeout(TIMEOUT, self.io.read_until(b'\n', &mut line))
-                .await
-                .expect("timed out waiting for a response line")
-                .expect("read");
-            if n == 0 {
-                return String::from_utf8_lossy(&out).into_owned();
-            }
-            if line.ends_with(b"\r\n") {
-                line.truncate(line.len() - 2);
-            }
-            out.extend_from_slice(&line);
-            // `{N}` at the end: a literal follows.
-            if let Some(len) = literal_len(&line) {
-                let mut lit = vec![0u8; len];
-                tokio::time::timeout(TIMEOUT, self.io.read_exact(&mut lit)).await.expect("timeout").expect("read");
-                out.extend_from_slice(b"\r\n");
-                out.extend_from_slice(&lit);
-                continue;
-            }
-            return String::from_utf8_lossy(&out).into_owned();
-        }
+        read_line_with_literals(&mut self.io).await
     }
 
     /// Sends `T <command>` and returns every line up to and including the
@@ -160,6 +137,35 @@ impl Raw {
             Ok(Ok(n)) if n > 0 => Some(String::from_utf8_lossy(&line).trim_end().to_string()),
             _ => None,
         }
+    }
+}
+
+/// Reads one IMAP or ManageSieve response line (without CRLF); a line that
+/// announces a literal (`{N}` at its end) gets the literal and the rest of
+/// the line appended. Empty at EOF.
+async fn read_line_with_literals<R: tokio::io::AsyncBufRead + Unpin>(io: &mut R) -> String {
+    let mut out = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        let n = tokio::time::timeout(TIMEOUT, io.read_until(b'\n', &mut line))
+            .await
+            .expect("timed out waiting for a response line")
+            .expect("read");
+        if n == 0 {
+            return String::from_utf8_lossy(&out).into_owned();
+        }
+        if line.ends_with(b"\r\n") {
+            line.truncate(line.len() - 2);
+        }
+        out.extend_from_slice(&line);
+        if let Some(len) = literal_len(&line) {
+            let mut lit = vec![0u8; len];
+            tokio::time::timeout(TIMEOUT, io.read_exact(&mut lit)).await.expect("timeout").expect("read");
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(&lit);
+            continue;
+        }
+        return String::from_utf8_lossy(&out).into_owned();
     }
 }
 
@@ -411,29 +417,7 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Sieve<S> {
 
     /// One line (literals appended, as `Raw::line` does).
     pub async fn line(&mut self) -> String {
-        let mut out = Vec::new();
-        loop {
-            let mut line = Vec::new();
-            let n = tokio::time::timeout(TIMEOUT, self.io.read_until(b'\n', &mut line))
-                .await
-                .expect("timed out waiting for a ManageSieve line")
-                .expect("read");
-            if n == 0 {
-                return String::from_utf8_lossy(&out).into_owned();
-            }
-            if line.ends_with(b"\r\n") {
-                line.truncate(line.len() - 2);
-            }
-            out.extend_from_slice(&line);
-            if let Some(len) = literal_len(&line) {
-                let mut lit = vec![0u8; len];
-                tokio::time::timeout(TIMEOUT, self.io.read_exact(&mut lit)).await.expect("timeout").expect("read");
-                out.extend_from_slice(b"\r\n");
-                out.extend_from_slice(&lit);
-                continue;
-            }
-            return String::from_utf8_lossy(&out).into_owned();
-        }
+        read_line_with_literals(&mut self.io).await
     }
 
     /// Every line up to and including the one starting with OK, NO or BYE.
