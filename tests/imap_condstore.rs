@@ -64,6 +64,33 @@ async fn condstore_reports_modseqs_everywhere_once_enabled() {
     assert_eq!(number_after(&r, "HIGHESTMODSEQ"), m2);
 }
 
+/// RFC 4731 §3.2: a lone MIN or MAX carries the MODSEQ of the message it
+/// returns; MIN MAX the higher of the two; ALL/COUNT the highest of all.
+#[tokio::test]
+async fn esearch_min_max_modseq_is_that_of_the_returned_message() {
+    let server = common::start().await;
+    let mut raw = Raw::login(server.addr).await;
+    for i in 0..4 {
+        append(&mut raw, "INBOX", &message(&format!("m{i}"), "x")).await;
+    }
+    raw.cmd("ENABLE CONDSTORE").await;
+    raw.cmd("SELECT INBOX").await;
+    let mut m = Vec::new();
+    for seq in [1, 3, 2] {
+        let r = raw.cmd(&format!("STORE {seq} +FLAGS (\\Seen)")).await;
+        m.push(number_after(&r, "MODSEQ"));
+    }
+    let (m1, m3, m2) = (m[0], m[1], m[2]);
+    let r = raw.cmd("SEARCH RETURN (MIN) MODSEQ 1 SEEN").await;
+    assert!(has(&r, "* ESEARCH") && has(&r, &format!("MIN 1 MODSEQ {m1}")), "{r:?}");
+    let r = raw.cmd("SEARCH RETURN (MAX) MODSEQ 1 SEEN").await;
+    assert!(has(&r, &format!("MAX 3 MODSEQ {m3}")), "{r:?}");
+    let r = raw.cmd("SEARCH RETURN (MIN MAX) MODSEQ 1 1:2 SEEN").await;
+    assert!(has(&r, &format!("MIN 1 MAX 2 MODSEQ {}", m1.max(m2))), "{r:?}");
+    let r = raw.cmd("SEARCH RETURN (COUNT) MODSEQ 1 1:3 SEEN").await;
+    assert!(has(&r, &format!("COUNT 3 MODSEQ {}", m2.max(m3).max(m1))), "{r:?}");
+}
+
 #[tokio::test]
 async fn fetch_modseq_is_a_condstore_enabling_command() {
     let server = common::start().await;

@@ -236,6 +236,17 @@ async fn lsub_lists_subscriptions() {
     let r = raw.cmd("LSUB \"\" \"N%\"").await;
     assert_eq!(listed_names(&r), ["News"], "{r:?}");
 
+    // RFC 3501 §6.3.9: "foo/bar" subscribed, "foo" not: `%` MUST return
+    // "foo" flagged \Noselect, and not "foo/bar".
+    assert_ok(&raw.cmd("SUBSCRIBE probe/a/b").await);
+    let r = raw.cmd("LSUB \"\" \"probe/%\"").await;
+    assert_ok(&r);
+    assert_eq!(listed_names(&r), ["probe/a"], "{r:?}");
+    assert!(has(&r, "* LSUB (\\Noselect) \"/\" \"probe/a\""), "{r:?}");
+    let r = raw.cmd("LSUB \"\" \"%\"").await;
+    assert!(has(&r, "* LSUB (\\Noselect) \"/\" \"probe\""), "{r:?}");
+    assert_ok(&raw.cmd("UNSUBSCRIBE probe/a/b").await);
+
     let mut client = common::client(server.addr).await;
     let subs: Vec<_> = client.lsub(Some(""), Some("*")).await.unwrap().try_collect().await.unwrap();
     assert_eq!(subs.len(), 7);

@@ -52,6 +52,9 @@ async fn other_mailboxes_are_reported_with_status() {
     assert!(r.last().unwrap().starts_with("T OK"), "{r:?}");
     assert!(r.iter().any(|l| l.starts_with("* STATUS \"Archive\" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY ")), "{r:?}");
     assert!(r.iter().any(|l| l.starts_with("* STATUS \"Junk\" (")), "{r:?}");
+    // §3.1: the server supports CONDSTORE, so these MUST carry HIGHESTMODSEQ.
+    let statuses: Vec<_> = r.iter().filter(|l| l.starts_with("* STATUS ")).collect();
+    assert!(statuses.iter().all(|l| l.contains(" HIGHESTMODSEQ ")), "{r:?}");
     assert!(!r.iter().any(|l| l.starts_with("* STATUS \"Sent\"")), "Sent is not watched: {r:?}");
 
     // A delivery to a mailbox that is not selected.

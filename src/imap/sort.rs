@@ -3,8 +3,11 @@
 //! delivery ([`SortMeta`]) and compared at SORT time ([`sort`]).
 //!
 //! Collation: RFC 5256 §7 asks for i;unicode-casemap (RFC 5051). postfach
-//! folds case with Unicode lower-casing of every character
-//! ([`casemap`]) and compares the folded strings by code point; it does not
+//! folds case to the title case of RFC 5051 §2 step 1 — for every script but
+//! a handful of digraphs that is Unicode upper case — ([`casemap`]) and
+//! compares the folded strings by code point. Folding up, not down, matters:
+//! `[`, `\` and `_` sort after letters, as in i;ascii-casemap (RFC 4790 §9.2)
+//! and in Dovecot (imaptest's `sort-subject`). It does not
 //! apply the NFKD decomposition of RFC 5051 (no normalization tables in the
 //! binary), so e.g. a precomposed "é" and "e" + U+0301 collate apart.
 
@@ -131,7 +134,7 @@ fn blob(s: &str) -> Option<usize> {
 /// Case folding for string sort keys and subject comparison (see the module
 /// documentation for how this approximates i;unicode-casemap).
 pub fn casemap(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
+    s.chars().flat_map(char::to_uppercase).collect()
 }
 
 /// Normalized Message IDs (RFC 5256 §3 REFERENCES note) found in a header
@@ -293,9 +296,12 @@ mod tests {
 
     #[test]
     fn casemap_folds_unicode_case() {
-        assert_eq!(casemap("HeLLo ÄÖÜ"), "hello äöü");
+        assert_eq!(casemap("HeLLo äöü"), "HELLO ÄÖÜ");
         assert!(casemap("a") < casemap("B"));
         assert!(casemap("") < casemap("a"));
+        // Letters fold up, so `[`, `\`, `_` (between `Z` and `a`) sort after them.
+        assert!(casemap("zebra") < casemap("[tag]"));
+        assert!(casemap("Zebra") < casemap("_x"));
     }
 
     #[test]

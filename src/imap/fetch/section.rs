@@ -33,7 +33,10 @@ pub fn section(raw: &[u8], section: &Section) -> Option<Vec<u8>> {
             Some(match text {
                 SectionText::Header => header_block(header),
                 SectionText::HeaderFields { not, fields } => header_fields(header, fields, *not),
-                _ => raw[inner.body.clone()].to_vec(),
+                // TEXT runs to the end of the encapsulated message, so a
+                // multipart's epilogue is part of it (the parser's own body
+                // range of the inner message stops at the close delimiter).
+                _ => raw.get(inner.header.end..node.body.end).unwrap_or_default().to_vec(),
             })
         }
     }
@@ -193,6 +196,19 @@ mod tests {
         let text = sec(NESTED, &[2], Some(SectionText::Text)).unwrap();
         assert!(text.starts_with("--YY\r\n") && text.ends_with("--YY--\r\n"), "{text:?}");
         assert_eq!(sec(NESTED, &[3], None).unwrap(), "aGVsbG8=");
+    }
+
+    #[test]
+    fn embedded_message_text_keeps_the_epilogue() {
+        let raw = b"Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n\
+Content-Type: message/rfc822\r\n\r\n\
+Subject: inner\r\nContent-Type: multipart/digest; boundary=foo\r\n\r\n\
+--foo\r\n\r\nSubject: d1\r\n\r\nbody1\r\n--foo--\r\n\r\nepilogue\r\n\
+--o--\r\n";
+        let text = sec(raw, &[1], Some(SectionText::Text)).unwrap();
+        assert!(text.starts_with("--foo\r\n") && text.ends_with("--foo--\r\n\r\nepilogue"), "{text:?}");
+        let whole = sec(raw, &[1], None).unwrap();
+        assert!(whole.ends_with(&text), "TEXT is the tail of BODY[1]: {whole:?} / {text:?}");
     }
 
     #[test]

@@ -146,7 +146,9 @@ impl Session {
             }
             let status = account.status(mb.id).await?;
             if set.status {
-                let items = status_items(&state, &mb.name, self.enabled.condstore);
+                // §3.1: the server supports CONDSTORE, so the STATUS
+                // indicator's answers MUST carry HIGHESTMODSEQ.
+                let items = status_items(&state, &mb.name, true);
                 let wire = self.wire_name(&mb.name);
                 self.data(Data::Status { mailbox: wire, items: super::status::status_values(&status, &items) });
             }
@@ -324,7 +326,7 @@ impl NotifyState {
 
 /// The STATUS items for a watched mailbox (§3.1, §5.1–5.3): MESSAGES, UIDNEXT
 /// and UIDVALIDITY for message events; UNSEEN for FlagChange; HIGHESTMODSEQ
-/// once CONDSTORE is on.
+/// once CONDSTORE is on (and always for NOTIFY SET STATUS, §3.1).
 fn status_items(state: &NotifyState, name: &str, condstore: bool) -> Vec<StatusItem> {
     let mut items = vec![StatusItem::Messages, StatusItem::UidNext, StatusItem::UidValidity];
     if state.watches_flags(name) {

@@ -30,6 +30,7 @@ impl Session {
         let hits = self.matching(&criteria, |seq, rec| (seq, rec.uid, rec.modseq)).await?;
         // RFC 7162 §3.1.6: with a MODSEQ criterion, the highest MODSEQ of the matches.
         let modseq = if mentions_modseq(&criteria) { hits.iter().map(|h| h.2).max() } else { None };
+        let modseqs: Vec<u64> = hits.iter().map(|h| h.2).collect();
         let hits: Vec<(u32, u32)> = hits.into_iter().map(|(s, u, _)| (s, u)).collect();
         let ret = match ret {
             Some(r) if r.is_empty() => Some(vec![SearchReturn::All]),
@@ -42,6 +43,9 @@ impl Session {
             self.data(Data::Search { numbers, modseq });
             return Ok(Done::ok("SEARCH completed"));
         };
+        // RFC 4731 §3.2: a lone MIN or MAX reports the MODSEQ of its message;
+        // MIN and MAX without ALL/COUNT the higher of those two.
+        let modseq = modseq.and(esearch_modseq(&ret, &modseqs)).or(modseq);
         if self.esearch(tag, uid, &ret, &hits, modseq)? {
             return Ok(Done::ok("SEARCH completed, result saved"));
         }
@@ -164,6 +168,20 @@ pub(super) fn substitute_saved(key: SearchKey, view: &View) -> SearchKey {
         SearchKey::And(ks) => SearchKey::And(ks.into_iter().map(|k| substitute_saved(k, view)).collect()),
         other => other,
     }
+}
+
+/// The ESEARCH MODSEQ when only MIN and/or MAX are returned (RFC 4731 §3.2):
+/// that of the one message returned, or the higher of the two; `None` when the
+/// highest of all matches applies.
+fn esearch_modseq(ret: &[SearchReturn], modseqs: &[u64]) -> Option<u64> {
+    let (min, max) = (ret.contains(&SearchReturn::Min), ret.contains(&SearchReturn::Max));
+    let others = ret.iter().any(|o| !matches!(o, SearchReturn::Min | SearchReturn::Max | SearchReturn::Save));
+    if others || !(min || max) {
+        return None;
+    }
+    let first = modseqs.first().copied().filter(|_| min);
+    let last = modseqs.last().copied().filter(|_| max);
+    first.max(last)
 }
 
 /// Whether a search program uses the MODSEQ key (RFC 7162 §3.1.5).
