@@ -215,6 +215,11 @@ async fn list_recursivematch_reports_childinfo_for_unsubscribed_parent() {
     assert!(l.ends_with("\"Lists\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"), "{l}");
     assert!(!l.contains("\\Subscribed"), "{l}");
     assert!(!has(&r, "Lists/rust"), "{r:?}");
+    // §3.5: no redundant CHILDINFO when the subscribed child is listed too.
+    let r = raw.cmd("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (Lists Lists/rust)").await;
+    assert_ok(&r);
+    assert!(list_line(&r, "Lists/rust").is_some(), "{r:?}");
+    assert!(list_line(&r, "Lists").is_none(), "{r:?}");
     let r = raw.cmd("LIST (SUBSCRIBED) \"\" \"*\"").await;
     assert!(list_line(&r, "Lists/rust").unwrap_or_else(|| panic!("{r:?}")).contains("\\Subscribed"));
     assert!(list_line(&r, "Lists").is_none(), "{r:?}");

@@ -77,6 +77,11 @@ pub(crate) fn display_addresses(value: &[u8]) -> String {
     let mut parts = Vec::new();
     for a in parse_addresses(value) {
         let (Some(mailbox), Some(host)) = (&a.mailbox, &a.host) else {
+            // A group's start (`addr-host` NIL, RFC 9051 §7.5.2): its display
+            // name is part of the field's text, so SEARCH TO finds it.
+            if let (Some(group), None) = (&a.mailbox, &a.host) {
+                parts.push(format!("{}:", decode_text(group)));
+            }
             continue;
         };
         let addr = format!("{}@{}", String::from_utf8_lossy(mailbox), String::from_utf8_lossy(host));
@@ -472,5 +477,14 @@ mod tests {
     #[test]
     fn display_form_is_decoded() {
         assert_eq!(display_addresses(b" =?utf-8?q?J=C3=B6rg?= <j@x.de>, plain@y.org"), "Jörg <j@x.de>, plain@y.org");
+    }
+
+    #[test]
+    fn display_form_keeps_group_names() {
+        // imaptest's search-addresses: SEARCH TO groupname finds the message.
+        assert_eq!(
+            display_addresses(b"groupname: a@x.org, b@y.org;, groupname2: c@z.org;"),
+            "groupname:, a@x.org, b@y.org, groupname2:, c@z.org"
+        );
     }
 }

@@ -47,9 +47,12 @@ impl Session {
             let mut child_info = None;
             if list.select.subscribed && !subscribed.contains(&name) {
                 // RECURSIVEMATCH: a parent of a subscribed mailbox is listed
-                // with CHILDINFO even if not subscribed itself (RFC 5258 §3.5).
+                // with CHILDINFO even if not subscribed itself (RFC 5258 §3.5),
+                // unless every such child is listed anyway (the SHOULD of §3.5).
                 let prefix = format!("{name}/");
-                if !(matched && list.select.recursive_match && subscribed.iter().any(|s| s.starts_with(&prefix))) {
+                let unlisted_child =
+                    |s: &&String| s.starts_with(&prefix) && !patterns.iter().any(|p| matches_pattern(p, s));
+                if !(matched && list.select.recursive_match && subscribed.iter().any(|s| unlisted_child(&s))) {
                     continue;
                 }
                 child_info = Some(vec!["SUBSCRIBED".to_string()]);
