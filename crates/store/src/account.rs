@@ -890,6 +890,12 @@ impl Account {
                 [mailbox.0],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )?;
+            let recent: i64 = c
+                .prepare_cached(
+                    "SELECT count(*) FROM messages
+                     WHERE mailbox_id = ?1 AND uid > (SELECT recent_uid FROM mailboxes WHERE id = ?1)",
+                )?
+                .query_row([mailbox.0], |r| r.get(0))?;
             Ok(MailboxStatus {
                 messages: messages as u32,
                 unseen: unseen as u32,
@@ -899,7 +905,41 @@ impl Account {
                 uid_validity: mb.uid_validity,
                 highest_modseq: mb.highest_modseq,
                 deleted_size: deleted_size as u64,
+                recent: recent as u32,
             })
+        })
+        .await
+    }
+
+    /// RFC 3501 §2.3.2 `\Recent`: gives the caller (a read-write IMAP4rev1
+    /// session that selected `mailbox` or is learning of new messages in it)
+    /// the messages no session has been told of yet, so that no other
+    /// session sees them as recent. Returns the UID range now recent for the
+    /// caller, or `None` when there is nothing new. Costs a write only when
+    /// there is something to claim.
+    pub async fn claim_recent(&self, mailbox: MailboxId) -> Result<Option<std::ops::RangeInclusive<u32>>> {
+        let (recent_uid, uid_next): (u32, u32) = self
+            .read(move |c| {
+                let mut stmt = c.prepare_cached("SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?1")?;
+                stmt.query_row([mailbox.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                    .ok_or_else(|| no_mailbox(mailbox))
+            })
+            .await?;
+        if recent_uid + 1 >= uid_next {
+            return Ok(None);
+        }
+        self.write(move |c, _| {
+            let (old, last): (u32, u32) = c
+                .prepare_cached("SELECT recent_uid, uidnext - 1 FROM mailboxes WHERE id = ?1")?
+                .query_row([mailbox.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .ok_or_else(|| no_mailbox(mailbox))?;
+            if old >= last {
+                return Ok(None);
+            }
+            c.prepare_cached("UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1")?.execute((mailbox.0, last))?;
+            Ok(Some(old + 1..=last))
         })
         .await
     }

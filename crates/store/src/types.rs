@@ -81,6 +81,9 @@ pub struct MailboxStatus {
     pub highest_modseq: u64,
     /// Sum of RFC822.SIZE of the messages flagged `\Deleted` (RFC 9208 DELETED-STORAGE).
     pub deleted_size: u64,
+    /// Messages no read-write IMAP4rev1 session has been told of yet
+    /// (RFC 3501 §2.3.2 `\Recent`; see [`crate::Account::claim_recent`]).
+    pub recent: u32,
 }
 
 /// What is known of a message without reading its bytes: enough for a

@@ -197,3 +197,30 @@ async fn feed_reports_mailbox_changes_after_commit() {
     assert!(fx.acc.create_mailbox("INBOX", None).await.is_err());
     assert!(feed.try_recv().is_err());
 }
+
+/// RFC 3501 §2.3.2: a message is recent for exactly one session — the first
+/// to claim it — and STATUS RECENT counts what nobody has claimed yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recent_is_claimed_once() {
+    let fx = setup();
+    let id = fx.acc.create_mailbox("R", None).await.unwrap();
+    assert_eq!(fx.acc.claim_recent(id).await.unwrap(), None);
+    fx.acc.append(id, vec![msg(&fx.store, "1"), msg(&fx.store, "2")]).await.unwrap();
+    assert_eq!(fx.acc.status(id).await.unwrap().recent, 2);
+    let (a, b) = (fx.acc.claim_recent(id), fx.acc.claim_recent(id));
+    let (a, b) = tokio::join!(a, b);
+    let mut got = [a.unwrap(), b.unwrap()];
+    got.sort_by_key(|r| r.is_some());
+    assert_eq!(got, [None, Some(1..=2)], "exactly one claimer gets them");
+    assert_eq!(fx.acc.status(id).await.unwrap().recent, 0);
+    fx.acc.append(id, vec![msg(&fx.store, "3")]).await.unwrap();
+    assert_eq!(fx.acc.status(id).await.unwrap().recent, 1);
+    assert_eq!(fx.acc.claim_recent(id).await.unwrap(), Some(3..=3));
+    // Expunged before anyone claims it: the range still moves on.
+    fx.acc.append(id, vec![msg(&fx.store, "4")]).await.unwrap();
+    fx.acc.store_flags(id, vec![4], FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
+    fx.acc.expunge(id, None).await.unwrap();
+    assert_eq!(fx.acc.status(id).await.unwrap().recent, 0);
+    assert_eq!(fx.acc.claim_recent(id).await.unwrap(), Some(4..=4));
+    assert_eq!(fx.acc.claim_recent(id).await.unwrap(), None);
+}
