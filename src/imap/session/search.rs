@@ -15,6 +15,8 @@ impl Session {
     /// RFC 4731 ESEARCH (MIN, MAX, ALL, COUNT); RFC 5182 SEARCHRES (SAVE, `$`).
     /// IMAP4rev2 clients always get ESEARCH; IMAP4rev1 clients get the
     /// `* SEARCH` response unless they asked for RETURN options.
+    /// RFC 5267 §4.3 UPDATE keeps the result as a context
+    /// ([`crate::imap::context`]); §4.2 CONTEXT is a hint and ignored.
     pub(super) async fn cmd_search(
         &mut self,
         tag: &Tag,
@@ -27,6 +29,11 @@ impl Session {
             check_charset(cs)?;
         }
         let criteria = substitute_saved(criteria, self.view()?);
+        let mut ret = ret;
+        let update = match ret.as_mut() {
+            Some(r) => self.take_update(tag, uid, r, &criteria)?,
+            None => None,
+        };
         let hits = self.matching(&criteria, |seq, rec| (seq, rec.uid, rec.modseq)).await?;
         // RFC 7162 §3.1.6: with a MODSEQ criterion, the highest MODSEQ of the matches.
         let modseq = if mentions_modseq(&criteria) { hits.iter().map(|h| h.2).max() } else { None };
@@ -42,7 +49,14 @@ impl Session {
             self.data(Data::Search { numbers, modseq });
             return Ok(Done::ok("SEARCH completed"));
         };
-        if self.esearch(tag, uid, &ret, &hits, modseq)? {
+        let saved = self.esearch(tag, uid, &ret, &hits, modseq)?;
+        if let Some(req) = update {
+            return Ok(Done::ok(match self.keep_search_context(req, hits.iter().map(|&(_, u)| u))? {
+                true => "SEARCH completed, will notify",
+                false => "SEARCH completed, will not notify",
+            }));
+        }
+        if saved {
             return Ok(Done::ok("SEARCH completed, result saved"));
         }
         Ok(Done::ok("SEARCH completed"))
