@@ -203,6 +203,12 @@ async fn addto_on_append_by_another_session_and_on_lmtp_delivery() {
     let mut a = Raw::login(server.addr).await;
     append(&mut a, "INBOX", &message("first", "x")).await;
     select(&mut a, "INBOX").await;
+    // UPDATE alone returns no result data (§4.3: no interaction with the others).
+    let r = a.tagged("U", "UID SEARCH RETURN (UPDATE) ALL").await;
+    assert_eq!(r, ["* ESEARCH (TAG \"U\") UID", "U OK SEARCH completed, will notify"]);
+    let r = a.tagged("V", "UID SORT RETURN (UPDATE) (SIZE) UTF-8 ALL").await;
+    assert_eq!(r, ["* ESEARCH (TAG \"V\") UID", "V OK SORT completed, will notify"]);
+    assert_ok(&a.tagged("W", "CANCELUPDATE \"U\" \"V\"").await, "W");
     let r = a.tagged("U", "UID SEARCH RETURN (UPDATE ALL) SUBJECT hello").await;
     assert_eq!(r, ["* ESEARCH (TAG \"U\") UID", "U OK SEARCH completed, will notify"]);
     // A sequence-number context over every message.

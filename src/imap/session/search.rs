@@ -29,7 +29,13 @@ impl Session {
             check_charset(cs)?;
         }
         let criteria = substitute_saved(criteria, self.view()?);
-        let mut ret = ret;
+        let mut ret = match ret {
+            Some(r) if r.is_empty() => Some(vec![SearchReturn::All]),
+            Some(r) => Some(r),
+            None if self.enabled.imap4rev2 => Some(vec![SearchReturn::All]),
+            None => None,
+        };
+        // After the empty list became ALL: `RETURN (UPDATE)` alone returns no data.
         let update = match ret.as_mut() {
             Some(r) => self.take_update(tag, uid, r, &criteria)?,
             None => None,
@@ -38,12 +44,6 @@ impl Session {
         // RFC 7162 §3.1.6: with a MODSEQ criterion, the highest MODSEQ of the matches.
         let modseq = if mentions_modseq(&criteria) { hits.iter().map(|h| h.2).max() } else { None };
         let hits: Vec<(u32, u32)> = hits.into_iter().map(|(s, u, _)| (s, u)).collect();
-        let ret = match ret {
-            Some(r) if r.is_empty() => Some(vec![SearchReturn::All]),
-            Some(r) => Some(r),
-            None if self.enabled.imap4rev2 => Some(vec![SearchReturn::All]),
-            None => None,
-        };
         let Some(ret) = ret else {
             let numbers = hits.iter().map(|&(s, u)| if uid { u } else { s }).collect();
             self.data(Data::Search { numbers, modseq });
