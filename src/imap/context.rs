@@ -415,3 +415,56 @@ fn mentions_largest(key: &SearchKey) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::{Flags, MailboxId, MailboxInfo, MessageSummary};
+
+    fn view(uids: &[u32]) -> View {
+        let mailbox = MailboxInfo {
+            id: MailboxId(1),
+            name: "INBOX".into(),
+            uid_validity: 1,
+            uid_next: 100,
+            highest_modseq: 1,
+            special_use: None,
+            object_id: String::new(),
+        };
+        let summaries = uids.iter().map(|&uid| MessageSummary { uid, modseq: 1, flags: Flags::default() }).collect();
+        View::new(mailbox, false, 1, summaries)
+    }
+
+    fn set(ranges: &[(u32, u32)]) -> SequenceSet {
+        SequenceSet::Ranges(ranges.iter().map(|&(a, b)| (SeqNum::Value(a), SeqNum::Value(b))).collect())
+    }
+
+    #[test]
+    fn sequence_numbers_become_the_uids_they_meant() {
+        let v = view(&[3, 7, 9, 20]);
+        let star = SequenceSet::Ranges(vec![(SeqNum::Value(3), SeqNum::Largest)]);
+        let key = SearchKey::And(vec![
+            SearchKey::Seen,
+            SearchKey::Not(Box::new(SearchKey::SequenceSet(set(&[(1, 1)])))),
+            SearchKey::SequenceSet(star),
+        ]);
+        let pinned = pin_sequence_numbers(key, &v);
+        assert_eq!(
+            pinned,
+            SearchKey::And(vec![
+                SearchKey::Seen,
+                SearchKey::Not(Box::new(SearchKey::Uid(set(&[(3, 3)])))),
+                SearchKey::Uid(set(&[(9, 9), (20, 20)])),
+            ])
+        );
+        // Nothing named: an empty set, which matches nothing.
+        let none = pin_sequence_numbers(SearchKey::SequenceSet(set(&[(50, 60)])), &v);
+        assert_eq!(none, SearchKey::Uid(SequenceSet::Ranges(Vec::new())));
+        assert!(!mentions_largest(&pinned));
+        let uid_star = SearchKey::Or(
+            Box::new(SearchKey::Flagged),
+            Box::new(SearchKey::Uid(SequenceSet::Ranges(vec![(SeqNum::Largest, SeqNum::Value(5))]))),
+        );
+        assert!(mentions_largest(&uid_star));
+    }
+}
