@@ -49,6 +49,7 @@ const COMMANDS: &[(&str, &[State])] = &[
     ("GETQUOTAROOT INBOX", &[State::Auth, State::Selected]),
     ("GETQUOTA \"\"", &[State::Auth, State::Selected]),
     ("SETQUOTA \"\" (STORAGE 1)", &[State::Auth, State::Selected]),
+    ("CANCELUPDATE \"x\"", &[State::Selected]),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

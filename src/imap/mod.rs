@@ -5,6 +5,7 @@
 
 pub mod compress;
 pub mod connection;
+pub mod context;
 pub mod convert;
 pub mod error;
 pub mod fetch;

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use imap_proto::{Data, FetchValue};
 use store::{Flags, MailboxInfo, MessageSummary};
 
+use super::context::{self, Contexts};
 use super::convert::flags_to_wire;
 use super::error::Result;
 use super::session::{Session, State};
@@ -28,12 +29,23 @@ pub struct View {
     pub pending_expunge: BTreeSet<u32>,
     /// The SEARCHRES result (`$`, RFC 5182), as UIDs.
     pub saved: Vec<u32>,
+    /// RFC 5267 §4 update contexts; they end with the view.
+    pub contexts: Contexts,
 }
 
 impl View {
     pub fn new(mailbox: MailboxInfo, read_only: bool, modseq: u64, summaries: Vec<MessageSummary>) -> View {
         let (uids, flags) = summaries.into_iter().map(|s| (s.uid, s.flags)).unzip();
-        View { mailbox, read_only, uids, flags, modseq, pending_expunge: BTreeSet::new(), saved: Vec::new() }
+        View {
+            mailbox,
+            read_only,
+            uids,
+            flags,
+            modseq,
+            pending_expunge: BTreeSet::new(),
+            saved: Vec::new(),
+            contexts: Contexts::default(),
+        }
     }
 
     pub fn exists(&self) -> u32 {
@@ -111,12 +123,15 @@ impl Session {
                 view.pending_expunge.insert(uid);
             }
         }
-        let mut out = if allow_expunge {
+        // RFC 5267 §4.3.4, Appendix A.3: REMOVEFROM at once, before the EXPUNGE.
+        let pending: Vec<u32> = view.pending_expunge.iter().copied().collect();
+        let mut out = context::forget(view, &pending);
+        if allow_expunge {
             let gone: Vec<u32> = std::mem::take(&mut view.pending_expunge).into_iter().collect();
-            expunge_responses(view, &gone, self.enabled.qresync)
-        } else {
-            Vec::new()
-        };
+            out.extend(expunge_responses(view, &gone, self.enabled.qresync));
+        }
+        let changed: Vec<u32> =
+            if view.contexts.is_empty() { Vec::new() } else { changes.changed.iter().map(|s| s.uid).collect() };
         let before = view.exists();
         let mut flag_updates = Vec::new();
         for s in changes.changed.iter().cloned() {
@@ -152,7 +167,8 @@ impl Session {
         for d in out {
             self.data(d);
         }
-        Ok(())
+        // RFC 5267 §4.3.3: ADDTO after the EXISTS that makes its numbers valid.
+        self.update_contexts(changed).await
     }
 }
 
@@ -161,7 +177,8 @@ impl Session {
 /// §7.5.1), or a single `* VANISHED uids` once QRESYNC is enabled (RFC 7162
 /// §3.2.10).
 pub fn expunge_responses(view: &mut View, uids: &[u32], qresync: bool) -> Vec<Data> {
-    let mut out = Vec::new();
+    // RFC 5267 §4.3.4: REMOVEFROM before the expunge notification.
+    let mut out = context::forget(view, uids);
     let mut gone = Vec::new();
     for &uid in uids {
         if let Some(seq) = view.remove(uid) {
@@ -172,10 +189,11 @@ pub fn expunge_responses(view: &mut View, uids: &[u32], qresync: bool) -> Vec<Da
     if !qresync {
         return out;
     }
-    match imap_proto::SequenceSet::from_numbers(gone) {
-        Some(uids) => vec![Data::Vanished { earlier: false, uids }],
-        None => Vec::new(),
+    out.retain(|d| !matches!(d, Data::Expunge(_)));
+    if let Some(uids) = imap_proto::SequenceSet::from_numbers(gone) {
+        out.push(Data::Vanished { earlier: false, uids });
     }
+    out
 }
 
 /// The UIDs in `set` (with `*` = `largest`) expunged after `since`, for

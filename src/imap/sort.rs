@@ -231,16 +231,21 @@ pub fn sort_item(seq: u32, record: &MessageRecord, criteria: &[SortCriterion]) -
 /// Sorts by the criteria in priority order, REVERSE reversing one criterion
 /// only, and by sequence number last (RFC 5256 §3).
 pub fn sort(items: &mut [SortItem], criteria: &[SortCriterion]) {
-    items.sort_by(|a, b| {
-        for (i, c) in criteria.iter().enumerate() {
-            let o = a.values[i].cmp(&b.values[i]);
-            let o = if c.reverse { o.reverse() } else { o };
-            if o != Ordering::Equal {
-                return o;
-            }
+    items.sort_by(|a, b| compare(a, b, criteria));
+}
+
+/// The order of [`sort`]. Ties are broken by UID, which within a mailbox is
+/// the order of sequence numbers, and stays right for items kept across
+/// expunges (RFC 5267 §4 SORT contexts).
+pub fn compare(a: &SortItem, b: &SortItem, criteria: &[SortCriterion]) -> Ordering {
+    for (i, c) in criteria.iter().enumerate() {
+        let o = a.values[i].cmp(&b.values[i]);
+        let o = if c.reverse { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
         }
-        a.seq.cmp(&b.seq)
-    });
+    }
+    a.uid.cmp(&b.uid)
 }
 
 #[cfg(test)]

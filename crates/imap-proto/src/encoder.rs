@@ -2,7 +2,10 @@
 
 use std::io::Write;
 
-use crate::{Code, Data, DateTime, FetchValue, Flag, Response, Section, SectionText, SeqNum, SequenceSet, StatusKind};
+use crate::{
+    Code, ContextUpdate, Data, DateTime, FetchValue, Flag, Response, Section, SectionText, SeqNum, SequenceSet,
+    StatusKind,
+};
 
 /// Appends the wire form of `response` (including its CRLF) to `out`.
 ///
@@ -320,6 +323,10 @@ fn encode_code(code: &Code, out: &mut Vec<u8>) {
         Code::Unseen(n) => {
             let _ = write!(out, "UNSEEN {n}");
         }
+        Code::NoUpdate(tag) => {
+            simple("NOUPDATE ", out);
+            string(tag.as_bytes(), out);
+        }
         Code::Other(atom, text) => {
             out.extend_from_slice(atom.as_bytes());
             if let Some(t) = text {
@@ -471,6 +478,31 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
             }
             if let Some(n) = modseq {
                 let _ = write!(out, " MODSEQ {n}");
+            }
+        }
+        Data::ContextUpdate { tag, uid, updates } => {
+            out.extend_from_slice(b"ESEARCH (TAG ");
+            string(tag.as_str().as_bytes(), out);
+            out.push(b')');
+            if *uid {
+                out.extend_from_slice(b" UID");
+            }
+            for u in updates {
+                // `ret-data-addto = "ADDTO" SP "(" context-position SP sequence-set
+                // *(SP context-position SP sequence-set) ")"`, likewise REMOVEFROM.
+                let (name, pairs) = match u {
+                    ContextUpdate::AddTo(p) => (" ADDTO (", p),
+                    ContextUpdate::RemoveFrom(p) => (" REMOVEFROM (", p),
+                };
+                out.extend_from_slice(name.as_bytes());
+                for (i, (pos, set)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b' ');
+                    }
+                    let _ = write!(out, "{pos} ");
+                    encode_sequence_set(set, out);
+                }
+                out.push(b')');
             }
         }
         Data::Sort { numbers, modseq } => sort_data(numbers, *modseq, out),
@@ -817,6 +849,7 @@ mod tests {
             (Code::UidValidity(3857529045), "UIDVALIDITY 3857529045"),
             (Code::Unavailable, "UNAVAILABLE"),
             (Code::Unseen(12), "UNSEEN 12"),
+            (Code::NoUpdate("B02".into()), "NOUPDATE \"B02\""),
             (Code::Other("X-FOO".into(), Some("a]b".into())), "X-FOO a b"),
             (Code::Other("X-BAR".into(), None), "X-BAR"),
         ];
@@ -853,6 +886,30 @@ mod tests {
             "* VANISHED (EARLIER) 300:310,405,411:420\r\n"
         );
         assert_eq!(data(Data::Vanished { earlier: false, uids: set(&[(1, 3), (5, 5)]) }), "* VANISHED 1:3,5\r\n");
+    }
+
+    #[test]
+    fn context_updates_rfc5267_examples() {
+        // RFC 5267 §4.3.3 and §4.3.4.
+        let update = |uid, updates| data(Data::ContextUpdate { tag: Tag::new("B01").unwrap(), uid, updates });
+        assert_eq!(
+            update(true, vec![ContextUpdate::AddTo(vec![(0, set(&[(32768, 32769)]))])]),
+            "* ESEARCH (TAG \"B01\") UID ADDTO (0 32768:32769)\r\n"
+        );
+        assert_eq!(
+            update(
+                true,
+                vec![
+                    ContextUpdate::AddTo(vec![(1, set(&[(2733, 2733)]))]),
+                    ContextUpdate::AddTo(vec![(1, set(&[(2731, 2732)])), (3, set(&[(9, 9)]))])
+                ]
+            ),
+            "* ESEARCH (TAG \"B01\") UID ADDTO (1 2733) ADDTO (1 2731:2732 3 9)\r\n"
+        );
+        assert_eq!(
+            update(false, vec![ContextUpdate::RemoveFrom(vec![(0, set(&[(5, 5)]))])]),
+            "* ESEARCH (TAG \"B01\") REMOVEFROM (0 5)\r\n"
+        );
     }
 
     #[test]

@@ -759,6 +759,7 @@ impl Parser {
             "EXPUNGE" => C::Expunge,
             "NAMESPACE" => C::Namespace,
             "UNAUTHENTICATE" => C::Unauthenticate,
+            "CANCELUPDATE" => self.cancel_update()?,
             "GETQUOTA" | "GETQUOTAROOT" | "SETQUOTA" => self.quota_command(name)?,
             "AUTHENTICATE" => self.authenticate()?,
             "LOGIN" => self.login()?,
@@ -805,6 +806,19 @@ impl Parser {
             "UID" => self.uid()?,
             _ => return Err(format!("unknown command {}", show(name.as_bytes()))),
         })
+    }
+
+    /// `command-select =/ "CANCELUPDATE" 1*(SP quoted)` (RFC 5267 §5)
+    fn cancel_update(&mut self) -> R<CommandBody> {
+        let mut tags = Vec::new();
+        while self.eat(b' ') {
+            let t = self.quoted()?;
+            tags.push(String::from_utf8(t).map_err(|_| "CANCELUPDATE tag is not UTF-8".to_string())?);
+        }
+        if tags.is_empty() {
+            return Err("CANCELUPDATE needs at least one quoted tag".into());
+        }
+        Ok(CommandBody::CancelUpdate { tags })
     }
 
     /// `notify = "NOTIFY" SP (notify-set / notify-none)`;
@@ -1265,7 +1279,8 @@ impl Parser {
 
     /// `search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`
     /// (RFC 4466 §2.6; RFC 4731 MIN/MAX/ALL/COUNT; RFC 5182 SAVE;
-    /// RFC 9394 `modifier-partial = "PARTIAL" SP partial-range`), without the
+    /// RFC 9394 `modifier-partial = "PARTIAL" SP partial-range`;
+    /// RFC 5267 `modifier-update = "UPDATE"`, `modifier-context = "CONTEXT"`), without the
     /// leading SP. An empty list means ALL. At most one of ALL and PARTIAL
     /// (RFC 9394 §3.1).
     fn search_return_opts(&mut self) -> R<Option<Vec<SearchReturn>>> {
@@ -1284,6 +1299,8 @@ impl Parser {
                     "ALL" => SearchReturn::All,
                     "COUNT" => SearchReturn::Count,
                     "SAVE" => SearchReturn::Save,
+                    "UPDATE" => SearchReturn::Update,
+                    "CONTEXT" => SearchReturn::Context,
                     "PARTIAL" => {
                         self.sp("after PARTIAL")?;
                         SearchReturn::Partial(self.partial_range()?)
@@ -2220,6 +2237,38 @@ mod tests {
         assert!(err("a APPEND INBOX \"01-Feb-2024 25:00:00 +0000\" {1}").message.contains("invalid time"));
         assert!(parse_parts(&[b"a APPEND INBOX {1}", b"\0", b""]).is_err());
         assert!(parse_parts(&[b"a APPEND INBOX {1}", b"x", b"junk"]).is_err());
+    }
+
+    #[test]
+    fn context_return_options_and_cancelupdate() {
+        // RFC 5267 §4.2, §4.3, §4.3.1, §4.3.5 examples.
+        match ok("A01 SEARCH RETURN (CONTEXT COUNT) UNDELETED UNKEYWORD $Junk") {
+            CommandBody::Search { ret, .. } => assert_eq!(ret, Some(vec![SearchReturn::Context, SearchReturn::Count])),
+            o => panic!("{o:?}"),
+        }
+        match ok("B01 UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk") {
+            CommandBody::Search { uid: true, ret, .. } => {
+                assert_eq!(ret, Some(vec![SearchReturn::Update, SearchReturn::Count]))
+            }
+            o => panic!("{o:?}"),
+        }
+        match ok("B02 UID SORT RETURN (UPDATE COUNT) (DATE) UTF-8 KEYWORD $Junk") {
+            CommandBody::Sort { ret, .. } => assert_eq!(ret, Some(vec![SearchReturn::Update, SearchReturn::Count])),
+            o => panic!("{o:?}"),
+        }
+        // UPDATE alone is not the empty list: it does not mean ALL.
+        match ok("B03 SEARCH RETURN (update) FLAGGED") {
+            CommandBody::Search { ret, .. } => assert_eq!(ret, Some(vec![SearchReturn::Update])),
+            o => panic!("{o:?}"),
+        }
+        assert_eq!(ok("B04 CANCELUPDATE \"B01\""), CommandBody::CancelUpdate { tags: vec!["B01".into()] });
+        assert_eq!(
+            ok("B05 cancelupdate \"B01\" \"a b\""),
+            CommandBody::CancelUpdate { tags: vec!["B01".into(), "a b".into()] }
+        );
+        err("B06 CANCELUPDATE");
+        err("B07 CANCELUPDATE B01");
+        err("B08 CANCELUPDATE \"B01\" ");
     }
 
     #[test]

@@ -204,6 +204,9 @@ pub enum CommandBody {
     /// RFC 9208 §4.2.3 `setquota = "SETQUOTA" SP quota-root-name SP setquota-list`;
     /// resource names upper-cased.
     SetQuota { root: String, limits: Vec<(String, u64)> },
+    /// RFC 5267 §4.3.5 `"CANCELUPDATE" 1*(SP quoted)`: the tags of the
+    /// searching commands whose updates should stop.
+    CancelUpdate { tags: Vec<String> },
 }
 
 /// `notify-set = "SET" [status-indicator] SP event-groups` (RFC 5465 §8)
@@ -299,6 +302,7 @@ impl CommandBody {
             Thread { uid: false, .. } => "THREAD",
             Thread { uid: true, .. } => "UID THREAD",
             GetQuota { .. } => "GETQUOTA",
+            CancelUpdate { .. } => "CANCELUPDATE",
             GetQuotaRoot { .. } => "GETQUOTAROOT",
             SetQuota { .. } => "SETQUOTA",
         }
@@ -626,6 +630,11 @@ pub enum SearchReturn {
     Save,
     /// RFC 9394 `PARTIAL partial-range` (RFC 5267 §4.4 for SORT).
     Partial(PartialRange),
+    /// RFC 5267 §4.3 `modifier-update = "UPDATE"`: keep the result up to date
+    /// with ADDTO/REMOVEFROM.
+    Update,
+    /// RFC 5267 §4.2 `modifier-context = "CONTEXT"`: a hint only.
+    Context,
 }
 
 /// `section-spec` / `section-part` / `section-text` (RFC 9051 §6.4.5).
@@ -789,6 +798,9 @@ pub enum Code {
     UidValidity(u32),
     Unavailable,
     Unseen(u32),
+    /// RFC 5267 §4.3.1 `"NOUPDATE" SP quoted`: the tag of the searching
+    /// command whose UPDATE the server declines.
+    NoUpdate(String),
     /// Any other `atom [SP 1*<any TEXT-CHAR except "]">]`.
     Other(String, Option<String>),
 }
@@ -850,6 +862,13 @@ pub enum Data {
         /// in it (`None` is `NIL`).
         partial: Option<(PartialRange, Option<SequenceSet>)>,
     },
+    /// RFC 5267 §4.3 an ESEARCH response carrying `ret-data-addto` /
+    /// `ret-data-removefrom` for the update context of the command `tag`.
+    ContextUpdate {
+        tag: Tag,
+        uid: bool,
+        updates: Vec<ContextUpdate>,
+    },
     Flags(Vec<Flag>),
     Exists(u32),
     /// IMAP4rev1 only.
@@ -891,6 +910,15 @@ pub enum Data {
         mailbox: String,
         roots: Vec<String>,
     },
+}
+
+/// RFC 5267 §4.3.3–4.3.4: one `ret-data-addto` or `ret-data-removefrom`,
+/// pairs of a `context-position` (0: anywhere, in mailbox order) and the
+/// results in the requested order, processed by the client in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextUpdate {
+    AddTo(Vec<(u32, SequenceSet)>),
+    RemoveFrom(Vec<(u32, SequenceSet)>),
 }
 
 /// One item of a FETCH response (`msg-att`).

@@ -40,6 +40,8 @@ const EXTENSIONS: &[&str] = &[
     "THREAD=REFERENCES",
     "THREAD=REFS",
     "ESORT",
+    "CONTEXT=SEARCH",
+    "CONTEXT=SORT",
     "PARTIAL",
     "QUOTA",
     "QUOTA=RES-STORAGE",

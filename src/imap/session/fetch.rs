@@ -156,7 +156,7 @@ impl Session {
     }
 
     /// The message as served: per-recipient prefix + blob (DESIGN.md §2).
-    pub(super) async fn read_message(&self, rec: &MessageRecord) -> Result<Vec<u8>> {
+    pub(crate) async fn read_message(&self, rec: &MessageRecord) -> Result<Vec<u8>> {
         let blobs = self.shared.store.blobs().clone();
         let id = rec.blob.clone();
         let mut raw = rec.prefix.clone();

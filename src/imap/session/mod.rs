@@ -42,6 +42,7 @@
 
 mod append;
 mod authenticate;
+mod cancelupdate;
 mod capability;
 mod close;
 mod copy;
@@ -176,6 +177,7 @@ pub fn allowed(state: &State, cmd: &CommandBody) -> bool {
                         | Store { .. }
                         | Copy { .. }
                         | Move { .. }
+                        | CancelUpdate { .. }
                 )
         }
         State::Logout => false,
@@ -251,8 +253,9 @@ impl Session {
                 _ => self.shared.config.limits.idle_timeout_authenticated,
             });
             // With NOTIFY, events are told while no command is in progress
-            // (RFC 5465 §3.1): wait for either input or an event.
-            if self.notify.is_some() && !self.wait_for_input(timeout).await? {
+            // (RFC 5465 §3.1), and so are the updates of RFC 5267 §4.3.2
+            // contexts: wait for either input or an event.
+            if (self.notify.is_some() || self.has_update_contexts()) && !self.wait_for_input(timeout).await? {
                 self.bye("autologout: idle for too long");
                 return self.conn.flush().await;
             }
@@ -324,9 +327,17 @@ impl Session {
                 }
                 change = feed.recv() => {
                     let result = match change {
-                        Ok(change) => self.notify_change(change).await,
+                        Ok(change) if self.notify.is_some() => self.notify_change(change).await,
                         // Missed events: resynchronise the selected mailbox.
-                        Err(_) => self.sync_selected_now(true).await,
+                        Err(_) if self.notify.is_some() => self.sync_selected_now(true).await,
+                        // Update contexts without NOTIFY (RFC 5267 §4.3.2):
+                        // ESEARCH, EXISTS and FETCH now; EXPUNGE waits for a
+                        // command (RFC 9051 §7.5.1).
+                        Ok(Change::Mailbox { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                            self.sync_selected_now(false).await
+                        }
+                        Ok(Change::MailboxList) => Ok(()),
+                        Err(broadcast::error::RecvError::Closed) => return Ok(true),
                     };
                     if let Err(e) = result {
                         let resp = e.into_response(None);
@@ -441,6 +452,7 @@ impl Session {
             C::GetQuota { root } => self.cmd_getquota(&root).await,
             C::GetQuotaRoot { mailbox } => self.cmd_getquotaroot(&mailbox).await,
             C::SetQuota { .. } => self.cmd_setquota(),
+            C::CancelUpdate { tags } => self.cmd_cancelupdate(&tags),
         }
     }
 

@@ -15,6 +15,8 @@ impl Session {
     /// RFC 4731 ESEARCH (MIN, MAX, ALL, COUNT); RFC 5182 SEARCHRES (SAVE, `$`).
     /// IMAP4rev2 clients always get ESEARCH; IMAP4rev1 clients get the
     /// `* SEARCH` response unless they asked for RETURN options.
+    /// RFC 5267 §4.3 UPDATE keeps the result as a context
+    /// ([`crate::imap::context`]); §4.2 CONTEXT is a hint and ignored.
     pub(super) async fn cmd_search(
         &mut self,
         tag: &Tag,
@@ -27,17 +29,22 @@ impl Session {
             check_charset(cs)?;
         }
         let criteria = substitute_saved(criteria, self.view()?);
-        let hits = self.matching(&criteria, |seq, rec| (seq, rec.uid, rec.modseq)).await?;
-        // RFC 7162 §3.1.6: with a MODSEQ criterion, the highest MODSEQ of the matches.
-        let modseq = if mentions_modseq(&criteria) { hits.iter().map(|h| h.2).max() } else { None };
-        let modseqs: Vec<u64> = hits.iter().map(|h| h.2).collect();
-        let hits: Vec<(u32, u32)> = hits.into_iter().map(|(s, u, _)| (s, u)).collect();
-        let ret = match ret {
+        let mut ret = match ret {
             Some(r) if r.is_empty() => Some(vec![SearchReturn::All]),
             Some(r) => Some(r),
             None if self.enabled.imap4rev2 => Some(vec![SearchReturn::All]),
             None => None,
         };
+        // After the empty list became ALL: `RETURN (UPDATE)` alone returns no data.
+        let update = match ret.as_mut() {
+            Some(r) => self.take_update(tag, uid, r, &criteria)?,
+            None => None,
+        };
+        let hits = self.matching(&criteria, |seq, rec| (seq, rec.uid, rec.modseq)).await?;
+        // RFC 7162 §3.1.6: with a MODSEQ criterion, the highest MODSEQ of the matches.
+        let modseq = if mentions_modseq(&criteria) { hits.iter().map(|h| h.2).max() } else { None };
+        let modseqs: Vec<u64> = hits.iter().map(|h| h.2).collect();
+        let hits: Vec<(u32, u32)> = hits.into_iter().map(|(s, u, _)| (s, u)).collect();
         let Some(ret) = ret else {
             let numbers = hits.iter().map(|&(s, u)| if uid { u } else { s }).collect();
             self.data(Data::Search { numbers, modseq });
@@ -46,7 +53,14 @@ impl Session {
         // RFC 4731 §3.2: a lone MIN or MAX reports the MODSEQ of its message;
         // MIN and MAX without ALL/COUNT the higher of those two.
         let modseq = modseq.and(esearch_modseq(&ret, &modseqs)).or(modseq);
-        if self.esearch(tag, uid, &ret, &hits, modseq)? {
+        let saved = self.esearch(tag, uid, &ret, &hits, modseq)?;
+        if let Some(req) = update {
+            return Ok(Done::ok(match self.keep_search_context(req, hits.iter().map(|&(_, u)| u))? {
+                true => "SEARCH completed, will notify",
+                false => "SEARCH completed, will not notify",
+            }));
+        }
+        if saved {
             return Ok(Done::ok("SEARCH completed, result saved"));
         }
         Ok(Done::ok("SEARCH completed"))

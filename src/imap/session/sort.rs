@@ -12,7 +12,8 @@ use crate::imap::sort::{sort, sort_item};
 impl Session {
     /// `sort = ["UID" SP] "SORT" [search-return-opts] SP sort-criteria SP search-criteria`.
     /// Without RETURN the answer is `* SORT …` (RFC 5256 §4); with it, an
-    /// ESEARCH response in sort order (RFC 5267 §3).
+    /// ESEARCH response in sort order (RFC 5267 §3); RFC 5267 §4.3 UPDATE
+    /// keeps a SORT context ([`crate::imap::context`]).
     pub(super) async fn cmd_sort(
         &mut self,
         tag: &Tag,
@@ -24,6 +25,11 @@ impl Session {
     ) -> Result<Done> {
         check_charset(charset)?;
         let search = substitute_saved(search, self.view()?);
+        let mut ret = ret;
+        let update = match ret.as_mut() {
+            Some(r) => self.take_update(tag, uid, r, &search)?,
+            None => None,
+        };
         let mut items = self.matching(&search, |seq, rec| sort_item(seq, rec, &criteria)).await?;
         sort(&mut items, &criteria);
         // RFC 7162 §3.1.5: SORT with a MODSEQ criterion reports the highest MODSEQ.
@@ -36,7 +42,14 @@ impl Session {
                 Ok(Done::ok("SORT completed"))
             }
             Some(ret) => {
-                if self.esearch(tag, uid, &ret, &hits, modseq)? {
+                let saved = self.esearch(tag, uid, &ret, &hits, modseq)?;
+                if let Some(req) = update {
+                    return Ok(Done::ok(match self.keep_sort_context(req, criteria, items)? {
+                        true => "SORT completed, will notify",
+                        false => "SORT completed, will not notify",
+                    }));
+                }
+                if saved {
                     return Ok(Done::ok("SORT completed, result saved"));
                 }
                 Ok(Done::ok("SORT completed"))
