@@ -8,6 +8,7 @@ pub mod connection;
 pub mod convert;
 pub mod error;
 pub mod fetch;
+pub mod imapurl;
 pub mod search;
 pub mod selected;
 pub mod server;

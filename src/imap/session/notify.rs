@@ -148,7 +148,10 @@ impl Session {
             if set.status {
                 let items = status_items(&state, &mb.name, self.enabled.condstore);
                 let wire = self.wire_name(&mb.name);
-                self.data(Data::Status { mailbox: wire, items: super::status::status_values(&status, &items) });
+                self.data(Data::Status {
+                    mailbox: wire,
+                    items: super::status::status_values(&status, &items, self.append_limit()),
+                });
             }
             state.told.insert(mb.id, status);
         }
@@ -215,7 +218,10 @@ impl Session {
         }
         let items = status_items(state, &name, condstore);
         let wire = self.wire_name(&name);
-        self.data(Data::Status { mailbox: wire, items: super::status::status_values(&status, &items) });
+        self.data(Data::Status {
+            mailbox: wire,
+            items: super::status::status_values(&status, &items, self.append_limit()),
+        });
         Ok(())
     }
 
