@@ -349,7 +349,17 @@ async fn appendlimit_enforced() {
     )
     .await;
     assert!(r[0].starts_with("A NO [TOOBIG]"), "{r:?}");
-    assert_eq!(messages(&mut raw, "INBOX").await, 1);
+    // Small parts of big messages: the data read is bounded too (4 × the limit).
+    let url = format!(" URL \"/INBOX/;UID={uid}/;PARTIAL=0.1\"");
+    let r =
+        send(&mut raw, "A", &[P::T("APPEND INBOX CATENATE (TEXT "), P::L(b"x"), P::T(&format!("{})", url.repeat(4)))])
+            .await;
+    assert!(r[0].starts_with("A OK"), "{r:?}");
+    let r =
+        send(&mut raw, "A", &[P::T("APPEND INBOX CATENATE (TEXT "), P::L(b"x"), P::T(&format!("{})", url.repeat(5)))])
+            .await;
+    assert!(r[0].starts_with("A NO [LIMIT]"), "{r:?}");
+    assert_eq!(messages(&mut raw, "INBOX").await, 2);
 }
 
 /// RFC 8508 §3.2 with two sessions on the mailbox: the replacing session
@@ -367,6 +377,7 @@ async fn replace_seen_by_two_sessions() {
     let mut b = Raw::login(server.addr).await;
     b.cmd("SELECT Drafts").await;
     a.cmd("SELECT Drafts").await;
+    let old_id = a.cmd("FETCH 4 EMAILID").await.remove(0);
 
     let new = common::message("happy new year", "Just saw the best fireworks show.");
     let r = send(&mut a, "A003", &[P::T("REPLACE 4 Drafts (\\Seen \\Draft) "), P::L(&new)]).await;
@@ -380,6 +391,9 @@ async fn replace_seen_by_two_sessions() {
         ]
     );
     assert_eq!(body(&mut a, 5).await, new);
+    // RFC 8508 §4.6: the replacing message has its own EMAILID.
+    let new_id = a.cmd("FETCH 4 EMAILID").await.remove(0);
+    assert!(new_id.starts_with("* 4 FETCH (EMAILID (M") && new_id != old_id, "{old_id} {new_id}");
     let r = b.cmd("NOOP").await;
     assert!(r.contains(&"* 4 EXPUNGE".to_string()) && r.contains(&"* 4 EXISTS".to_string()), "{r:?}");
     let r = b.cmd("FETCH 4 (UID FLAGS)").await;

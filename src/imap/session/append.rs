@@ -80,6 +80,10 @@ impl Session {
         let limit = self.append_limit();
         let too_big = || ImapError::no(Code::TooBig, format!("message is larger than APPENDLIMIT ({limit} bytes)"));
         let mut total = 0u64;
+        // Bytes of stored messages read for URLs: bounded like the literals
+        // of one command (connection.rs), so many URLs to big messages cannot
+        // make one APPEND read without end.
+        let mut read = 0u64;
         let mut pieces = Vec::new();
         let parts = match m.catenate {
             None => vec![CatPart::Text { data: m.data, binary: m.binary }],
@@ -88,7 +92,7 @@ impl Session {
         for part in parts {
             let piece = match part {
                 CatPart::Text { data, binary } => Piece::Literal { data, binary },
-                CatPart::Url(url) => Piece::Bytes(self.resolve_url(account, &url).await?),
+                CatPart::Url(url) => Piece::Bytes(self.resolve_url(account, &url, &mut read).await?),
             };
             total = total.saturating_add(piece.len());
             if total > limit {
@@ -141,8 +145,9 @@ impl Session {
 
     /// RFC 4469 §3: the octets a CATENATE URL names, "as if the literal
     /// returned in a FETCH BODY response" (without setting `\Seen`). Anything
-    /// that does not resolve is `NO [BADURL url]` (§4.1).
-    async fn resolve_url(&self, account: &Account, url: &str) -> Result<Vec<u8>> {
+    /// that does not resolve is `NO [BADURL url]` (§4.1). The messages read
+    /// for one APPEND message may add up to 4 × APPENDLIMIT (`NO [LIMIT]`).
+    async fn resolve_url(&self, account: &Account, url: &str, read: &mut u64) -> Result<Vec<u8>> {
         let bad = |why: &str| ImapError::no(Code::Other("BADURL".into(), Some(url.to_string())), why);
         let (user, selected) = match &self.state {
             State::Authenticated { user, .. } => (user.as_str(), None),
@@ -161,6 +166,10 @@ impl Session {
         }
         let rec =
             account.records(mailbox.id, vec![u.uid]).await?.pop().ok_or_else(|| bad("CATENATE: no such message"))?;
+        *read = read.saturating_add(rec.size);
+        if *read > self.append_limit().saturating_mul(4) {
+            return Err(ImapError::no(Code::Limit, "CATENATE: the URLs name too much message data"));
+        }
         let raw = self.read_message(&rec).await?;
         let data = match &u.section {
             None => raw,
