@@ -184,7 +184,9 @@ pub struct Limits {
     /// clients that do not compress them (RFC 7162 §4 recommends ≥ 8192).
     pub max_line_length: usize,
     /// Largest literal (an APPENDed message). 64 MiB: above common 25–50 MiB
-    /// message size limits, with room for base64 overhead.
+    /// message size limits, with room for base64 overhead. Also the largest
+    /// message APPEND/REPLACE/CATENATE builds, advertised as `APPENDLIMIT=`
+    /// (RFC 7889).
     pub max_literal_size: u64,
     /// Literals larger than this are spooled to a temporary file instead of
     /// memory. 256 KiB.
@@ -393,7 +395,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         section: "limits",
         key: "max_literal_size",
-        doc: "Largest literal (an APPENDed message), in bytes. 64 MiB: above common 25–50 MiB\nmessage size limits, with room for base64 overhead.",
+        doc: "Largest literal (an APPENDed message), in bytes. 64 MiB: above common 25–50 MiB\nmessage size limits, with room for base64 overhead. Also the largest message\nAPPEND, REPLACE or CATENATE may build, advertised as APPENDLIMIT (RFC 7889).",
         example: None,
     },
     Setting {

@@ -39,6 +39,9 @@ const COMMANDS: &[(&str, &[State])] = &[
     ("UID FETCH 1 FLAGS", &[State::Selected]),
     ("STORE 1 +FLAGS (\\Seen)", &[State::Selected]),
     ("UID STORE 1 +FLAGS (\\Seen)", &[State::Selected]),
+    // RFC 8508 §3.5: REPLACE and UID REPLACE only in the selected state.
+    ("REPLACE 1 INBOX {3+}\r\nx\r\n", &[State::Selected]),
+    ("UID REPLACE 1 INBOX {3+}\r\nx\r\n", &[State::Selected]),
     ("COPY 1 Trash", &[State::Selected]),
     ("UID COPY 1 Trash", &[State::Selected]),
     ("MOVE 1 Trash", &[State::Selected]),

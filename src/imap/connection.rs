@@ -89,6 +89,12 @@ pub enum Framed {
         text: String,
         code: Option<imap_proto::Code>,
     },
+    /// A message literal over the limit in APPEND or REPLACE: `NO [TOOBIG]`
+    /// (RFC 7889 §4, RFC 4469 §4.2); the client did not send it.
+    TooBig {
+        tag: Option<Tag>,
+        text: String,
+    },
     /// The connection cannot continue (a non-synchronizing literal over the
     /// limit: its bytes are already on the way). Answer `BYE` and close.
     Fatal(String),
@@ -207,6 +213,9 @@ impl Conn {
                 let text = format!("literal too large (limit {} bytes)", self.limits.max_literal_size);
                 if h.sync {
                     // The client waits for "+"; it will not send the bytes.
+                    if frags.first().is_some_and(|f| matches!(f, Fragment::Line(l) if appends(l))) {
+                        return Ok(Framed::TooBig { tag, text });
+                    }
                     return Ok(Framed::Bad { tag, text, code: Some(imap_proto::Code::TooBig) });
                 }
                 return Ok(Framed::Fatal(text));
@@ -268,6 +277,14 @@ impl Conn {
             }
         }
     }
+}
+
+/// Whether a command's first line is APPEND, REPLACE or UID REPLACE.
+fn appends(first_line: &[u8]) -> bool {
+    let mut words = first_line.split(|&b| b == b' ').skip(1);
+    let is = |w: Option<&[u8]>, name: &str| w.is_some_and(|w| w.eq_ignore_ascii_case(name.as_bytes()));
+    let first = words.next();
+    is(first, "APPEND") || is(first, "REPLACE") || (is(first, "UID") && is(words.next(), "REPLACE"))
 }
 
 /// Keeps only the last bytes of an overlong line (enough for `{N+}`).

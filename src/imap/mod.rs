@@ -9,6 +9,7 @@ pub mod context;
 pub mod convert;
 pub mod error;
 pub mod fetch;
+pub mod imapurl;
 pub mod search;
 pub mod selected;
 pub mod server;

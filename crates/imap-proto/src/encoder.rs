@@ -679,6 +679,11 @@ fn fetch_value(v: &FetchValue, out: &mut Vec<u8>) {
             let _ = write!(out, "MODSEQ ({n})");
         }
         FetchValue::EmailId(_) | FetchValue::ThreadId(_) | FetchValue::SaveDate(_) => objectid_fetch_value(v, out),
+        // RFC 8970 §7 `"PREVIEW" SP nstring`
+        FetchValue::Preview(p) => {
+            out.extend_from_slice(b"PREVIEW ");
+            nstring(p.as_deref().map(str::as_bytes), out);
+        }
     }
 }
 

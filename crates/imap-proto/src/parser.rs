@@ -12,11 +12,15 @@
 use thiserror::Error;
 
 use crate::{
-    AppendMessage, Command, CommandBody, Date, DateTime, FetchAttr, Flag, Fragment, ListCommand, Literal,
+    AppendMessage, CatPart, Command, CommandBody, Date, DateTime, FetchAttr, Flag, Fragment, ListCommand, Literal,
     LiteralHeader, MailboxName, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet, PartialRange, QresyncParams,
     SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum, SequenceSet, SortCriterion, SortKey,
     StatusItem, StoreAction, StoreMode, Tag, ThreadAlgorithm,
 };
+
+/// Most `cat-part`s in one CATENATE message (RFC 4469); each TEXT part is a
+/// literal, which the connection limits separately.
+pub const MAX_CAT_PARTS: usize = 1000;
 
 /// Limits the parser enforces (the connection enforces line and literal sizes).
 #[derive(Debug, Clone)]
@@ -156,6 +160,25 @@ pub fn parse_command(fragments: Vec<Fragment>, limits: &ParseLimits) -> Result<C
 
     let mut p = Parser { lines, lits, li: 0, pos: 0, max_depth: limits.max_depth, depth: 0, rec: 0 };
     p.command(tag.clone()).map_err(err)
+}
+
+/// Parses the section of an IMAP URL (RFC 5092 `enc-section`, already
+/// percent-decoded): the text between `BODY[` and `]`, e.g. `1.2.MIME` or
+/// `HEADER.FIELDS (From To)`.
+pub fn parse_section(text: &[u8]) -> Result<Section, String> {
+    let mut line = Vec::with_capacity(text.len() + 2);
+    line.push(b'[');
+    line.extend_from_slice(text);
+    line.push(b']');
+    if line.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n')) {
+        return Err("invalid section".into());
+    }
+    let mut p = Parser { lines: vec![line], lits: vec![None], li: 0, pos: 0, max_depth: 8, depth: 0, rec: 0 };
+    let section = p.section()?;
+    if !p.at_end() {
+        return Err("unexpected characters after section".into());
+    }
+    Ok(section)
 }
 
 /// Parses a SASL continuation line (RFC 9051 §6.2.2): base64, or `*` to cancel
@@ -789,6 +812,7 @@ impl Parser {
             "LSUB" => self.lsub()?,
             "STATUS" => self.status()?,
             "APPEND" => self.append()?,
+            "REPLACE" => self.replace(false)?,
             "SEARCH" => self.search(false)?,
             "FETCH" => self.fetch(false)?,
             "STORE" => self.store(false)?,
@@ -939,6 +963,7 @@ impl Parser {
             "STORE" => self.store(true)?,
             "SORT" => self.sort(true)?,
             "THREAD" => self.thread(true)?,
+            "REPLACE" => self.replace(true)?,
             "EXPUNGE" => {
                 self.sp("after UID EXPUNGE")?;
                 CommandBody::UidExpunge { set: self.sequence_set()? }
@@ -1189,6 +1214,7 @@ impl Parser {
                 "SIZE" => StatusItem::Size,
                 "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
                 "DELETED-STORAGE" => StatusItem::DeletedStorage,
+                "APPENDLIMIT" => StatusItem::AppendLimit,
                 "" => return Err("expected status attribute".into()),
                 _ => match Self::objectid_status_att(&w) {
                     Some(item) => item,
@@ -1221,35 +1247,94 @@ impl Parser {
         let mut messages = Vec::new();
         loop {
             self.sp(if messages.is_empty() { "after mailbox name" } else { "before next APPEND message" })?;
-            let mut flags = Vec::new();
-            if self.peek() == Some(b'(') {
-                flags = self.flag_list()?;
-                self.sp("after flag list")?;
-            }
-            let mut date = None;
-            if self.peek() == Some(b'"') {
-                date = Some(self.date_time()?);
-                self.sp("after date-time")?;
-            }
-            // RFC 6855 §4: `append-data =/ "UTF8" SP "(" literal8 ")"`
-            let utf8 = self.keyword("UTF8");
-            if utf8 {
-                self.sp("after UTF8")?;
-                self.open("UTF8 message data")?;
-            }
-            if !matches!(self.peek(), Some(b'{' | b'~')) {
-                return Err("expected literal with message data".into());
-            }
-            let (data, binary) = self.literal(true, true)?;
-            if utf8 {
-                self.close("UTF8 message data")?;
-            }
-            messages.push(AppendMessage { flags, date, data, binary, utf8 });
+            messages.push(self.append_message()?);
             if self.at_line_end() {
                 break;
             }
         }
         Ok(CommandBody::Append { mailbox, messages })
+    }
+
+    /// One `append-message` after its leading SP: `[flag-list SP] [date-time SP] append-data`.
+    fn append_message(&mut self) -> R<AppendMessage> {
+        let mut flags = Vec::new();
+        if self.peek() == Some(b'(') {
+            flags = self.flag_list()?;
+            self.sp("after flag list")?;
+        }
+        let mut date = None;
+        if self.peek() == Some(b'"') {
+            date = Some(self.date_time()?);
+            self.sp("after date-time")?;
+        }
+        if self.keyword("CATENATE") {
+            let parts = self.catenate()?;
+            return Ok(AppendMessage {
+                flags,
+                date,
+                data: Literal::Memory(Vec::new()),
+                binary: false,
+                utf8: false,
+                catenate: Some(parts),
+            });
+        }
+        // RFC 6855 §4: `append-data =/ "UTF8" SP "(" literal8 ")"`
+        let utf8 = self.keyword("UTF8");
+        if utf8 {
+            self.sp("after UTF8")?;
+            self.open("UTF8 message data")?;
+        }
+        if !matches!(self.peek(), Some(b'{' | b'~')) {
+            return Err("expected literal with message data".into());
+        }
+        let (data, binary) = self.literal(true, true)?;
+        if utf8 {
+            self.close("UTF8 message data")?;
+        }
+        Ok(AppendMessage { flags, date, data, binary, utf8, catenate: None })
+    }
+
+    /// RFC 4469 §5 `append-data =/ "CATENATE" SP "(" cat-part *(SP cat-part) ")"`;
+    /// `cat-part = text-literal / url`; `text-literal = "TEXT" SP literal`;
+    /// `url = "URL" SP astring`. With BINARY the literal may be a literal8.
+    fn catenate(&mut self) -> R<Vec<CatPart>> {
+        self.sp("after CATENATE")?;
+        self.open("CATENATE parts")?;
+        let mut parts = Vec::new();
+        loop {
+            if parts.len() >= MAX_CAT_PARTS {
+                return Err(format!("too many CATENATE parts (limit {MAX_CAT_PARTS})"));
+            }
+            if self.keyword("TEXT") {
+                self.sp("after TEXT")?;
+                if !matches!(self.peek(), Some(b'{' | b'~')) {
+                    return Err("expected literal after TEXT".into());
+                }
+                let (data, binary) = self.literal(true, true)?;
+                parts.push(CatPart::Text { data, binary });
+            } else if self.keyword("URL") {
+                self.sp("after URL")?;
+                parts.push(CatPart::Url(utf8(self.astring("URL")?, "URL")?));
+            } else {
+                return Err("expected TEXT or URL in CATENATE".into());
+            }
+            if !self.eat(b' ') {
+                break;
+            }
+        }
+        self.close("CATENATE parts")?;
+        Ok(parts)
+    }
+
+    /// RFC 8508 §5 `replace = "REPLACE" SP seq-number SP mailbox append-message`
+    fn replace(&mut self, uid: bool) -> R<CommandBody> {
+        self.sp("after REPLACE")?;
+        let target = self.seq_number()?;
+        self.sp("after message number")?;
+        let mailbox = self.mailbox()?;
+        self.sp("after mailbox name")?;
+        let message = self.append_message()?;
+        Ok(CommandBody::Replace { uid, target, mailbox, message })
     }
 
     /// `search = "SEARCH" [search-return-opts] SP search-program`;
@@ -1675,12 +1760,35 @@ impl Parser {
                 F::Binary { peek: w == "BINARY.PEEK", part, partial }
             }
             "BINARY.SIZE" => F::BinarySize { part: self.section_binary()? },
+            "PREVIEW" => F::Preview { lazy: self.preview_mods()? },
             "" => return Err("expected fetch attribute".into()),
             _ => match Self::objectid_fetch_att(&w) {
                 Some(a) => a,
                 None => return Err(format!("unknown fetch attribute {}", show(w.as_bytes()))),
             },
         })
+    }
+
+    /// RFC 8970 §7 `fetch-att =/ "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]`;
+    /// `preview-mod = "LAZY"`. A `(` that does not start with LAZY is left
+    /// alone (it is `FETCH 1 PREVIEW (CHANGEDSINCE …)`). Returns LAZY.
+    fn preview_mods(&mut self) -> R<bool> {
+        let rest = self.rest();
+        if !(rest.len() >= 6 && rest[..6].eq_ignore_ascii_case(b" (LAZY")) {
+            return Ok(false);
+        }
+        self.pos += 1;
+        self.open("preview modifiers")?;
+        loop {
+            if !self.keyword("LAZY") {
+                return Err("unknown PREVIEW modifier".into());
+            }
+            if !self.eat(b' ') {
+                break;
+            }
+        }
+        self.close("preview modifiers")?;
+        Ok(true)
     }
 
     /// `section-part = nz-number *("." nz-number)`
@@ -2269,6 +2377,92 @@ mod tests {
         err("B06 CANCELUPDATE");
         err("B07 CANCELUPDATE B01");
         err("B08 CANCELUPDATE \"B01\" ");
+    }
+
+    #[test]
+    fn catenate() {
+        // RFC 4469 Appendix A, example 1 (literals shortened).
+        let c = parse_parts(&[
+            b"A003 APPEND Drafts (\\Seen \\Draft $MDNSent) CATENATE (URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\" TEXT {4}",
+            b"--x\n",
+            b" URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1.MIME\" url ;UID=30 TEXT ~{2}",
+            b"\0\n",
+            b")",
+        ])
+        .unwrap();
+        let CommandBody::Append { mailbox, messages } = c.body else { panic!() };
+        assert_eq!(mailbox, mb("Drafts"));
+        let m = &messages[0];
+        assert_eq!(m.flags.len(), 3);
+        assert_eq!(m.data, Literal::Memory(Vec::new()));
+        assert_eq!(
+            m.catenate.as_deref().unwrap(),
+            &[
+                CatPart::Url("/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER".into()),
+                CatPart::Text { data: Literal::Memory(b"--x\n".to_vec()), binary: false },
+                CatPart::Url("/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1.MIME".into()),
+                CatPart::Url(";UID=30".into()),
+                CatPart::Text { data: Literal::Memory(b"\0\n".to_vec()), binary: true },
+            ]
+        );
+        // MULTIAPPEND: a CATENATE message, then a plain one.
+        let c = parse_parts(&[b"a APPEND INBOX CATENATE (URL \"/INBOX/;UID=1\") {2}", b"hi", b""]).unwrap();
+        let CommandBody::Append { messages, .. } = c.body else { panic!() };
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[1].catenate, None);
+        assert_eq!(err("a APPEND INBOX CATENATE ()").message, "expected TEXT or URL in CATENATE");
+        assert_eq!(err("a APPEND INBOX CATENATE (TEXT \"x\")").message, "expected literal after TEXT");
+        assert!(err("a APPEND INBOX CATENATE (URL \"x\"").message.contains("expected )"));
+        assert!(err("a APPEND INBOX CATENATE").message.contains("expected SP"));
+    }
+
+    #[test]
+    fn replace() {
+        let c = parse_parts(&[b"A003 REPLACE 4 Drafts (\\Seen \\Draft) {2}", b"hi", b""]).unwrap();
+        let CommandBody::Replace { uid, target, mailbox, message } = c.body else { panic!() };
+        assert_eq!((uid, target, mailbox), (false, SeqNum::Value(4), mb("Drafts")));
+        assert_eq!(message.flags, vec![Flag::Seen, Flag::Draft]);
+        assert_eq!(message.data, Literal::Memory(b"hi".to_vec()));
+        let c =
+            parse_parts(&[b"A011 UID REPLACE 3002 Drafts CATENATE (TEXT {2}", b"hi", b" URL \"/Drafts/;UID=3002\")"])
+                .unwrap();
+        assert_eq!(c.body.name(), "UID REPLACE");
+        let CommandBody::Replace { uid: true, target: SeqNum::Value(3002), message, .. } = c.body else { panic!() };
+        assert_eq!(message.catenate.unwrap().len(), 2);
+        assert!(err("a REPLACE 0 Drafts {1}").message.contains("must not be 0"));
+        assert!(err("a REPLACE 1 Drafts").message.contains("expected SP"));
+        // REPLACE takes one message (RFC 8508 §4.7: no MULTIAPPEND).
+        assert!(parse_parts(&[b"a REPLACE 1 Drafts {1}", b"x", b" {1}", b"y", b""]).is_err());
+    }
+
+    #[test]
+    fn appendlimit_and_preview() {
+        assert_eq!(
+            ok("a STATUS INBOX (APPENDLIMIT)"),
+            CommandBody::Status { mailbox: mb("INBOX"), items: vec![StatusItem::AppendLimit] }
+        );
+        let items = |line: &str| match ok(line) {
+            CommandBody::Fetch { items, changed_since, .. } => (items, changed_since),
+            o => panic!("{o:?}"),
+        };
+        assert_eq!(items("a FETCH 1 PREVIEW"), (vec![FetchAttr::Preview { lazy: false }], None));
+        assert_eq!(items("a FETCH 1 (preview (lazy) UID)").0, vec![FetchAttr::Preview { lazy: true }, FetchAttr::Uid]);
+        assert_eq!(items("a FETCH 1 (ENVELOPE PREVIEW (LAZY))").0[1], FetchAttr::Preview { lazy: true });
+        assert_eq!(items("a FETCH 1 PREVIEW (CHANGEDSINCE 5)"), (vec![FetchAttr::Preview { lazy: false }], Some(5)));
+        assert!(err("a FETCH 1 (PREVIEW (LAZY FOO))").message.contains("unknown PREVIEW modifier"));
+    }
+
+    #[test]
+    fn url_sections() {
+        assert_eq!(parse_section(b"1.2.MIME").unwrap(), Section { part: vec![1, 2], text: Some(SectionText::Mime) });
+        assert_eq!(parse_section(b"").unwrap(), Section::default());
+        assert_eq!(
+            parse_section(b"header.fields (From To)").unwrap().text,
+            Some(SectionText::HeaderFields { not: false, fields: vec!["From".into(), "To".into()] })
+        );
+        assert!(parse_section(b"1]").is_err());
+        assert!(parse_section(b"FOO").is_err());
+        assert!(parse_section(b"HEADER.FIELDS {3}").is_err());
     }
 
     #[test]

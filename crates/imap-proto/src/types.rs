@@ -154,6 +154,9 @@ pub enum CommandBody {
     Status { mailbox: MailboxName, items: Vec<StatusItem> },
     /// RFC 9051 §6.3.12; RFC 3502 (MULTIAPPEND: more than one message)
     Append { mailbox: MailboxName, messages: Vec<AppendMessage> },
+    /// RFC 8508 §3.2, §3.3 `replace = "REPLACE" SP seq-number SP mailbox append-message`,
+    /// `uid =/ "UID" SP replace` (`target` is then a UID).
+    Replace { uid: bool, target: SeqNum, mailbox: MailboxName, message: AppendMessage },
     /// RFC 9051 §6.3.13; RFC 2177
     Idle,
     /// RFC 3501 §6.4.1
@@ -277,6 +280,8 @@ impl CommandBody {
             Namespace => "NAMESPACE",
             Status { .. } => "STATUS",
             Append { .. } => "APPEND",
+            Replace { uid: false, .. } => "REPLACE",
+            Replace { uid: true, .. } => "UID REPLACE",
             Idle => "IDLE",
             Check => "CHECK",
             Close => "CLOSE",
@@ -388,6 +393,8 @@ pub enum StatusItem {
     MailboxId,
     /// RFC 9208 §4.1.4
     DeletedStorage,
+    /// RFC 7889 §3.1 `status-att =/ "APPENDLIMIT"`
+    AppendLimit,
 }
 
 impl StatusItem {
@@ -403,6 +410,7 @@ impl StatusItem {
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::MailboxId => "MAILBOXID",
             StatusItem::DeletedStorage => "DELETED-STORAGE",
+            StatusItem::AppendLimit => "APPENDLIMIT",
         }
     }
 }
@@ -417,6 +425,18 @@ pub struct AppendMessage {
     pub binary: bool,
     /// RFC 6855 §4 `"UTF8" SP "(" literal8 ")"`: a message with UTF-8 headers.
     pub utf8: bool,
+    /// RFC 4469 §5 `"CATENATE" SP "(" cat-part *(SP cat-part) ")"`: the parts
+    /// the message is joined from, in order (`data` is then empty).
+    pub catenate: Option<Vec<CatPart>>,
+}
+
+/// RFC 4469 §5 `cat-part = text-literal / url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatPart {
+    /// `text-literal = "TEXT" SP literal` (a literal8 with BINARY, RFC 3516).
+    Text { data: Literal, binary: bool },
+    /// `url = "URL" SP astring`: an IMAP URL (RFC 5092), as sent.
+    Url(String),
 }
 
 /// A message flag (`flag` in RFC 9051 §9). System flags are matched
@@ -698,6 +718,10 @@ pub enum FetchAttr {
     ThreadId,
     /// RFC 8514 §4.2 `SAVEDATE`
     SaveDate,
+    /// RFC 8970 §3.1 `PREVIEW`, §4.1 `PREVIEW (LAZY)`
+    Preview {
+        lazy: bool,
+    },
 }
 
 /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`
@@ -960,6 +984,8 @@ pub enum FetchValue {
     ThreadId(Option<String>),
     /// RFC 8514 `"SAVEDATE" SP (date-time / nil)`
     SaveDate(Option<DateTime>),
+    /// RFC 8970 §7 `"PREVIEW" SP nstring` (NIL only for `PREVIEW (LAZY)`).
+    Preview(Option<String>),
 }
 
 /// `sort-criterion = ["REVERSE" SP] sort-key` (RFC 5256 §5).

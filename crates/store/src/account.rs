@@ -518,11 +518,11 @@ fn copy_rows(
         "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob,
                                prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
                                thread_refs, email_id, thread_id, savedate,
-                               from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs)
+                               from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs, preview)
          SELECT ?3, ?4, ?5, flags, keywords, internaldate, internaldate_zone, size, blob,
                 prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
                 thread_refs, email_id, thread_id, ?6,
-                from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs
+                from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs, preview
          FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     )?;
     // RFC 8514 §3: the copy is saved now; RFC 8474 §5.1: same EMAILID/THREADID.
@@ -582,7 +582,7 @@ fn check_quota(conn: &Connection, limits: &QuotaLimits, bytes: u64, count: u64) 
 const RECORD_COLS: &str = "uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob, prefix,
     envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
     thread_refs, email_id, thread_id, savedate,
-    from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs";
+    from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs, preview";
 
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
@@ -611,6 +611,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
             display_from: r.get(25)?,
             display_to: r.get(26)?,
             thread_refs: r.get(27)?,
+            preview: r.get(28)?,
         },
         email_id: r.get(19)?,
         thread_id: r.get(20)?,
@@ -964,11 +965,32 @@ impl Account {
         messages: Vec<NewMessage>,
         limits: QuotaLimits,
     ) -> Result<(u32, Vec<u32>, Option<UsageChange>)> {
+        self.replace_within(mailbox, messages, limits, None).await
+    }
+
+    /// [`Account::append_within`] that first expunges the message `replacing`
+    /// (mailbox, UID), in the same transaction (RFC 8508 REPLACE): the quota
+    /// sees only the net change, and if the append fails (over quota, missing
+    /// blob), the old message stays. A `replacing` message that does not exist
+    /// is [`Error::NotFound`] and nothing is stored.
+    pub async fn replace_within(
+        &self,
+        mailbox: MailboxId,
+        messages: Vec<NewMessage>,
+        limits: QuotaLimits,
+        replacing: Option<(MailboxId, u32)>,
+    ) -> Result<(u32, Vec<u32>, Option<UsageChange>)> {
         for m in &messages {
             check_keywords(&m.flags)?;
         }
         let blobs = self.blobs.clone();
         self.write(move |c, changes| {
+            if let Some((from, uid)) = replacing {
+                if summaries_for(c, from, &[uid])?.is_empty() {
+                    return Err(Error::NotFound(format!("message UID {uid}")));
+                }
+                expunge_rows(c, from, &[uid], changes)?;
+            }
             let mb = mailbox_by_id(c, mailbox)?;
             // Invariant 3: no row may refer to a blob that is not on disk.
             for m in &messages {
@@ -990,10 +1012,11 @@ impl Account {
                 "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size,
                                        blob, prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr,
                                        sent_date, message_id, thread_refs, savedate, email_id, thread_id,
-                                       from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs)
+                                       from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs,
+                                       preview)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
                          'M' || lower(hex(randomblob(12))), coalesce(?22, 'T' || lower(hex(randomblob(12)))),
-                         ?23, ?24, ?25, ?26, ?27, ?28)",
+                         ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
             )?;
             let now = db::now();
             let mut uids = Vec::with_capacity(messages.len());
@@ -1032,6 +1055,7 @@ impl Account {
                     m.meta.display_from,
                     m.meta.display_to,
                     m.meta.thread_refs,
+                    m.meta.preview,
                 ])?;
                 uids.push(uid);
             }
@@ -1093,6 +1117,21 @@ impl Account {
         self.read(move |c| {
             let _ = mailbox_by_id(c, mailbox)?;
             rows_for(c, RECORD_COLS, mailbox, &uids, record_from_row)
+        })
+        .await
+    }
+
+    /// Stores computed PREVIEW texts (RFC 8970) of messages that had none
+    /// (stored before PREVIEW existed). Derived data: no MODSEQ change.
+    pub async fn set_previews(&self, mailbox: MailboxId, previews: Vec<(u32, String)>) -> Result<()> {
+        self.write(move |c, _changes| {
+            let mut stmt = c.prepare_cached(
+                "UPDATE messages SET preview = ?3 WHERE mailbox_id = ?1 AND uid = ?2 AND preview IS NULL",
+            )?;
+            for (uid, preview) in previews {
+                stmt.execute(params![mailbox.0, uid, preview])?;
+            }
+            Ok(())
         })
         .await
     }

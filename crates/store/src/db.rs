@@ -24,6 +24,7 @@ pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[
     include_str!("migrations/account_0005_sieve.sql"),
     include_str!("migrations/account_0006_summary_index.sql"),
     include_str!("migrations/account_0012_recent.sql"),
+    include_str!("migrations/account_0009_preview.sql"),
 ];
 
 /// Opens a read-write connection (creating the file) with the settings every

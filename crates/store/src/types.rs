@@ -132,6 +132,9 @@ pub struct MessageMeta {
     /// IDs (no angle brackets, quoting removed) separated by spaces: those
     /// of `References`, else the first of `In-Reply-To`.
     pub thread_refs: String,
+    /// RFC 8970 PREVIEW text (at most 256 characters; empty when the message
+    /// has no readable text). `None`: not computed yet (stored before PREVIEW).
+    pub preview: Option<String>,
 }
 
 /// A message row with its stored metadata (for FETCH and SEARCH).

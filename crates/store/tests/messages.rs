@@ -211,3 +211,43 @@ async fn status_counts_and_records() {
     assert!(matches!(fx.acc.append(inbox, vec![ghost]).await, Err(Error::Io(_))));
     assert_eq!(fx.acc.status(inbox).await.unwrap().messages, 3);
 }
+
+/// RFC 8508 REPLACE in the store: the old message goes and the new one comes
+/// in one transaction; a missing old message or a refused append changes
+/// nothing; quota counts the net change; the preview is stored and copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replace_within_is_atomic() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    fx.acc.append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2")]).await.unwrap();
+    let none = store::QuotaLimits::default();
+
+    let r = fx.acc.replace_within(inbox, vec![msg(&fx.store, "new")], none, Some((inbox, 7))).await;
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
+    assert_eq!(uids(&fx.acc.summaries(inbox).await.unwrap()), vec![1, 2]);
+
+    // At a 2-message limit an append is refused, a replacement is not.
+    let two = store::QuotaLimits { storage: None, messages: Some(2) };
+    assert!(matches!(fx.acc.append_within(inbox, vec![msg(&fx.store, "3")], two).await, Err(Error::OverQuota(_))));
+    let before = fx.acc.status(inbox).await.unwrap().highest_modseq;
+    let mut new = msg(&fx.store, "new");
+    new.meta.preview = Some("new text".into());
+    let (_, new_uids, _) = fx.acc.replace_within(inbox, vec![new], two, Some((inbox, 1))).await.unwrap();
+    assert_eq!(new_uids, vec![3]);
+    assert_eq!(uids(&fx.acc.summaries(inbox).await.unwrap()), vec![2, 3]);
+    let ch = fx.acc.changes_since(inbox, before).await.unwrap();
+    assert_eq!((ch.expunged, uids(&ch.changed)), (vec![1], vec![3]));
+
+    // Refused by the storage limit: the old message stays, no tombstone.
+    let tiny = store::QuotaLimits { storage: Some(1), messages: None };
+    let r = fx.acc.replace_within(inbox, vec![msg(&fx.store, "big")], tiny, Some((inbox, 2))).await;
+    assert!(matches!(r, Err(Error::OverQuota(_))), "{r:?}");
+    assert_eq!(uids(&fx.acc.summaries(inbox).await.unwrap()), vec![2, 3]);
+    assert_eq!(fx.acc.changes_since(inbox, before).await.unwrap().expunged, vec![1]);
+
+    // The preview travels with COPY.
+    let trash = mailbox_id(&fx.acc, "Trash").await;
+    fx.acc.copy(inbox, vec![3], trash).await.unwrap();
+    let copied = fx.acc.records(trash, vec![1]).await.unwrap();
+    assert_eq!(copied[0].meta.preview.as_deref(), Some("new text"));
+}

@@ -12,6 +12,7 @@
 mod binary;
 mod bodystructure;
 mod envelope;
+mod preview;
 mod section;
 
 use std::ops::Range;
@@ -21,6 +22,7 @@ use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MessagePart, 
 
 pub use binary::{binary, binary_size, BinaryError};
 pub(crate) use envelope::display_addresses;
+pub use preview::preview;
 pub use section::{partial, section};
 
 /// Deeper MIME nesting than this is served as an opaque leaf (keeps every
@@ -28,7 +30,8 @@ pub use section::{partial, section};
 const MAX_DEPTH: usize = 64;
 
 /// Computes everything FETCH and SEARCH need from a message, once, at
-/// APPEND/delivery time: ENVELOPE, BODYSTRUCTURE, BODY and the decoded sort keys.
+/// APPEND/delivery time: ENVELOPE, BODYSTRUCTURE, BODY, the decoded sort keys
+/// and the PREVIEW text.
 pub fn compute_meta(raw: &[u8]) -> store::MessageMeta {
     match catch_unwind(AssertUnwindSafe(|| compute_meta_inner(raw))) {
         Ok(meta) => meta,
@@ -38,6 +41,7 @@ pub fn compute_meta(raw: &[u8]) -> store::MessageMeta {
                 envelope: envelope::encode(b""),
                 bodystructure: bodystructure::encode(raw, &root, true),
                 body: bodystructure::encode(raw, &root, false),
+                preview: Some(String::new()),
                 ..Default::default()
             }
         }
@@ -88,6 +92,7 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
         sent_date,
         message_id,
         references,
+        preview: Some(preview::of_message(raw, msg.as_ref())),
     }
 }
 

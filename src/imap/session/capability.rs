@@ -46,6 +46,10 @@ const EXTENSIONS: &[&str] = &[
     "QUOTA",
     "QUOTA=RES-STORAGE",
     "QUOTA=RES-MESSAGE",
+    "CATENATE",
+    "URL-PARTIAL",
+    "REPLACE",
+    "PREVIEW",
 ];
 
 impl Session {
@@ -72,6 +76,8 @@ impl Session {
             }
         }
         caps.extend(EXTENSIONS.iter().map(|s| s.to_string()));
+        // RFC 7889 §2: one limit for every mailbox, the literal size limit.
+        caps.push(format!("APPENDLIMIT={}", self.append_limit()));
         caps
     }
 

@@ -17,7 +17,7 @@ const FLUSH_AT: usize = 1 << 20;
 
 impl Session {
     /// RFC 9051 §6.4.5 FETCH: `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")")`;
-    /// RFC 3516 BINARY; RFC 7162 §3.1.4 CHANGEDSINCE. Fetching a body
+    /// RFC 3516 BINARY; RFC 7162 §3.1.4 CHANGEDSINCE; RFC 8970 §3 PREVIEW. Fetching a body
     /// section without `.PEEK` sets `\Seen` (read-write mailboxes only) and
     /// reports the new FLAGS. UID FETCH always includes UID (§6.4.9). Once
     /// CONDSTORE is on, every FETCH response carries MODSEQ (RFC 7162 §3.1);
@@ -74,6 +74,9 @@ impl Session {
                     | FetchAttr::Rfc822Text
             )
         });
+        // RFC 8970: previews are stored at delivery; a message stored before
+        // that gets its preview computed here (and stored), unless LAZY.
+        let computes_preview = items.contains(&FetchAttr::Preview { lazy: false });
         // FLAGS / UID / MODSEQ alone (what a client syncing flags asks for):
         // no message metadata is read.
         let flags_only =
@@ -112,6 +115,7 @@ impl Session {
                 records.retain(|r| r.modseq > since);
             }
             let mut seen_now: HashMap<u32, store::MessageSummary> = HashMap::new();
+            let mut new_previews = Vec::new();
             if sets_seen {
                 let unseen: Vec<u32> = records.iter().filter(|r| !r.flags.has(Flags::SEEN)).map(|r| r.uid).collect();
                 if !unseen.is_empty() {
@@ -131,7 +135,13 @@ impl Session {
                     }
                     None => false,
                 };
-                let raw = if needs_raw { Some(self.read_message(&rec).await?) } else { None };
+                let missing_preview = computes_preview && rec.meta.preview.is_none();
+                let raw = if needs_raw || missing_preview { Some(self.read_message(&rec).await?) } else { None };
+                if let (true, Some(raw)) = (missing_preview, raw.as_deref()) {
+                    let p = content::preview(raw);
+                    new_previews.push((rec.uid, p.clone()));
+                    rec.meta.preview = Some(p);
+                }
                 let mut values = Vec::with_capacity(items.len() + 1);
                 for item in &items {
                     values.push(fetch_value(item, &rec, raw.as_deref())?);
@@ -150,6 +160,9 @@ impl Session {
                 if self.conn.out.len() >= FLUSH_AT {
                     self.conn.flush().await?;
                 }
+            }
+            if !new_previews.is_empty() {
+                account.set_previews(mailbox, new_previews).await?;
             }
         }
         Ok(Done::ok(if uid { "UID FETCH completed" } else { "FETCH completed" }))
@@ -186,6 +199,8 @@ fn fetch_value(item: &FetchAttr, rec: &MessageRecord, raw: Option<&[u8]>) -> Res
         FetchAttr::EmailId => FetchValue::EmailId(rec.email_id.clone()),
         FetchAttr::ThreadId => FetchValue::ThreadId(Some(rec.thread_id.clone())),
         FetchAttr::SaveDate => FetchValue::SaveDate(Some(unix_to_datetime(rec.save_date, 0))),
+        // RFC 8970 §3.2: NIL only for LAZY (not computed yet); see cmd_fetch.
+        FetchAttr::Preview { .. } => FetchValue::Preview(rec.meta.preview.clone()),
         FetchAttr::Rfc822 => FetchValue::Rfc822(Some(raw()?.to_vec())),
         FetchAttr::Rfc822Header => FetchValue::Rfc822Header(content::section(
             raw()?,

@@ -79,7 +79,7 @@ impl Session {
             self.data(Data::List { attributes: attrs, delimiter: Some('/'), name: wire.clone(), child_info });
             if let (Some(items), Some(info)) = (&list.ret.status, info) {
                 let status = account.status(info.id).await?;
-                self.data(super::status::status_data(wire, info, &status, items));
+                self.data(super::status::status_data(wire, info, &status, items, self.append_limit()));
             }
         }
         Ok(Done::ok("LIST completed"))

@@ -63,6 +63,7 @@ mod notify;
 mod partial;
 mod quota;
 mod rename;
+mod replace;
 mod search;
 mod select;
 mod sort;
@@ -178,6 +179,7 @@ pub fn allowed(state: &State, cmd: &CommandBody) -> bool {
                         | Copy { .. }
                         | Move { .. }
                         | CancelUpdate { .. }
+                        | Replace { .. }
                 )
         }
         State::Logout => false,
@@ -274,6 +276,10 @@ impl Session {
                 }
                 Framed::Bad { tag, text, code } => {
                     self.write(&Response::Status { tag, kind: StatusKind::Bad, code, text });
+                    After::Continue
+                }
+                Framed::TooBig { tag, text } => {
+                    self.write(&Response::Status { tag, kind: StatusKind::No, code: Some(Code::TooBig), text });
                     After::Continue
                 }
                 Framed::Command(frags) => {
@@ -426,6 +432,7 @@ impl Session {
             C::Namespace => self.cmd_namespace(),
             C::Status { mailbox, items } => self.cmd_status(&mailbox, &items).await,
             C::Append { mailbox, messages } => self.cmd_append(&mailbox, messages).await,
+            C::Replace { uid, target, mailbox, message } => self.cmd_replace(uid, target, &mailbox, message).await,
             C::Idle => self.cmd_idle(tag).await,
             C::Close => self.cmd_close().await,
             C::Unselect => self.cmd_unselect(),

@@ -150,7 +150,10 @@ impl Session {
                 // indicator's answers MUST carry HIGHESTMODSEQ.
                 let items = status_items(&state, &mb.name, true);
                 let wire = self.wire_name(&mb.name);
-                self.data(Data::Status { mailbox: wire, items: super::status::status_values(&status, &items) });
+                self.data(Data::Status {
+                    mailbox: wire,
+                    items: super::status::status_values(&status, &items, self.append_limit()),
+                });
             }
             state.told.insert(mb.id, status);
         }
@@ -217,7 +220,10 @@ impl Session {
         }
         let items = status_items(state, &name, condstore);
         let wire = self.wire_name(&name);
-        self.data(Data::Status { mailbox: wire, items: super::status::status_values(&status, &items) });
+        self.data(Data::Status {
+            mailbox: wire,
+            items: super::status::status_values(&status, &items, self.append_limit()),
+        });
         Ok(())
     }
 

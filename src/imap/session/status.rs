@@ -8,20 +8,27 @@ use crate::imap::error::Result;
 
 impl Session {
     /// RFC 9051 §6.3.11 STATUS: `status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"`;
-    /// SIZE from RFC 8438; DELETED from RFC 9051; MAILBOXID from RFC 8474 §4.2.
+    /// SIZE from RFC 8438; DELETED from RFC 9051; MAILBOXID from RFC 8474 §4.2;
+    /// APPENDLIMIT from RFC 7889 §3.1.
     pub(super) async fn cmd_status(&mut self, name: &MailboxName, items: &[StatusItem]) -> Result<Done> {
         let mailbox = self.find_mailbox(name).await?;
         let status = self.account()?.status(mailbox.id).await?;
         let wire = self.wire_name(&mailbox.name);
-        self.data(status_data(wire, &mailbox, &status, items));
+        self.data(status_data(wire, &mailbox, &status, items, self.append_limit()));
         Ok(Done::ok("STATUS completed"))
     }
 }
 
 /// The STATUS response for `items` (also LIST-STATUS): with `MAILBOXID`
 /// among them, the form that carries the mailbox's object id.
-pub fn status_data(wire: String, mailbox: &MailboxInfo, s: &MailboxStatus, items: &[StatusItem]) -> Data {
-    let values = status_values(s, items);
+pub fn status_data(
+    wire: String,
+    mailbox: &MailboxInfo,
+    s: &MailboxStatus,
+    items: &[StatusItem],
+    append_limit: u64,
+) -> Data {
+    let values = status_values(s, items, append_limit);
     if items.contains(&StatusItem::MailboxId) {
         Data::StatusWithMailboxId { mailbox: wire, items: values, mailbox_id: mailbox.object_id.clone() }
     } else {
@@ -31,8 +38,9 @@ pub fn status_data(wire: String, mailbox: &MailboxInfo, s: &MailboxStatus, items
 
 /// The requested numeric STATUS items in the order asked (`MAILBOXID`, a
 /// string, is left out: see [`status_data`]). `RECENT` is always 0
-/// (\Recent is not kept; IMAP4rev2 removed it).
-pub fn status_values(s: &MailboxStatus, items: &[StatusItem]) -> Vec<(StatusItem, u64)> {
+/// (\Recent is not kept; IMAP4rev2 removed it). `append_limit` is the
+/// server's APPENDLIMIT (the same for every mailbox).
+pub fn status_values(s: &MailboxStatus, items: &[StatusItem], append_limit: u64) -> Vec<(StatusItem, u64)> {
     items
         .iter()
         .filter(|&&i| i != StatusItem::MailboxId)
@@ -49,6 +57,8 @@ pub fn status_values(s: &MailboxStatus, items: &[StatusItem]) -> Vec<(StatusItem
                 StatusItem::MailboxId => 0,
                 // RFC 9208 §4.1.4: the sum of RFC822.SIZE of the \Deleted messages, in octets.
                 StatusItem::DeletedStorage => s.deleted_size,
+                // RFC 7889 §3.1, §3.2 (also in LIST-STATUS).
+                StatusItem::AppendLimit => append_limit,
             };
             (i, v)
         })
