@@ -44,6 +44,8 @@ const EXTENSIONS: &[&str] = &[
     "QUOTA",
     "QUOTA=RES-STORAGE",
     "QUOTA=RES-MESSAGE",
+    "METADATA",
+    "LIST-METADATA",
 ];
 
 impl Session {
