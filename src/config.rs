@@ -734,6 +734,7 @@ mod tests {
         full.quota.default_messages = Some(100_000);
         full.sieve.before = Some("/b.sieve".into());
         full.sieve.after = Some("/a.sieve".into());
+        full.metadata.admin = Some("mailto:postmaster@example.org".into());
         let toml::Value::Table(top) = toml::Value::try_from(&full).unwrap() else { panic!() };
         let mut serialized = Vec::new();
         for (section, table) in &top {
