@@ -377,3 +377,22 @@ async fn async_imap_reads_metadata() {
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].value.as_deref(), Some("c"));
 }
+
+/// RFC 5464 §5 `value = nstring / literal8`: binary values round-trip.
+#[tokio::test]
+async fn binary_values_with_literal8() {
+    let server = common::start().await;
+    let mut raw = Raw::login(server.addr).await;
+    raw.send(b"T SETMETADATA INBOX (/private/vendor/x/bin ~{4+}\r\na\0\xffb)\r\n").await;
+    let r = raw.until_tagged("T").await;
+    assert!(ok(&r), "{r:?}");
+    raw.send(b"T GETMETADATA INBOX /private/vendor/x/bin\r\n").await;
+    let mut got = Vec::new();
+    let mut b = [0u8; 1];
+    use tokio::io::AsyncReadExt;
+    while !got.ends_with(b"T OK GETMETADATA completed\r\n") {
+        tokio::time::timeout(common::TIMEOUT, raw.io.read_exact(&mut b)).await.unwrap().unwrap();
+        got.push(b[0]);
+    }
+    assert!(got.starts_with(b"* METADATA \"INBOX\" (/private/vendor/x/bin ~{4}\r\na\0\xffb)\r\n"), "{got:?}");
+}

@@ -3311,6 +3311,40 @@ mod metadata_tests {
         }
     }
 
+    /// Mutated METADATA commands never panic the parser.
+    #[test]
+    fn no_panics_on_garbage() {
+        let seeds: &[&[u8]] = &[
+            b"a GETMETADATA (MAXSIZE 10 DEPTH infinity) \"\" (/shared/a /private/b/c)",
+            b"a GETMETADATA INBOX (DEPTH 1) /private",
+            b"a SETMETADATA INBOX (/private/a \"x\" /shared/b NIL /shared/vendor/v/c {3}",
+            b"a SETMETADATA \"\" (/private/a ~{3}",
+            b"a LIST \"\" * RETURN (METADATA ((MAXSIZE 5) /shared/a DEPTH 1))",
+        ];
+        let alphabet = b" ()/{}~\"*%0123456789AZaz\x00\xff";
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for i in 0..3000 {
+            let mut line = seeds[i % seeds.len()].to_vec();
+            for _ in 0..1 + next(4) {
+                let p = next(line.len() + 1);
+                match next(3) {
+                    0 if p < line.len() => line[p] = alphabet[next(alphabet.len())],
+                    1 => line.insert(p, alphabet[next(alphabet.len())]),
+                    _ => line.truncate(p),
+                }
+            }
+            let lit: &[u8] = if next(2) == 0 { b"a\0c" } else { b"abc" };
+            let _ = parse(&[&line, lit, b")"]);
+            let _ = parse(&[&line]);
+        }
+    }
+
     /// imap-codec (an independent parser) reads the same lines as commands
     /// where it knows the extension.
     #[test]
