@@ -328,6 +328,11 @@ async fn notify_metadata_changes() {
     assert_eq!(unsolicited(&mut phone, Duration::from_millis(1000)).await, ["* METADATA \"INBOX\" /shared/comment"]);
     // The writer is not told its own changes.
     assert!(unsolicited(&mut laptop, Duration::from_millis(300)).await.is_empty());
+    // Server-wide entries changed by the administrator reach every session (§5.7).
+    let set = postfach::admin::MetadataCommand::Set { entry: "/shared/comment".into(), value: "hello".into() };
+    postfach::admin::metadata::run(&server.store, &set, &mut Vec::new()).unwrap();
+    assert_eq!(unsolicited(&mut phone, Duration::from_millis(1000)).await, ["* METADATA \"\" /shared/comment"]);
+    assert_eq!(unsolicited(&mut laptop, Duration::from_millis(1000)).await, ["* METADATA \"\" /shared/comment"]);
 
     // Only mailboxes the filter names.
     let r = phone.cmd("NOTIFY SET (mailboxes Sent (MailboxMetadataChange))").await;

@@ -1,7 +1,8 @@
 //! `postfach metadata set|unset|list`: the server-wide `/shared` METADATA
 //! entries (RFC 5464 §3.2.1.1) every user reads with `GETMETADATA ""`, e.g.
 //! `/shared/comment` or Delta Chat's `/shared/vendor/deltachat/irohrelay`.
-//! They live in the directory and apply to a running server at once;
+//! They live in the directory and apply to a running server at once (its
+//! NOTIFY sessions are told through `DATA/run/notify.sock`);
 //! `/shared/admin` comes from `[metadata] admin` in the config instead.
 
 use std::io::Write;
@@ -27,12 +28,17 @@ pub fn run(store: &store::Store, cmd: &MetadataCommand, out: &mut impl Write) ->
     match cmd {
         MetadataCommand::Set { entry, value } => {
             check(entry)?;
-            store.set_server_metadata(entry, Some(value.as_bytes())).context("cannot set the entry")?;
+            if store.set_server_metadata(entry, Some(value.as_bytes())).context("cannot set the entry")? {
+                crate::notify::send_server_metadata(store.data_dir(), entry);
+            }
             writeln!(out, "{}: set", entry.to_ascii_lowercase())?;
         }
         MetadataCommand::Unset { entry } => {
             check(entry)?;
             let removed = store.set_server_metadata(entry, None).context("cannot remove the entry")?;
+            if removed {
+                crate::notify::send_server_metadata(store.data_dir(), entry);
+            }
             writeln!(out, "{}: {}", entry.to_ascii_lowercase(), if removed { "removed" } else { "was not set" })?;
         }
         MetadataCommand::List => {

@@ -354,6 +354,15 @@ impl Store {
         lock(&self.inner.accounts).get(&id).and_then(Weak::upgrade)
     }
 
+    /// Passes a change to the sessions of every account open in this process
+    /// (a server-wide METADATA entry changed by `postfach metadata`).
+    pub fn publish_all(&self, change: Change) {
+        let open: Vec<Arc<Account>> = lock(&self.inner.accounts).values().filter_map(Weak::upgrade).collect();
+        for acc in open {
+            acc.publish_external(change.clone());
+        }
+    }
+
     /// Passes a change committed by another process (`postfach deliver`) to
     /// the sessions of this process that have the account open.
     pub fn publish_external(&self, id: AccountId, change: Change) {
