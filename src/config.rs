@@ -22,6 +22,30 @@ pub struct Config {
     pub quota: Quota,
     pub sieve: Sieve,
     pub submission: Submission,
+    pub metadata: Metadata,
+}
+
+/// METADATA (RFC 5464): mailbox and server annotations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metadata {
+    /// Largest value of one entry, in octets (`[METADATA MAXSIZE n]` beyond).
+    /// 64 KiB: comments, colours, device tokens and relay URLs are far
+    /// smaller; RFC 5464 §4.1 asks for at least 1024.
+    pub max_entry_size: usize,
+    /// Entries per mailbox, and server entries per account
+    /// (`[METADATA TOOMANY]` beyond). 1000; RFC 5464 §4.1 asks for at least 10.
+    pub max_entries: usize,
+    /// The server's `/shared/admin` entry: how to reach the administrator, a
+    /// URI such as `mailto:postmaster@example.org`. Unset: no such entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata { max_entry_size: 64 * 1024, max_entries: 1000, admin: None }
+    }
 }
 
 /// Sieve filtering at delivery and ManageSieve (RFC 5228, RFC 5804).
@@ -254,6 +278,7 @@ impl Default for Config {
             quota: Quota::default(),
             sieve: Sieve::default(),
             submission: Submission::default(),
+            metadata: Metadata::default(),
         }
     }
 }
@@ -351,6 +376,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("quota", "Quotas (RFC 9208). Limits are per account: `postfach quota set NAME --storage 2G\n--messages 100000`; these are the defaults for new accounts and the policy."),
     ("sieve", "Sieve filters (RFC 5228) run at delivery; users edit theirs over ManageSieve."),
     ("submission", "Mail postfach sends itself: Sieve redirect and vacation replies."),
+    ("metadata", "METADATA (RFC 5464): annotations on mailboxes and on the server. Server-wide\n/shared entries are set with `postfach metadata set ENTRY VALUE`."),
 ];
 
 const SETTINGS: &[Setting] = &[
@@ -538,6 +564,24 @@ const SETTINGS: &[Setting] = &[
         doc: "SMTP relay for redirect and vacation (plain SMTP, no authentication: your\nlocal MTA), or \"none\". When sending fails, a redirected message is kept in INBOX.",
         example: None,
     },
+    Setting {
+        section: "metadata",
+        key: "max_entry_size",
+        doc: "Largest value of one METADATA entry, in octets ([METADATA MAXSIZE] beyond).\n64 KiB: comments, colours and device tokens are far smaller (RFC 5464 asks >= 1024).",
+        example: None,
+    },
+    Setting {
+        section: "metadata",
+        key: "max_entries",
+        doc: "METADATA entries per mailbox, and server entries per account ([METADATA TOOMANY]\nbeyond). RFC 5464 asks for at least 10.",
+        example: None,
+    },
+    Setting {
+        section: "metadata",
+        key: "admin",
+        doc: "The read-only server entry /shared/admin: a URI to reach the administrator.\nUnset: no such entry.",
+        example: Some("admin = \"mailto:postmaster@example.org\""),
+    },
 ];
 
 impl Config {
@@ -692,6 +736,7 @@ mod tests {
         full.quota.default_messages = Some(100_000);
         full.sieve.before = Some("/b.sieve".into());
         full.sieve.after = Some("/a.sieve".into());
+        full.metadata.admin = Some("mailto:postmaster@example.org".into());
         let toml::Value::Table(top) = toml::Value::try_from(&full).unwrap() else { panic!() };
         let mut serialized = Vec::new();
         for (section, table) in &top {

@@ -130,7 +130,7 @@ async fn invalid_and_unsupported_events() {
     let server = common::start().await;
     let mut raw = Raw::login(server.addr).await;
     // RFC 5465 §3.1: unsupported events → NO [BADEVENT (…supported…)].
-    let r = raw.cmd("NOTIFY SET (personal (MailboxMetadataChange))").await;
+    let r = raw.cmd("NOTIFY SET (personal (AnnotationChange))").await;
     assert!(r.last().unwrap().starts_with("T NO [BADEVENT (MessageNew MessageExpunge FlagChange"), "{r:?}");
     // §5: MessageNew needs MessageExpunge; FlagChange needs both.
     let r = raw.cmd("NOTIFY SET (personal (MessageNew))").await;

@@ -53,6 +53,8 @@ const COMMANDS: &[(&str, &[State])] = &[
     ("GETQUOTA \"\"", &[State::Auth, State::Selected]),
     ("SETQUOTA \"\" (STORAGE 1)", &[State::Auth, State::Selected]),
     ("CANCELUPDATE \"x\"", &[State::Selected]),
+    ("GETMETADATA \"\" /shared/comment", &[State::Auth, State::Selected]),
+    ("SETMETADATA INBOX (/private/comment NIL)", &[State::Auth, State::Selected]),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod deliver;
+pub mod metadata;
 pub mod quota;
 pub mod user;
 
@@ -48,6 +49,20 @@ pub enum Command {
     /// Per-account quotas: storage (sum of message sizes) and message count (RFC 9208).
     #[command(subcommand)]
     Quota(QuotaCommand),
+    /// Server-wide /shared METADATA entries every user reads (RFC 5464), e.g.
+    /// /shared/comment or /shared/vendor/deltachat/irohrelay.
+    #[command(subcommand)]
+    Metadata(MetadataCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MetadataCommand {
+    /// Set a server entry (its name starts with /shared/).
+    Set { entry: String, value: String },
+    /// Remove a server entry.
+    Unset { entry: String },
+    /// Every server entry with its value, one per line.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +223,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Domain(cmd) => address::run_domain(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
         Command::Quota(cmd) => quota::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
+        Command::Metadata(cmd) => metadata::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
         Command::Deliver(args) => {
             let stdin = std::io::stdin();
             deliver::run(&cli.data, &cli.config_path(), &args.to, &args.from, &args.mailbox, &mut stdin.lock())?;

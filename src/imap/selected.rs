@@ -106,7 +106,7 @@ impl Session {
                     Ok(store::Change::Mailbox { mailbox, modseq }) => {
                         changed |= mailbox == view.mailbox.id && modseq > view.modseq;
                     }
-                    Ok(store::Change::MailboxList) => {}
+                    Ok(store::Change::MailboxList | store::Change::Metadata { .. }) => {}
                     Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => changed = true,
                     Err(_) => break,
                 }

@@ -542,6 +542,43 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
             id_params(params, out);
         }
         Data::Quota { .. } | Data::QuotaRoot { .. } => quota_data(data, out),
+        Data::Metadata { .. } | Data::MetadataChanged { .. } => metadata_data(data, out),
+    }
+}
+
+/// RFC 5464 §5: `metadata-resp = "METADATA" SP mailbox SP (entry-values / entry-list)`;
+/// `entry-values = "(" entry-value *(SP entry-value) ")"`; `entry-value = entry SP value`;
+/// `entry-list = entry *(SP entry)`; `value = nstring / literal8` (literal8
+/// only when the value holds a NUL, which a plain literal cannot carry).
+/// The mailbox is always a string, so the server's `""` stays `""`.
+fn metadata_data(data: &Data, out: &mut Vec<u8>) {
+    match data {
+        Data::Metadata { mailbox: name, entries } => {
+            out.extend_from_slice(b"METADATA ");
+            string(name.as_bytes(), out);
+            out.extend_from_slice(b" (");
+            join(entries, out, |(entry, value), out| {
+                astring(entry.as_bytes(), out);
+                out.push(b' ');
+                match value {
+                    Some(v) if v.contains(&0) => {
+                        out.extend_from_slice(format!("~{{{}}}\r\n", v.len()).as_bytes());
+                        out.extend_from_slice(v);
+                    }
+                    v => nstring(v.as_deref(), out),
+                }
+            });
+            out.push(b')');
+        }
+        Data::MetadataChanged { mailbox: name, entries } => {
+            out.extend_from_slice(b"METADATA ");
+            string(name.as_bytes(), out);
+            for e in entries {
+                out.push(b' ');
+                astring(e.as_bytes(), out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -1345,6 +1382,80 @@ mod quota_tests {
             },
             Data::QuotaRoot { mailbox: "INBOX".into(), roots: vec![String::new()] },
             Data::QuotaRoot { mailbox: "a b".into(), roots: vec![] },
+        ] {
+            let mut out = Vec::new();
+            encode(&Response::Data(d), &mut out);
+            let res = ResponseCodec::default().decode(&out);
+            assert!(matches!(res, Ok((rem, _)) if rem.is_empty()), "{:?}", String::from_utf8_lossy(&out));
+        }
+    }
+}
+
+/// Known answers for the RFC 5464 METADATA response.
+#[cfg(test)]
+mod metadata_tests {
+    use super::*;
+
+    fn data(d: Data) -> String {
+        let mut out = Vec::new();
+        encode(&Response::Data(d), &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn metadata_responses() {
+        // RFC 5464 §4.2, §4.4.1
+        assert_eq!(
+            data(Data::Metadata {
+                mailbox: String::new(),
+                entries: vec![("/shared/comment".into(), Some(b"Shared comment".to_vec()))]
+            }),
+            "* METADATA \"\" (/shared/comment \"Shared comment\")\r\n"
+        );
+        assert_eq!(
+            data(Data::Metadata {
+                mailbox: "INBOX".into(),
+                entries: vec![
+                    ("/private/comment".into(), Some(b"My comment".to_vec())),
+                    ("/shared/comment".into(), None)
+                ]
+            }),
+            "* METADATA \"INBOX\" (/private/comment \"My comment\" /shared/comment NIL)\r\n"
+        );
+        assert_eq!(
+            data(Data::Metadata {
+                mailbox: "a".into(),
+                entries: vec![("/private/x".into(), Some(b"1\r\n2".to_vec()))]
+            }),
+            "* METADATA \"a\" (/private/x {4}\r\n1\r\n2)\r\n"
+        );
+        assert_eq!(
+            data(Data::Metadata { mailbox: "a".into(), entries: vec![("/private/x".into(), Some(b"\0".to_vec()))] }),
+            "* METADATA \"a\" (/private/x ~{1}\r\n\0)\r\n"
+        );
+        // §4.4.2, the unsolicited form.
+        assert_eq!(
+            data(Data::MetadataChanged {
+                mailbox: "INBOX".into(),
+                entries: vec!["/shared/comment".into(), "/private/comment".into()]
+            }),
+            "* METADATA \"INBOX\" /shared/comment /private/comment\r\n"
+        );
+        assert_eq!(
+            data(Data::MetadataChanged { mailbox: String::new(), entries: vec!["/shared/comment".into()] }),
+            "* METADATA \"\" /shared/comment\r\n"
+        );
+    }
+
+    /// What the encoder writes, imap-codec's response parser reads.
+    #[test]
+    fn imap_codec_reads_metadata_responses() {
+        use imap_codec::decode::Decoder;
+        use imap_codec::ResponseCodec;
+        for d in [
+            Data::Metadata { mailbox: String::new(), entries: vec![("/shared/comment".into(), Some(b"x y".to_vec()))] },
+            Data::Metadata { mailbox: "INBOX".into(), entries: vec![("/private/comment".into(), None)] },
+            Data::MetadataChanged { mailbox: "INBOX".into(), entries: vec!["/shared/comment".into()] },
         ] {
             let mut out = Vec::new();
             encode(&Response::Data(d), &mut out);

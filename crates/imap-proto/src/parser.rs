@@ -13,9 +13,9 @@ use thiserror::Error;
 
 use crate::{
     AppendMessage, CatPart, Command, CommandBody, Date, DateTime, FetchAttr, Flag, Fragment, ListCommand, Literal,
-    LiteralHeader, MailboxName, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet, PartialRange, QresyncParams,
-    SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum, SequenceSet, SortCriterion, SortKey,
-    StatusItem, StoreAction, StoreMode, Tag, ThreadAlgorithm,
+    LiteralHeader, MailboxName, MetadataDepth, MetadataOptions, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet,
+    PartialRange, QresyncParams, SearchKey, SearchReturn, Secret, Section, SectionText, SelectParams, SeqNum,
+    SequenceSet, SortCriterion, SortKey, StatusItem, StoreAction, StoreMode, Tag, ThreadAlgorithm,
 };
 
 /// Most `cat-part`s in one CATENATE message (RFC 4469); each TEXT part is a
@@ -275,6 +275,163 @@ struct Parser {
     max_depth: usize,
     depth: usize,
     rec: usize,
+}
+
+/// RFC 5464 METADATA and RFC 9590 LIST-METADATA additions to the grammar.
+impl Parser {
+    /// `entry = astring`, checked by [`crate::check_metadata_entry`]: an
+    /// invalid name is BAD in any command (RFC 5464 §3.2).
+    fn metadata_entry(&mut self, prefix_ok: bool) -> R<String> {
+        let name = utf8(self.astring("entry name")?, "entry name")?;
+        crate::check_metadata_entry(&name, prefix_ok)
+            .map_err(|why| format!("invalid entry name {}: {why}", show(name.as_bytes())))?;
+        Ok(name)
+    }
+
+    /// `entries = entry / "(" entry *(SP entry) ")"`. RFC 5464's own examples
+    /// (§4.4.1) also list several entries without parentheses; accepted too.
+    fn metadata_entries(&mut self) -> R<Vec<String>> {
+        let mut v = Vec::new();
+        if self.peek() == Some(b'(') {
+            self.open("entries")?;
+            loop {
+                v.push(self.metadata_entry(true)?);
+                if !self.eat(b' ') {
+                    break;
+                }
+            }
+            self.close("entries")?;
+        } else {
+            v.push(self.metadata_entry(true)?);
+            while self.eat(b' ') {
+                v.push(self.metadata_entry(true)?);
+            }
+        }
+        Ok(v)
+    }
+
+    /// One `getmetadata-option`: `maxsize-opt = "MAXSIZE" SP number` or
+    /// `scope-opt = "DEPTH" SP ("0" / "1" / "infinity")`. Returns false when
+    /// the next word is not an option (nothing consumed).
+    fn metadata_option(&mut self, opts: &mut MetadataOptions) -> R<bool> {
+        if self.keyword("MAXSIZE") {
+            self.sp("after MAXSIZE")?;
+            opts.max_size = Some(self.number64("after MAXSIZE")?);
+        } else if self.keyword("DEPTH") {
+            self.sp("after DEPTH")?;
+            opts.depth = match upper(&self.word()).as_str() {
+                "0" => MetadataDepth::Zero,
+                "1" => MetadataDepth::One,
+                "INFINITY" => MetadataDepth::Infinity,
+                _ => return Err("DEPTH must be 0, 1 or infinity".into()),
+            };
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// `getmetadata = "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries`;
+    /// `getmetadata-options = "(" getmetadata-option *(SP getmetadata-option) ")"`
+    fn getmetadata(&mut self) -> R<CommandBody> {
+        self.sp("after GETMETADATA")?;
+        let mut options = MetadataOptions::default();
+        if self.peek() == Some(b'(') {
+            self.open("GETMETADATA options")?;
+            loop {
+                if !self.metadata_option(&mut options)? {
+                    return Err(format!("unknown GETMETADATA option {}", show(self.rest())));
+                }
+                if !self.eat(b' ') {
+                    break;
+                }
+            }
+            self.close("GETMETADATA options")?;
+            self.sp("after GETMETADATA options")?;
+        }
+        let mailbox = self.mailbox()?;
+        self.sp("after mailbox name")?;
+        // The examples of RFC 5464 §4.2.1–4.2.2 put the options after the
+        // mailbox, against the grammar; clients copied them, so accept that.
+        if options == MetadataOptions::default() && self.peek() == Some(b'(') {
+            let (pos, depth) = (self.pos, self.depth);
+            self.open("GETMETADATA options")?;
+            if self.metadata_option(&mut options)? {
+                while self.eat(b' ') {
+                    if !self.metadata_option(&mut options)? {
+                        return Err(format!("unknown GETMETADATA option {}", show(self.rest())));
+                    }
+                }
+                self.close("GETMETADATA options")?;
+                self.sp("after GETMETADATA options")?;
+            } else {
+                (self.pos, self.depth) = (pos, depth);
+            }
+        }
+        Ok(CommandBody::GetMetadata { mailbox, options, entries: self.metadata_entries()? })
+    }
+
+    /// `setmetadata = "SETMETADATA" SP mailbox SP entry-values`;
+    /// `entry-values = "(" entry-value *(SP entry-value) ")"`;
+    /// `entry-value = entry SP value`; `value = nstring / literal8`.
+    /// Literals may be spooled to a file: the session checks their size
+    /// against its limit and answers `[METADATA MAXSIZE n]`.
+    fn setmetadata(&mut self) -> R<CommandBody> {
+        self.sp("after SETMETADATA")?;
+        let mailbox = self.mailbox()?;
+        self.sp("after mailbox name")?;
+        self.open("entry values")?;
+        let mut entries = Vec::new();
+        loop {
+            let entry = self.metadata_entry(false)?;
+            self.sp("after entry name")?;
+            let value = match self.peek() {
+                Some(b'{' | b'~') => Some(self.literal(true, true)?.0),
+                Some(b'"') => Some(Literal::Memory(self.quoted()?)),
+                _ if self.keyword("NIL") => None,
+                _ => return Err("expected a value (string, literal or NIL)".into()),
+            };
+            entries.push((entry, value));
+            if !self.eat(b' ') {
+                break;
+            }
+        }
+        self.close("entry values")?;
+        Ok(CommandBody::SetMetadata { mailbox, entries })
+    }
+
+    /// RFC 9590 `"METADATA" SP "(" … ")"`: the entries to return with each
+    /// mailbox, with the GETMETADATA options (MAXSIZE, DEPTH) allowed among
+    /// them, bare or in their own parenthesised group.
+    fn list_metadata_opt(&mut self) -> R<(MetadataOptions, Vec<String>)> {
+        let mut opts = MetadataOptions::default();
+        let mut entries = Vec::new();
+        self.open("METADATA return option")?;
+        loop {
+            if self.peek() == Some(b'(') {
+                self.open("METADATA options")?;
+                loop {
+                    if !self.metadata_option(&mut opts)? {
+                        entries.push(self.metadata_entry(true)?);
+                    }
+                    if !self.eat(b' ') {
+                        break;
+                    }
+                }
+                self.close("METADATA options")?;
+            } else if !self.metadata_option(&mut opts)? {
+                entries.push(self.metadata_entry(true)?);
+            }
+            if !self.eat(b' ') {
+                break;
+            }
+        }
+        self.close("METADATA return option")?;
+        if entries.is_empty() {
+            return Err("METADATA needs at least one entry name".into());
+        }
+        Ok((opts, entries))
+    }
 }
 
 /// RFC 8474 OBJECTID and RFC 8514 SAVEDATE additions to the grammar.
@@ -784,6 +941,8 @@ impl Parser {
             "UNAUTHENTICATE" => C::Unauthenticate,
             "CANCELUPDATE" => self.cancel_update()?,
             "GETQUOTA" | "GETQUOTAROOT" | "SETQUOTA" => self.quota_command(name)?,
+            "GETMETADATA" => self.getmetadata()?,
+            "SETMETADATA" => self.setmetadata()?,
             "AUTHENTICATE" => self.authenticate()?,
             "LOGIN" => self.login()?,
             "ENABLE" => self.enable()?,
@@ -1175,6 +1334,10 @@ impl Parser {
                         "STATUS" => {
                             self.sp("after STATUS")?;
                             lc.ret.status = Some(self.status_atts()?);
+                        }
+                        "METADATA" => {
+                            self.sp("after METADATA")?;
+                            lc.ret.metadata = Some(self.list_metadata_opt()?);
                         }
                         "" => return Err("expected return option".into()),
                         _ => return Err(format!("unknown LIST return option {}", show(w.as_bytes()))),
@@ -3194,6 +3357,252 @@ mod quota_tests {
             let theirs = CommandCodec::default().decode(wire.as_bytes());
             assert!(matches!(theirs, Ok((rest, _)) if rest.is_empty()), "imap-codec: {line}");
             assert!(parse(line).is_ok(), "ours: {line}");
+        }
+    }
+}
+
+/// RFC 5464 (METADATA) and RFC 9590 (LIST-METADATA) grammar.
+#[cfg(test)]
+mod metadata_tests {
+    use super::*;
+
+    fn parse(parts: &[&[u8]]) -> Result<CommandBody, ParseError> {
+        let frags =
+            parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    if i % 2 == 0 {
+                        Fragment::Line(p.to_vec())
+                    } else {
+                        Fragment::Literal(Literal::Memory(p.to_vec()))
+                    }
+                })
+                .collect();
+        parse_command(frags, &ParseLimits::default()).map(|c| c.body)
+    }
+
+    fn ok(line: &str) -> CommandBody {
+        parse(&[line.as_bytes()]).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    }
+
+    fn get(mailbox: &str, max_size: Option<u64>, depth: MetadataDepth, entries: &[&str]) -> CommandBody {
+        CommandBody::GetMetadata {
+            mailbox: MailboxName(mailbox.into()),
+            options: MetadataOptions { max_size, depth },
+            entries: entries.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn mem(s: &str) -> Option<Literal> {
+        Some(Literal::Memory(s.as_bytes().to_vec()))
+    }
+
+    /// The command lines of RFC 5464 §4.2–4.3, as printed there.
+    #[test]
+    fn rfc5464_examples() {
+        use MetadataDepth::*;
+        assert_eq!(ok("a GETMETADATA \"\" /shared/comment"), get("", None, Zero, &["/shared/comment"]));
+        assert_eq!(ok("a GETMETADATA \"INBOX\" /private/comment"), get("INBOX", None, Zero, &["/private/comment"]));
+        assert_eq!(
+            ok("a GETMETADATA \"INBOX\" (/shared/comment /private/comment)"),
+            get("INBOX", None, Zero, &["/shared/comment", "/private/comment"])
+        );
+        // §4.4.1 lists two entries without parentheses.
+        assert_eq!(
+            ok("a GETMETADATA \"INBOX\" /private/comment /shared/comment"),
+            get("INBOX", None, Zero, &["/private/comment", "/shared/comment"])
+        );
+        // §4.2.1 prints the options after the mailbox (against §5's grammar).
+        assert_eq!(
+            ok("a GETMETADATA \"INBOX\" (MAXSIZE 1024) (/shared/comment /private/comment)"),
+            get("INBOX", Some(1024), Zero, &["/shared/comment", "/private/comment"])
+        );
+        assert_eq!(
+            ok("a GETMETADATA \"INBOX\" (DEPTH 1) (/private/filters/values)"),
+            get("INBOX", None, One, &["/private/filters/values"])
+        );
+        assert_eq!(
+            ok("a GETMETADATA (MAXSIZE 1024) \"INBOX\" (/shared/comment /private/comment)"),
+            get("INBOX", Some(1024), Zero, &["/shared/comment", "/private/comment"])
+        );
+        assert_eq!(
+            ok("a GETMETADATA (DEPTH 1) \"INBOX\" (/private/filters/values)"),
+            get("INBOX", None, One, &["/private/filters/values"])
+        );
+        assert_eq!(
+            ok("a getmetadata (depth INFINITY maxsize 5) \"\" /private"),
+            get("", Some(5), Infinity, &["/private"])
+        );
+        assert_eq!(
+            parse(&[b"a SETMETADATA INBOX (/private/comment {33}", b"My new comment across\r\ntwo lines.", b")"])
+                .unwrap(),
+            CommandBody::SetMetadata {
+                mailbox: MailboxName("INBOX".into()),
+                entries: vec![("/private/comment".into(), mem("My new comment across\r\ntwo lines."))]
+            }
+        );
+        assert_eq!(
+            ok("a SETMETADATA INBOX (/private/comment NIL)"),
+            CommandBody::SetMetadata {
+                mailbox: MailboxName("INBOX".into()),
+                entries: vec![("/private/comment".into(), None)]
+            }
+        );
+        assert_eq!(
+            ok("a SETMETADATA INBOX (/private/comment \"My new comment\" /shared/comment \"This one is for you!\")"),
+            CommandBody::SetMetadata {
+                mailbox: MailboxName("INBOX".into()),
+                entries: vec![
+                    ("/private/comment".into(), mem("My new comment")),
+                    ("/shared/comment".into(), mem("This one is for you!"))
+                ]
+            }
+        );
+    }
+
+    /// `value = nstring / literal8`: binary values with NUL arrive as literal8.
+    #[test]
+    fn literal8_values() {
+        let body = parse(&[b"a SETMETADATA \"\" (/private/vendor/x/bin ~{3}", b"a\0b", b")"]).unwrap();
+        assert_eq!(
+            body,
+            CommandBody::SetMetadata {
+                mailbox: MailboxName(String::new()),
+                entries: vec![("/private/vendor/x/bin".into(), Some(Literal::Memory(b"a\0b".to_vec())))]
+            }
+        );
+        assert!(parse(&[b"a SETMETADATA \"\" (/private/comment {3}", b"a\0b", b")"]).is_err(), "NUL needs literal8");
+    }
+
+    /// RFC 5464 §3.2: invalid entry names are BAD in any command.
+    #[test]
+    fn invalid_entry_names() {
+        for entry in [
+            "/foo/bar",
+            "comment",
+            "/shared//comment",
+            "/shared/comment/",
+            "/shared/comm*nt",
+            "/shared/comm%nt",
+            "\"/shared/c\u{f6}mment\"",
+            "\"/shared/a\tb\"",
+            "/",
+        ] {
+            assert!(parse(&[format!("a GETMETADATA \"\" {entry}").as_bytes()]).is_err(), "GET {entry}");
+            assert!(parse(&[format!("a SETMETADATA \"\" ({entry} NIL)").as_bytes()]).is_err(), "SET {entry}");
+        }
+        // Roots are fine to read below (DEPTH), not to set; vendor entries need four components.
+        assert!(parse(&[b"a GETMETADATA \"\" /shared"]).is_ok());
+        for entry in ["/shared", "/private", "/shared/vendor", "/private/vendor/deltachat"] {
+            assert!(parse(&[format!("a SETMETADATA \"\" ({entry} NIL)").as_bytes()]).is_err(), "SET {entry}");
+        }
+        assert!(parse(&[b"a SETMETADATA \"\" (/shared/vendor/deltachat/irohrelay NIL)"]).is_ok());
+        assert!(parse(&[b"a SETMETADATA \"\" (/Private/Comment NIL)"]).is_ok(), "prefixes are case-insensitive");
+    }
+
+    #[test]
+    fn malformed_commands() {
+        for bad in [
+            "a GETMETADATA",
+            "a GETMETADATA \"\"",
+            "a GETMETADATA () \"\" /shared/comment",
+            "a GETMETADATA (DEPTH 2) \"\" /shared/comment",
+            "a GETMETADATA (MAXSIZE) \"\" /shared/comment",
+            "a GETMETADATA (MAXSIZE -1) \"\" /shared/comment",
+            "a GETMETADATA (FOO 1) \"\" /shared/comment",
+            "a GETMETADATA \"\" ()",
+            "a SETMETADATA INBOX",
+            "a SETMETADATA INBOX ()",
+            "a SETMETADATA INBOX /private/comment \"x\"",
+            "a SETMETADATA INBOX (/private/comment)",
+            "a SETMETADATA INBOX (/private/comment x)",
+            "a SETMETADATA INBOX (/private/comment \"x\"",
+        ] {
+            assert!(parse(&[bad.as_bytes()]).is_err(), "{bad:?}");
+        }
+    }
+
+    /// RFC 9590: `LIST … RETURN (METADATA (entries))`, options among them.
+    #[test]
+    fn list_return_metadata() {
+        let CommandBody::List(l) = ok("a LIST \"\" % RETURN (METADATA (/shared/comment /private/comment))") else {
+            panic!()
+        };
+        assert!(l.extended);
+        assert_eq!(
+            l.ret.metadata,
+            Some((MetadataOptions::default(), vec!["/shared/comment".into(), "/private/comment".into()]))
+        );
+        let CommandBody::List(l) = ok("a LIST \"\" * RETURN (CHILDREN METADATA (MAXSIZE 10 /shared/comment))") else {
+            panic!()
+        };
+        assert!(l.ret.children);
+        assert_eq!(
+            l.ret.metadata,
+            Some((MetadataOptions { max_size: Some(10), depth: MetadataDepth::Zero }, vec!["/shared/comment".into()]))
+        );
+        let CommandBody::List(l) = ok("a LIST \"\" * RETURN (METADATA ((DEPTH 1) /private))") else { panic!() };
+        assert_eq!(l.ret.metadata.map(|m| m.0.depth), Some(MetadataDepth::One));
+        for bad in [
+            "a LIST \"\" * RETURN (METADATA)",
+            "a LIST \"\" * RETURN (METADATA ())",
+            "a LIST \"\" * RETURN (METADATA (MAXSIZE 1))",
+            "a LIST \"\" * RETURN (METADATA (/bad/name))",
+        ] {
+            assert!(parse(&[bad.as_bytes()]).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Mutated METADATA commands never panic the parser.
+    #[test]
+    fn no_panics_on_garbage() {
+        let seeds: &[&[u8]] = &[
+            b"a GETMETADATA (MAXSIZE 10 DEPTH infinity) \"\" (/shared/a /private/b/c)",
+            b"a GETMETADATA INBOX (DEPTH 1) /private",
+            b"a SETMETADATA INBOX (/private/a \"x\" /shared/b NIL /shared/vendor/v/c {3}",
+            b"a SETMETADATA \"\" (/private/a ~{3}",
+            b"a LIST \"\" * RETURN (METADATA ((MAXSIZE 5) /shared/a DEPTH 1))",
+        ];
+        let alphabet = b" ()/{}~\"*%0123456789AZaz\x00\xff";
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for i in 0..3000 {
+            let mut line = seeds[i % seeds.len()].to_vec();
+            for _ in 0..1 + next(4) {
+                let p = next(line.len() + 1);
+                match next(3) {
+                    0 if p < line.len() => line[p] = alphabet[next(alphabet.len())],
+                    1 => line.insert(p, alphabet[next(alphabet.len())]),
+                    _ => line.truncate(p),
+                }
+            }
+            let lit: &[u8] = if next(2) == 0 { b"a\0c" } else { b"abc" };
+            let _ = parse(&[&line, lit, b")"]);
+            let _ = parse(&[&line]);
+        }
+    }
+
+    /// imap-codec (an independent parser) reads the same lines as commands
+    /// where it knows the extension.
+    #[test]
+    fn imap_codec_agrees() {
+        use imap_codec::decode::Decoder;
+        use imap_codec::CommandCodec;
+        for line in [
+            "a GETMETADATA \"\" /shared/comment",
+            "a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/shared/comment /private/comment)",
+            "a SETMETADATA INBOX (/private/comment \"x\" /shared/comment NIL)",
+        ] {
+            let wire = format!("{line}\r\n");
+            let theirs = CommandCodec::default().decode(wire.as_bytes());
+            assert!(matches!(theirs, Ok((rest, _)) if rest.is_empty()), "imap-codec: {line}");
+            assert!(parse(&[line.as_bytes()]).is_ok(), "ours: {line}");
         }
     }
 }

@@ -210,6 +210,62 @@ pub enum CommandBody {
     /// RFC 5267 §4.3.5 `"CANCELUPDATE" 1*(SP quoted)`: the tags of the
     /// searching commands whose updates should stop.
     CancelUpdate { tags: Vec<String> },
+    /// RFC 5464 §4.2 `getmetadata = "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries`
+    GetMetadata { mailbox: MailboxName, options: MetadataOptions, entries: Vec<String> },
+    /// RFC 5464 §4.3 `setmetadata = "SETMETADATA" SP mailbox SP entry-values`;
+    /// `None` is NIL (remove the entry).
+    SetMetadata { mailbox: MailboxName, entries: Vec<(String, Option<Literal>)> },
+}
+
+/// RFC 5464 §4.2.1–4.2.2 GETMETADATA options (also the options of the
+/// RFC 9590 LIST return option).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataOptions {
+    /// `maxsize-opt = "MAXSIZE" SP number`: only values up to this many octets.
+    pub max_size: Option<u64>,
+    /// `scope-opt = "DEPTH" SP ("0" / "1" / "infinity")`.
+    pub depth: MetadataDepth,
+}
+
+/// How far below a requested entry GETMETADATA looks (RFC 5464 §4.2.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum MetadataDepth {
+    /// The entry itself (the default).
+    #[default]
+    Zero,
+    /// The entry and its children.
+    One,
+    /// The entry and everything below it.
+    Infinity,
+}
+
+/// Checks an entry name (RFC 5464 §3.2): ASCII above 0x19, no `*` or `%`,
+/// no `//`, no trailing `/`, first component `private` or `shared` (any
+/// case), at least two components, at least four under `vendor`. With
+/// `prefix_ok` (GETMETADATA), `/private` and `/shared` alone are accepted
+/// as roots for DEPTH queries. Returns why the name is invalid.
+pub fn check_metadata_entry(name: &str, prefix_ok: bool) -> Result<(), &'static str> {
+    if !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err("entry names must be printable ASCII (RFC 5464 §3.2)");
+    }
+    if name.contains(['*', '%']) {
+        return Err("entry names must not contain * or % (RFC 5464 §3.2)");
+    }
+    if name.contains("//") || name.ends_with('/') {
+        return Err("entry names must not contain // or end with / (RFC 5464 §3.2)");
+    }
+    let lower = name.to_ascii_lowercase();
+    let parts: Vec<&str> = lower.split('/').skip(1).collect();
+    if !name.starts_with('/') || !matches!(parts.first(), Some(&("private" | "shared"))) {
+        return Err("entry names start with /private or /shared (RFC 5464 §3.2)");
+    }
+    if parts.len() < 2 && !prefix_ok {
+        return Err("entry names have at least two components (RFC 5464 §3.2)");
+    }
+    if parts.get(1) == Some(&"vendor") && parts.len() < 4 && !prefix_ok {
+        return Err("vendor entry names have at least four components (RFC 5464 §3.2)");
+    }
+    Ok(())
 }
 
 /// `notify-set = "SET" [status-indicator] SP event-groups` (RFC 5465 §8)
@@ -310,6 +366,8 @@ impl CommandBody {
             CancelUpdate { .. } => "CANCELUPDATE",
             GetQuotaRoot { .. } => "GETQUOTAROOT",
             SetQuota { .. } => "SETQUOTA",
+            GetMetadata { .. } => "GETMETADATA",
+            SetMetadata { .. } => "SETMETADATA",
         }
     }
 }
@@ -375,6 +433,8 @@ pub struct ListReturn {
     pub children: bool,
     pub special_use: bool,
     pub status: Option<Vec<StatusItem>>,
+    /// RFC 9590 `METADATA (…)`: options and the entries to return per mailbox.
+    pub metadata: Option<(MetadataOptions, Vec<String>)>,
 }
 
 /// `status-att` (RFC 9051 §6.3.11; RFC 7162 HIGHESTMODSEQ; RFC 8438 SIZE;
@@ -933,6 +993,18 @@ pub enum Data {
     QuotaRoot {
         mailbox: String,
         roots: Vec<String>,
+    },
+    /// RFC 5464 §4.4.1 `"METADATA" SP mailbox SP entry-values` (`mailbox` in
+    /// wire form, `""` for the server); a `None` value is NIL.
+    Metadata {
+        mailbox: String,
+        entries: Vec<(String, Option<Vec<u8>>)>,
+    },
+    /// RFC 5464 §4.4.2 `"METADATA" SP mailbox SP entry-list`: the unsolicited
+    /// form, entry names only.
+    MetadataChanged {
+        mailbox: String,
+        entries: Vec<String>,
     },
 }
 

@@ -43,6 +43,7 @@ use crate::{
     UsageChange,
 };
 
+pub mod metadata;
 pub mod sieve;
 
 /// Most jobs grouped into one transaction.
@@ -277,6 +278,7 @@ fn run_batch(conn: &Connection, batch: Vec<Box<dyn WriteJob>>, feed: &broadcast:
                     *e = (*e).max(*modseq);
                 }
                 Change::MailboxList => list = true,
+                Change::Metadata { .. } => {}
             }
         }
     }
@@ -285,6 +287,11 @@ fn run_batch(conn: &Connection, batch: Vec<Box<dyn WriteJob>>, feed: &broadcast:
     }
     for (mailbox, modseq) in per_mailbox {
         let _ = feed.send(Change::Mailbox { mailbox, modseq });
+    }
+    for d in done.iter().filter(|d| d.ok) {
+        for c in d.changes.iter().filter(|c| matches!(c, Change::Metadata { .. })) {
+            let _ = feed.send(c.clone());
+        }
     }
     for d in done {
         (d.finish)(None);
@@ -785,6 +792,8 @@ impl Account {
             }
             c.execute("DELETE FROM messages WHERE mailbox_id = ?1", [mb.id.0])?;
             c.execute("DELETE FROM expunged WHERE mailbox_id = ?1", [mb.id.0])?;
+            // RFC 5464 §4.1: a mailbox's annotations go with it.
+            c.execute("DELETE FROM metadata WHERE mailbox_id = ?1", [mb.id.0])?;
             c.execute("DELETE FROM mailboxes WHERE id = ?1", [mb.id.0])?;
             changes.push(Change::MailboxList);
             Ok(())
@@ -816,6 +825,13 @@ impl Account {
                 // stays, empty; its children are not renamed.
                 create_parents(c, &to)?;
                 let dest = insert_mailbox(c, &to, None)?;
+                // RFC 5464 §4.1: INBOX's annotations are copied to the new
+                // mailbox and stay on INBOX. (Other renames keep the id, so
+                // their annotations follow by themselves.)
+                c.execute(
+                    "INSERT INTO metadata (mailbox_id, entry, value) SELECT ?2, entry, value FROM metadata WHERE mailbox_id = ?1",
+                    params![src.id.0, dest.0],
+                )?;
                 let uids: Vec<u32> = {
                     let mut stmt = c.prepare_cached("SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
                     let rows = stmt.query_map([src.id.0], |r| r.get::<_, i64>(0).map(|u| u as u32))?;

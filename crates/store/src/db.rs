@@ -13,6 +13,7 @@ pub(crate) const DIRECTORY_MIGRATIONS: &[&str] = &[
     include_str!("migrations/directory_0001_init.sql"),
     include_str!("migrations/directory_0002_addresses.sql"),
     include_str!("migrations/directory_0003_quota.sql"),
+    include_str!("migrations/directory_0004_server_metadata.sql"),
 ];
 
 /// Migrations of an account's `index.sqlite`.
@@ -23,8 +24,9 @@ pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[
     include_str!("migrations/account_0004_sort_keys.sql"),
     include_str!("migrations/account_0005_sieve.sql"),
     include_str!("migrations/account_0006_summary_index.sql"),
-    include_str!("migrations/account_0012_recent.sql"),
+    include_str!("migrations/account_0008_metadata.sql"),
     include_str!("migrations/account_0009_preview.sql"),
+    include_str!("migrations/account_0010_recent.sql"),
 ];
 
 /// Opens a read-write connection (creating the file) with the settings every

@@ -354,6 +354,15 @@ impl Store {
         lock(&self.inner.accounts).get(&id).and_then(Weak::upgrade)
     }
 
+    /// Passes a change to the sessions of every account open in this process
+    /// (a server-wide METADATA entry changed by `postfach metadata`).
+    pub fn publish_all(&self, change: Change) {
+        let open: Vec<Arc<Account>> = lock(&self.inner.accounts).values().filter_map(Weak::upgrade).collect();
+        for acc in open {
+            acc.publish_external(change.clone());
+        }
+    }
+
     /// Passes a change committed by another process (`postfach deliver`) to
     /// the sessions of this process that have the account open.
     pub fn publish_external(&self, id: AccountId, change: Change) {
@@ -432,6 +441,48 @@ impl Store {
             "UPDATE accounts SET quota_warned = ?2 WHERE id = ?1 AND quota_warned != ?2",
             params![id.0, i64::from(warned)],
         )?;
+        Ok(n > 0)
+    }
+}
+
+/// Server-wide `/shared` METADATA entries (RFC 5464 §3.2.1.1): one set for
+/// every user, read with `GETMETADATA ""` and set by the administrator.
+/// Names are lower-case (entry names are case-insensitive).
+impl Store {
+    /// The server entries named in `names` or below them within `depth`.
+    pub fn server_metadata(
+        &self,
+        names: &[String],
+        depth: crate::account::metadata::Depth,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        use crate::account::metadata::{entry_or_below, select_entries};
+        let conn = lock(&self.inner.directory);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT entry, value FROM server_metadata WHERE {} ORDER BY entry",
+            entry_or_below("?1")
+        ))?;
+        select_entries(names, depth, |name| {
+            let rows = stmt.query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Sets (`Some`) or removes (`None`) one server entry, which must start
+    /// with `/shared/`. Returns whether anything changed.
+    pub fn set_server_metadata(&self, entry: &str, value: Option<&[u8]>) -> Result<bool> {
+        let entry = entry.to_ascii_lowercase();
+        if !entry.starts_with("/shared/") {
+            return Err(Error::InvalidName(entry));
+        }
+        let conn = lock(&self.inner.directory);
+        let n = match value {
+            Some(v) => conn.execute(
+                "INSERT INTO server_metadata (entry, value) VALUES (?1, ?2)
+                 ON CONFLICT (entry) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value",
+                params![entry, v],
+            )?,
+            None => conn.execute("DELETE FROM server_metadata WHERE entry = ?1", [entry])?,
+        };
         Ok(n > 0)
     }
 }

@@ -34,4 +34,8 @@ pub enum Error {
     /// (`STORAGE`, `MESSAGE`). Nothing was written.
     #[error("over quota ({0})")]
     OverQuota(String),
+    /// A write would exceed a count limit (e.g. METADATA entries per mailbox,
+    /// RFC 5464 `[METADATA TOOMANY]`). Nothing was written.
+    #[error("too many {0}")]
+    TooMany(String),
 }

@@ -197,6 +197,10 @@ pub enum Change {
     Mailbox { mailbox: MailboxId, modseq: u64 },
     /// Mailboxes were created, deleted, renamed, or subscriptions changed.
     MailboxList,
+    /// METADATA entries (RFC 5464) were set or removed on a mailbox, or on
+    /// the server (`mailbox: None`). `origin` is the writer's token, so that a
+    /// session does not tell its own changes back to itself (RFC 5465 §5).
+    Metadata { mailbox: Option<MailboxId>, entries: Vec<String>, origin: u64 },
 }
 
 /// Result of COPY/MOVE (RFC 4315 COPYUID).

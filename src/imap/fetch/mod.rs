@@ -524,7 +524,7 @@ mod tests {
         let m = compute_meta(GROUPS);
         assert_eq!(m.subject, "Café news");
         assert_eq!(m.from, "Jörg Müller <joerg@example.de>");
-        assert_eq!(m.to, "a@b.c, Dee <d@e.f>");
+        assert_eq!(m.to, "friends:, a@b.c, Dee <d@e.f>, undisclosed-recipients:");
         assert_eq!(m.cc, "cc@example.com");
         assert_eq!(m.message_id, "id@x");
         assert_eq!(m.sent_date, Some(1057049557));

@@ -50,6 +50,8 @@ const EXTENSIONS: &[&str] = &[
     "URL-PARTIAL",
     "REPLACE",
     "PREVIEW",
+    "METADATA",
+    "LIST-METADATA",
 ];
 
 impl Session {

@@ -1,4 +1,4 @@
-//! LIST (with LIST-EXTENDED, LIST-STATUS, SPECIAL-USE) and LSUB.
+//! LIST (with LIST-EXTENDED, LIST-STATUS, SPECIAL-USE, LIST-METADATA) and LSUB.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -14,7 +14,9 @@ impl Session {
     /// SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE and return options
     /// SUBSCRIBED, CHILDREN, SPECIAL-USE; RFC 5819 RETURN (STATUS (…)).
     /// `\HasChildren`/`\HasNoChildren` and special-use attributes are always
-    /// returned (RFC 9051 §7.3.1, RFC 6154 §2).
+    /// returned (RFC 9051 §7.3.1, RFC 6154 §2). RFC 9590 RETURN (METADATA
+    /// (…)): a METADATA response after each existing mailbox (unset entries
+    /// NIL), `[METADATA LONGENTRIES n]` when MAXSIZE left values out.
     pub(super) async fn cmd_list(&mut self, list: ListCommand) -> Result<Done> {
         let account = self.account()?;
         let reference = self.mailbox_name(&list.reference)?;
@@ -41,6 +43,7 @@ impl Session {
             names.extend(subscribed.iter().cloned());
         }
         let want_subscribed = list.select.subscribed || list.ret.subscribed;
+        let mut longest_skipped: Option<u64> = None;
         for name in names {
             let info = mailboxes.iter().find(|m| m.name == name);
             let matched = patterns.iter().any(|p| matches_pattern(p, &name));
@@ -79,8 +82,20 @@ impl Session {
             self.data(Data::List { attributes: attrs, delimiter: Some('/'), name: wire.clone(), child_info });
             if let (Some(items), Some(info)) = (&list.ret.status, info) {
                 let status = account.status(info.id).await?;
-                self.data(super::status::status_data(wire, info, &status, items, self.append_limit()));
+                self.data(super::status::status_data(wire.clone(), info, &status, items, self.append_limit()));
             }
+            // RFC 9590 §3: the requested entries follow the mailbox's LIST line.
+            if let (Some((options, entries)), Some(info)) = (&list.ret.metadata, info) {
+                let found = self.read_metadata(Some(info.id), options, entries).await?;
+                longest_skipped = longest_skipped.max(found.longest_skipped);
+                if !found.entries.is_empty() {
+                    self.data(Data::Metadata { mailbox: wire, entries: found.entries });
+                }
+            }
+        }
+        if let Some(n) = longest_skipped {
+            let code = imap_proto::Code::Other("METADATA".into(), Some(format!("LONGENTRIES {n}")));
+            return Ok(Done::with_code(code, "LIST completed"));
         }
         Ok(Done::ok("LIST completed"))
     }

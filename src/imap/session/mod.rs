@@ -57,6 +57,7 @@ mod list;
 mod login;
 mod logout;
 mod lsub;
+mod metadata;
 mod namespace;
 mod noop;
 mod notify;
@@ -151,6 +152,9 @@ pub struct Session {
     /// This connection's place under `limits.max_connections_per_account`.
     pub account_slot: Option<super::server::Slot<::store::AccountId>>,
     pub commands: u64,
+    /// Unique in the process; tags this connection's METADATA changes on the
+    /// feed, so that NOTIFY does not report them back to it (RFC 5465 §5).
+    pub origin: u64,
 }
 
 /// Which commands each state accepts (RFC 9051 §6: "Client Commands - Any
@@ -209,6 +213,8 @@ fn is_authenticated_command(cmd: &CommandBody) -> bool {
             | GetQuota { .. }
             | GetQuotaRoot { .. }
             | SetQuota { .. }
+            | GetMetadata { .. }
+            | SetMetadata { .. }
     )
 }
 
@@ -229,6 +235,7 @@ pub async fn run(shared: Arc<Shared>, stream: Stream, peer: SocketAddr, tls: boo
             account_slot: None,
             notify: None,
             commands: 0,
+            origin: metadata::new_origin(),
         };
         match session.serve().await {
             Ok(()) => tracing::debug!("connection closed"),
@@ -460,6 +467,8 @@ impl Session {
             C::GetQuotaRoot { mailbox } => self.cmd_getquotaroot(&mailbox).await,
             C::SetQuota { .. } => self.cmd_setquota(),
             C::CancelUpdate { tags } => self.cmd_cancelupdate(&tags),
+            C::GetMetadata { mailbox, options, entries } => self.cmd_getmetadata(&mailbox, options, entries).await,
+            C::SetMetadata { mailbox, entries } => self.cmd_setmetadata(&mailbox, entries).await,
         }
     }
 

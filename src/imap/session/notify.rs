@@ -10,7 +10,8 @@ use super::{Done, Session, State};
 use crate::imap::error::{ImapError, Result};
 
 /// The events this server can report (RFC 5465 §3.1: a NO [BADEVENT] lists them).
-const SUPPORTED: &str = "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)";
+const SUPPORTED: &str =
+    "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange)";
 
 /// What the client asked for with NOTIFY SET.
 pub struct NotifyState {
@@ -19,6 +20,8 @@ pub struct NotifyState {
     selected: Option<SelectedEvents>,
     /// Event groups for other mailboxes.
     groups: Vec<Group>,
+    /// ServerMetadataChange (RFC 5465 §5.7), a user event in any group.
+    server_metadata: bool,
     /// Mailboxes and subscriptions as last told, to turn `Change::MailboxList`
     /// into MailboxName / SubscriptionChange LIST responses.
     mailboxes: Vec<MailboxInfo>,
@@ -41,6 +44,8 @@ struct Group {
     flags: bool,
     mailbox_name: bool,
     subscription: bool,
+    /// MailboxMetadataChange (RFC 5465 §5.6).
+    metadata: bool,
 }
 
 /// `filter-mailboxes-other` with names already decoded (RFC 5465 §6.2–6.6).
@@ -67,7 +72,9 @@ impl Filter {
 
 impl Session {
     /// RFC 5465 §3.1 NOTIFY: `notify = "NOTIFY" SP (notify-set / notify-none)`.
-    /// Unsupported events get `NO [BADEVENT (…)]`; MessageNew without
+    /// MailboxMetadataChange and ServerMetadataChange (§5.6, §5.7) report
+    /// METADATA changes; AnnotationChange (ANNOTATE) and unknown events get
+    /// `NO [BADEVENT (…)]`; MessageNew without
     /// MessageExpunge (or the reverse), FlagChange without both, non-message
     /// events or two selected filters get BAD (§5, §6.1). A successful SET
     /// is an implicit NOOP, and with STATUS sends the watched mailboxes' STATUS.
@@ -79,9 +86,11 @@ impl Session {
         let mut selected = None;
         let mut seen_selected = false;
         let mut groups = Vec::new();
+        let mut server_metadata = false;
         for g in set.groups {
             let mut new_atts = None;
             let (mut expunge, mut flags, mut mailbox_name, mut subscription) = (false, false, false, false);
+            let mut metadata = false;
             for e in g.events {
                 match e {
                     NotifyEvent::MessageNew(atts) => new_atts = Some(atts),
@@ -89,10 +98,10 @@ impl Session {
                     NotifyEvent::FlagChange => flags = true,
                     NotifyEvent::MailboxName => mailbox_name = true,
                     NotifyEvent::SubscriptionChange => subscription = true,
-                    NotifyEvent::AnnotationChange
-                    | NotifyEvent::MailboxMetadataChange
-                    | NotifyEvent::ServerMetadataChange
-                    | NotifyEvent::Other(_) => {
+                    NotifyEvent::MailboxMetadataChange => metadata = true,
+                    NotifyEvent::ServerMetadataChange => server_metadata = true,
+                    // ANNOTATE (RFC 5257) is not implemented.
+                    NotifyEvent::AnnotationChange | NotifyEvent::Other(_) => {
                         return Err(ImapError::no(
                             Code::Other("BADEVENT".into(), Some(SUPPORTED.into())),
                             "unsupported event",
@@ -111,7 +120,7 @@ impl Session {
                 if std::mem::replace(&mut seen_selected, true) {
                     return Err(ImapError::bad("only one SELECTED or SELECTED-DELAYED group (RFC 5465 §6.1)"));
                 }
-                if mailbox_name || subscription {
+                if mailbox_name || subscription || metadata {
                     return Err(ImapError::bad("only message events apply to the selected mailbox (RFC 5465 §6.1)"));
                 }
                 if let Some(atts) = new_atts {
@@ -132,12 +141,13 @@ impl Session {
                 NotifyFilter::Mailboxes(names) => Filter::Mailboxes(self.decode_names(&names)?),
                 NotifyFilter::Selected | NotifyFilter::SelectedDelayed => unreachable_filter()?,
             };
-            groups.push(Group { filter, messages: expunge, flags, mailbox_name, subscription });
+            groups.push(Group { filter, messages: expunge, flags, mailbox_name, subscription, metadata });
         }
         let account = self.account()?;
         let mailboxes = account.mailboxes().await?;
         let subscriptions: BTreeSet<String> = account.subscriptions().await?.into_iter().collect();
-        let mut state = NotifyState { selected, groups, mailboxes, subscriptions, told: HashMap::new() };
+        let mut state =
+            NotifyState { selected, groups, server_metadata, mailboxes, subscriptions, told: HashMap::new() };
         // Remember (and with STATUS, tell) the current counts of every watched mailbox.
         let selected_id = self.selected_mailbox();
         for mb in state.mailboxes.clone() {
@@ -190,7 +200,36 @@ impl Session {
             }
             Change::Mailbox { mailbox, .. } => self.notify_status(mailbox).await?,
             Change::MailboxList => self.notify_mailbox_list().await?,
+            Change::Metadata { origin, .. } if origin == self.origin => {}
+            Change::Metadata { mailbox, entries, .. } => self.notify_metadata(mailbox, entries).await?,
         }
+        Ok(())
+    }
+
+    /// §5.6 MailboxMetadataChange and §5.7 ServerMetadataChange: the names
+    /// (never the values) of the entries another session set or removed, as
+    /// an unsolicited METADATA response (RFC 5464 §4.4.2).
+    async fn notify_metadata(&mut self, mailbox: Option<MailboxId>, entries: Vec<String>) -> Result<()> {
+        let Some(state) = &self.notify else { return Ok(()) };
+        let name = match mailbox {
+            None if state.server_metadata => String::new(),
+            None => return Ok(()),
+            Some(id) => {
+                let name = match state.mailboxes.iter().find(|m| m.id == id) {
+                    Some(m) => m.name.clone(),
+                    None => match self.account()?.mailbox_by_id(id).await? {
+                        Some(m) => m.name,
+                        None => return Ok(()),
+                    },
+                };
+                let Some(state) = &self.notify else { return Ok(()) };
+                if !state.groups.iter().any(|g| g.metadata && g.filter.matches(&name, &state.subscriptions)) {
+                    return Ok(());
+                }
+                self.wire_name(&name)
+            }
+        };
+        self.data(Data::MetadataChanged { mailbox: name, entries });
         Ok(())
     }
 
