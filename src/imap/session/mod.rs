@@ -349,7 +349,7 @@ impl Session {
                         Ok(Change::Mailbox { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
                             self.sync_selected_now(false).await
                         }
-                        Ok(Change::MailboxList) => Ok(()),
+                        Ok(Change::MailboxList | Change::Metadata { .. }) => Ok(()),
                         Err(broadcast::error::RecvError::Closed) => return Ok(true),
                     };
                     if let Err(e) = result {
