@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration. Every `serve` flag has a key here and vice versa.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// (`PartialEq` only: `[sieve] spamtest_max` is a float.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: Listen,
@@ -49,7 +50,7 @@ impl Default for Metadata {
 }
 
 /// Sieve filtering at delivery and ManageSieve (RFC 5228, RFC 5804).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Sieve {
     /// Global script run before the account's active script (Pigeonhole's
@@ -65,11 +66,52 @@ pub struct Sieve {
     /// Largest script, in bytes. 64 KiB: hand-written and generated rule sets
     /// stay well below it; the interpreter's own limit is the same.
     pub max_script_size: usize,
+    /// Where spamtest (RFC 5235) reads the spam filter's score: `"Header"` or
+    /// `"Header: regex"` (first capture group), like Pigeonhole's
+    /// `sieve_spamtest_status_header`. Unset: every message is "not tested" (0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spamtest_header: Option<String>,
+    /// The score meaning "certainly spam" (spamtest 10, :percent 100); 0 or
+    /// less is "clean" (1). 10.0: SpamAssassin scores rarely go higher.
+    pub spamtest_max: f64,
+    /// Where virustest (RFC 5235) reads the virus scanner's verdict, in the
+    /// form of `spamtest_header`. Unset: "not tested" (0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virustest_header: Option<String>,
+    /// The verdict words for virustest 1 to 5 (case-insensitive); another
+    /// word counts as not tested. The defaults are RFC 5235 §3.3's meanings.
+    pub virustest_values: Vec<String>,
 }
 
 impl Default for Sieve {
     fn default() -> Self {
-        Sieve { before: None, after: None, max_scripts: 32, max_script_size: 64 * 1024 }
+        Sieve {
+            before: None,
+            after: None,
+            max_scripts: 32,
+            max_script_size: 64 * 1024,
+            spamtest_header: None,
+            spamtest_max: 10.0,
+            virustest_header: None,
+            virustest_values: ["clean", "replaced", "cured", "suspicious", "infected"].map(String::from).to_vec(),
+        }
+    }
+}
+
+impl Sieve {
+    /// spamtest's header as the interpreter reads it; `None` when unset.
+    pub fn spamtest(&self) -> Result<Option<sieve::ScoreHeader>, String> {
+        let scale = sieve::Scale::Range { min: 0.0, max: self.spamtest_max };
+        self.spamtest_header.as_deref().map(|h| sieve::ScoreHeader::parse(h, scale)).transpose()
+    }
+
+    /// virustest's header as the interpreter reads it; `None` when unset.
+    pub fn virustest(&self) -> Result<Option<sieve::ScoreHeader>, String> {
+        if self.virustest_header.is_some() && self.virustest_values.len() != 5 {
+            return Err(format!("virustest_values needs 5 words (levels 1 to 5), not {}", self.virustest_values.len()));
+        }
+        let scale = sieve::Scale::Levels(self.virustest_values.clone());
+        self.virustest_header.as_deref().map(|h| sieve::ScoreHeader::parse(h, scale)).transpose()
     }
 }
 
@@ -559,6 +601,30 @@ const SETTINGS: &[Setting] = &[
         example: None,
     },
     Setting {
+        section: "sieve",
+        key: "spamtest_header",
+        doc: "Where spamtest (RFC 5235) reads the spam score: \"Header\" (the first number in it) or\n\"Header: regex\" (its first capture group). Unset: every message is \"not tested\".",
+        example: Some("spamtest_header = \"X-Spam-Status: score=(-?[0-9.]+)\""),
+    },
+    Setting {
+        section: "sieve",
+        key: "spamtest_max",
+        doc: "The score meaning \"certainly spam\" (spamtest 10, :percent 100); 0 or less is clean (1).",
+        example: None,
+    },
+    Setting {
+        section: "sieve",
+        key: "virustest_header",
+        doc: "Where virustest (RFC 5235) reads the virus scanner's verdict word, in the form of\nspamtest_header. Unset: every message is \"not tested\".",
+        example: Some("virustest_header = \"X-Virus-Status: ^(\\\\w+)\""),
+    },
+    Setting {
+        section: "sieve",
+        key: "virustest_values",
+        doc: "The verdict words meaning virustest 1 to 5 (RFC 5235 §3.3), case-insensitive;\nany other word counts as not tested.",
+        example: None,
+    },
+    Setting {
         section: "submission",
         key: "relay",
         doc: "SMTP relay for redirect and vacation (plain SMTP, no authentication: your\nlocal MTA), or \"none\". When sending fails, a redirected message is kept in INBOX.",
@@ -671,6 +737,8 @@ impl Config {
         if self.sieve.max_script_size == 0 {
             anyhow::bail!("sieve.max_script_size must be at least 1");
         }
+        self.sieve.spamtest().map_err(|e| anyhow::anyhow!("sieve.spamtest_header: {e}"))?;
+        self.sieve.virustest().map_err(|e| anyhow::anyhow!("sieve.virustest_header: {e}"))?;
         if self.limits.idle_timeout_authenticated < 30 * 60 {
             anyhow::bail!(
                 "limits.idle_timeout_authenticated = {} is below the 1800 seconds RFC 9051 §5.4 requires",
@@ -737,6 +805,8 @@ mod tests {
         full.sieve.before = Some("/b.sieve".into());
         full.sieve.after = Some("/a.sieve".into());
         full.metadata.admin = Some("mailto:postmaster@example.org".into());
+        full.sieve.spamtest_header = Some("X-Spam-Score".into());
+        full.sieve.virustest_header = Some("X-Virus-Status".into());
         let toml::Value::Table(top) = toml::Value::try_from(&full).unwrap() else { panic!() };
         let mut serialized = Vec::new();
         for (section, table) in &top {
@@ -770,6 +840,27 @@ mod tests {
         let c = Config::parse("[quota]\ndefault_storage = \"1M\"\n", Path::new("t")).unwrap();
         assert_eq!(c.quota.default_limits().storage, Some(1 << 20));
         assert!(Config::parse("[quota]\ndefault_storage = \"lots\"\n", Path::new("t")).is_err());
+    }
+
+    #[test]
+    fn spam_and_virus_headers_are_checked_at_load() {
+        let c = Config::parse(
+            "[sieve]\nspamtest_header = \"X-Spam-Status: score=(-?[0-9.]+)\"\nspamtest_max = 5.0\n",
+            Path::new("t"),
+        )
+        .unwrap();
+        let h = c.sieve.spamtest().unwrap().unwrap();
+        assert_eq!(h.header, "X-Spam-Status");
+        assert_eq!(h.fraction("Yes, score=2.5 required=5.0"), Some(0.5));
+        assert_eq!(c.sieve.virustest().unwrap().map(|h| h.header), None);
+        let err = Config::parse("[sieve]\nspamtest_header = \"X-Spam: (\"\n", Path::new("t")).unwrap_err();
+        assert!(format!("{err:#}").contains("sieve.spamtest_header"), "{err:#}");
+        let err = Config::parse("[sieve]\nspamtest_header = \"X\"\nspamtest_max = 0.0\n", Path::new("t")).unwrap_err();
+        assert!(format!("{err:#}").contains("range"), "{err:#}");
+        let err =
+            Config::parse("[sieve]\nvirustest_header = \"X-Virus\"\nvirustest_values = [\"ok\"]\n", Path::new("t"))
+                .unwrap_err();
+        assert!(format!("{err:#}").contains("5 words"), "{err:#}");
     }
 
     #[test]

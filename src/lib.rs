@@ -12,11 +12,14 @@
 //! | storing a delivered message for its recipients | `delivery.rs` |
 //! | Sieve at delivery, SMTP relay client | `delivery/filter.rs`, `delivery/relay.rs` |
 //! | ManageSieve (RFC 5804) | `managesieve/` |
+//! | COMPRESS=DEFLATE stream (IMAP RFC 4978, ManageSieve) | `compress.rs` |
+//! | `sieve put/get/list/…/test` | `admin/sieve.rs` |
 //! | `deliver`'s changes reaching a running server | `notify.rs` |
 //! | quotas: warning notice, KiB units, sizes for people | `quota.rs` |
 
 pub mod admin;
 pub mod auth;
+pub mod compress;
 pub mod config;
 pub mod delivery;
 pub mod imap;

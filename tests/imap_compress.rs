@@ -6,63 +6,10 @@ mod common;
 
 use std::time::Duration;
 
+use common::zclient::Zclient;
 use common::{append, message, Raw, PASSWORD, USER};
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// A client speaking raw DEFLATE over a TCP stream.
-struct Zclient {
-    tcp: TcpStream,
-    tx: Compress,
-    rx: Decompress,
-    /// Inflated bytes not yet returned as lines.
-    text: Vec<u8>,
-}
-
-impl Zclient {
-    async fn send(&mut self, bytes: &[u8]) {
-        let mut out = Vec::with_capacity(bytes.len() + 64);
-        let mut input = bytes;
-        loop {
-            out.reserve(1024);
-            let before = self.tx.total_in();
-            self.tx.compress_vec(input, &mut out, FlushCompress::Sync).unwrap();
-            input = &input[(self.tx.total_in() - before) as usize..];
-            if input.is_empty() && out.len() < out.capacity() {
-                break;
-            }
-        }
-        self.tcp.write_all(&out).await.unwrap();
-    }
-
-    /// Reads until `needle` appears in the inflated text, within `wait`;
-    /// returns everything up to and including the line holding it.
-    async fn until(&mut self, needle: &str, wait: Duration) -> Option<String> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let s = String::from_utf8_lossy(&self.text).into_owned();
-            if let Some(i) = s.find(needle) {
-                let end = s[i..].find("\r\n").map(|e| i + e + 2).unwrap_or(s.len());
-                self.text.drain(..end);
-                return Some(s[..end].to_string());
-            }
-            let mut buf = [0u8; 8192];
-            let n = match tokio::time::timeout_at(deadline, self.tcp.read(&mut buf)).await {
-                Ok(Ok(n)) if n > 0 => n,
-                _ => return None,
-            };
-            let mut input = &buf[..n];
-            while !input.is_empty() {
-                let mut out = Vec::with_capacity(64 * 1024);
-                let before = self.rx.total_in();
-                self.rx.decompress_vec(input, &mut out, FlushDecompress::Sync).unwrap();
-                input = &input[(self.rx.total_in() - before) as usize..];
-                self.text.extend_from_slice(&out);
-            }
-        }
-    }
-}
 
 async fn compressed_session(addr: std::net::SocketAddr) -> Zclient {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
@@ -88,7 +35,7 @@ async fn compressed_session(addr: std::net::SocketAddr) -> Zclient {
             }
         }
     }
-    Zclient { tcp, tx: Compress::new(Compression::default(), false), rx: Decompress::new(false), text: Vec::new() }
+    Zclient::new(tcp)
 }
 
 #[tokio::test]

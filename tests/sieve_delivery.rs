@@ -312,3 +312,39 @@ if header :contains "subject" "nope" { reject "Go away."; } else { fileinto :cre
     assert_eq!(code, Some(77), "{err}");
     assert!(err.contains("Go away."), "{err}");
 }
+
+/// RFC 5235 at delivery: spamtest and virustest read the headers named in
+/// `[sieve]`; a message without them counts as not tested ("0").
+#[tokio::test]
+async fn sorts_by_spamtest_and_virustest_from_configured_headers() {
+    let server = common::start_with(|c| {
+        c.sieve.spamtest_header = Some("X-Spam-Status: score=(-?[0-9.]+)".into());
+        c.sieve.spamtest_max = 5.0;
+        c.sieve.virustest_header = Some("X-Virus-Status: ^(\\w+)".into());
+    })
+    .await;
+    activate(
+        &server,
+        r#"require ["spamtest", "virustest", "fileinto", "mailbox", "relational", "comparator-i;ascii-numeric"];
+if virustest :value "ge" :comparator "i;ascii-numeric" "4" { fileinto :create "Quarantine"; stop; }
+if spamtest :value "eq" :comparator "i;ascii-numeric" "0" { fileinto :create "Unscanned"; }
+elsif spamtest :value "ge" :comparator "i;ascii-numeric" "6" { fileinto :create "Junk"; }"#,
+    )
+    .await;
+    let spam = msg("cheap pills", "X-Spam-Status: Yes, score=7.9 required=5.0\r\nX-Virus-Status: Clean\r\n");
+    let ham = msg("lunch", "X-Spam-Status: No, score=1.2 required=5.0\r\nX-Virus-Status: Clean\r\n");
+    let virus = msg("invoice", "X-Spam-Status: No, score=0.0\r\nX-Virus-Status: Infected (Eicar-Signature)\r\n");
+    let unscanned = msg("direct", "");
+    for m in [&spam, &ham, &virus, &unscanned] {
+        let r = lmtp(&server, "bob@example.net", &[RCPT], m).await;
+        assert!(r[0].starts_with("250"), "{r:?}");
+    }
+    let count = |mailbox: &'static str| {
+        let server = &server;
+        async move { messages(server, "alice", mailbox).await.map(|v| v.len()) }
+    };
+    assert_eq!(count("Junk").await, Some(1));
+    assert_eq!(count("Quarantine").await, Some(1));
+    assert_eq!(count("Unscanned").await, Some(1));
+    assert_eq!(count("INBOX").await, Some(1), "only the clean, scanned message");
+}

@@ -5,6 +5,7 @@ pub mod address;
 pub mod deliver;
 pub mod metadata;
 pub mod quota;
+pub mod sieve;
 pub mod user;
 
 use std::net::SocketAddr;
@@ -49,6 +50,10 @@ pub enum Command {
     /// Per-account quotas: storage (sum of message sizes) and message count (RFC 9208).
     #[command(subcommand)]
     Quota(QuotaCommand),
+    /// Sieve filters of an account (works while the server runs), and `sieve test`:
+    /// what a script would do to a message.
+    #[command(subcommand)]
+    Sieve(sieve::SieveCommand),
     /// Server-wide /shared METADATA entries every user reads (RFC 5464), e.g.
     /// /shared/comment or /shared/vendor/deltachat/irohrelay.
     #[command(subcommand)]
@@ -223,6 +228,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Domain(cmd) => address::run_domain(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
         Command::Quota(cmd) => quota::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
+        Command::Sieve(cmd) => {
+            let stdin = std::io::stdin();
+            sieve::run(&cli.data, &cli.config_path(), cmd, &mut stdin.lock(), &mut std::io::stdout().lock())
+        }
         Command::Metadata(cmd) => metadata::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
         Command::Deliver(args) => {
             let stdin = std::io::stdin();

@@ -21,6 +21,9 @@
 //! - a global script that is missing or does not compile is skipped with a
 //!   logged error.
 //!
+//! spamtest/virustest (RFC 5235) read the headers configured in `[sieve]
+//! spamtest_header`/`virustest_header`; unset, every message is "not tested".
+//!
 //! ## Actions
 //!
 //! keep → INBOX with the flags; fileinto → that mailbox, created only with
@@ -68,6 +71,9 @@ struct DeliveryHost {
     hostname: String,
     separator: String,
     global_dir: Option<PathBuf>,
+    /// `[sieve] spamtest_header`/`virustest_header` (checked at config load).
+    spamtest: Option<sieve::ScoreHeader>,
+    virustest: Option<sieve::ScoreHeader>,
 }
 
 impl Host for DeliveryHost {
@@ -128,6 +134,14 @@ impl Host for DeliveryHost {
 
     fn user_addresses(&self) -> Vec<String> {
         self.addresses.clone()
+    }
+
+    fn spamtest(&self) -> Option<sieve::ScoreHeader> {
+        self.spamtest.clone()
+    }
+
+    fn virustest(&self) -> Option<sieve::ScoreHeader> {
+        self.virustest.clone()
     }
 }
 
@@ -216,6 +230,8 @@ pub(super) async fn filter_and_store(
                 config.delivery.recipient_delimiter.clone()
             },
             global_dir: global_dir(config),
+            spamtest: config.sieve.spamtest().unwrap_or_default(),
+            virustest: config.sieve.virustest().unwrap_or_default(),
         };
         let env = Envelope::new(from, t.address.clone());
         let served = served.clone();

@@ -23,7 +23,7 @@ pub enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
     /// COMPRESS=DEFLATE over either of the above (RFC 4978).
-    Deflate(Box<super::compress::Deflate<Stream>>),
+    Deflate(Box<crate::compress::Deflate<Stream>>),
     /// Transient, while STARTTLS swaps one for the other.
     Upgrading,
 }

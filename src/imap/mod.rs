@@ -3,7 +3,6 @@
 //! ([`selected`]), message content for FETCH ([`fetch`]) and SEARCH
 //! ([`search`]).
 
-pub mod compress;
 pub mod connection;
 pub mod context;
 pub mod convert;

@@ -15,6 +15,13 @@
 //! The last runtime error of a script at delivery is shown as
 //! `OK (WARNINGS) "…"` after GETSCRIPT and SETACTIVE of that script.
 //!
+//! COMPRESS: RFC 5804 defines no compression, and no draft does either; postfach
+//! offers RFC 4978's IMAP COMPRESS=DEFLATE in ManageSieve form — capability
+//! `"COMPRESS" "DEFLATE"`, command `COMPRESS "DEFLATE"` after authentication,
+//! raw DEFLATE in both directions from right after the `OK` (the stream of
+//! [`crate::compress`], a sync flush at the end of every response burst).
+//! Clients that do not know it ignore the capability (RFC 5804 §1.7).
+//!
 //! Literals: `{N+}` and `{N}` (no continuation either way). Before
 //! authentication a literal may hold 8 KiB (SASL); after, four times
 //! `max_script_size` (so an oversized PUTSCRIPT gets a QUOTA answer); a
@@ -126,7 +133,7 @@ fn resp(kind: &str, code: Option<&str>, text: &str) -> Vec<u8> {
 
 /// RFC 5804 §1.6: a script name is non-empty UTF-8 without control
 /// characters, line or paragraph separators. 128 characters at most.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.chars().count() <= 128
         && !name.chars().any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}')
@@ -191,8 +198,11 @@ impl Session {
         c.push(format!("\"SIEVE\" \"{}\"", sieve::EXTENSIONS.join(" ")));
         let sasl = if self.plaintext_refused() { "" } else { "PLAIN LOGIN" };
         c.push(format!("\"SASL\" \"{sasl}\""));
-        if !self.tls {
+        if !self.tls && !self.compressed() {
             c.push("\"STARTTLS\"".into());
+        }
+        if !self.compressed() {
+            c.push("\"COMPRESS\" \"DEFLATE\"".into());
         }
         c.push(format!("\"MAXREDIRECTS\" \"{}\"", sieve::Limits::default().max_redirects));
         if let Some(u) = &self.user {
@@ -203,6 +213,10 @@ impl Session {
             self.out.extend_from_slice(line.as_bytes());
             self.out.extend_from_slice(b"\r\n");
         }
+    }
+
+    fn compressed(&self) -> bool {
+        matches!(self.stream, Stream::Deflate(_))
     }
 
     fn plaintext_refused(&self) -> bool {
@@ -285,13 +299,14 @@ impl Session {
             ("STARTTLS", true) => self.no(None, "STARTTLS is only allowed before authentication"),
             ("AUTHENTICATE", false) => return self.authenticate(args).await,
             ("AUTHENTICATE", true) => self.no(None, "already authenticated"),
+            ("COMPRESS", true) => return self.compress(args).await,
             ("UNAUTHENTICATE", true) if args.is_empty() => {
                 self.user = None;
                 self.ok(None, "");
             }
             (
                 "PUTSCRIPT" | "CHECKSCRIPT" | "GETSCRIPT" | "LISTSCRIPTS" | "SETACTIVE" | "DELETESCRIPT"
-                | "RENAMESCRIPT" | "HAVESPACE" | "UNAUTHENTICATE",
+                | "RENAMESCRIPT" | "HAVESPACE" | "UNAUTHENTICATE" | "COMPRESS",
                 false,
             ) => self.no(None, "authenticate first"),
             (_, true) if self.user.is_some() => return self.script_command(&name, args).await,
@@ -316,6 +331,11 @@ impl Session {
             self.no(None, "TLS is already active");
             return Ok(Flow::Continue);
         }
+        if self.compressed() {
+            // RFC 4978 §3: TLS goes below compression; it cannot start above it.
+            self.no(None, "STARTTLS is not possible once COMPRESS is active");
+            return Ok(Flow::Continue);
+        }
         self.ok(None, "Begin TLS negotiation now");
         self.flush().await?;
         // Anything pipelined after STARTTLS was sent in the clear: dropped.
@@ -335,6 +355,34 @@ impl Session {
             }
             _ => Ok(Flow::Close),
         }
+    }
+
+    /// postfach's COMPRESS (after RFC 4978 §3, IMAP COMPRESS): `COMPRESS
+    /// "DEFLATE"`. After the `OK` the server compresses everything it sends
+    /// and expects the client to compress everything it sends; bytes the
+    /// client pipelined after the command are already compressed.
+    async fn compress(&mut self, args: Vec<Token>) -> std::io::Result<Flow> {
+        let algorithm = match args.as_slice() {
+            [Token::Str(a)] => String::from_utf8_lossy(a).into_owned(),
+            [Token::Atom(a)] => a.clone(),
+            _ => return self.bad_args("COMPRESS \"DEFLATE\""),
+        };
+        if self.compressed() {
+            // RFC 4978 §3 answers BAD; ManageSieve has only NO.
+            self.no(None, "COMPRESS is already active");
+            return Ok(Flow::Continue);
+        }
+        if !algorithm.eq_ignore_ascii_case("DEFLATE") {
+            self.no(None, &format!("unknown compression algorithm {algorithm}"));
+            return Ok(Flow::Continue);
+        }
+        // RFC 4978 §3: compression starts right after the CRLF of the OK.
+        self.ok(None, "DEFLATE active");
+        self.flush().await?;
+        let inner = std::mem::replace(&mut self.stream, Stream::Upgrading);
+        let pipelined = std::mem::take(&mut self.buf);
+        self.stream = Stream::Deflate(Box::new(crate::compress::Deflate::new(inner, pipelined)));
+        Ok(Flow::Continue)
     }
 
     /// Reads one client response during SASL: a string, or `"*"` to cancel.

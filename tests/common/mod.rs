@@ -3,6 +3,8 @@
 //! client (an independent parser) for the client's-eye view.
 #![allow(dead_code)]
 
+pub mod zclient;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -49,7 +49,9 @@ pub enum Action {
     Vacation(Vacation),
 }
 
-fn q(s: &str) -> String {
+/// A string in Sieve's quoted form, as the text form of actions uses it:
+/// `"` and `\` escaped, CR and LF written `\r` and `\n` (one action, one line).
+pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -69,7 +71,7 @@ fn flags(f: &[String]) -> String {
     if f.is_empty() {
         String::new()
     } else {
-        format!(" :flags {}", q(&f.join(" ")))
+        format!(" :flags {}", quote(&f.join(" ")))
     }
 }
 
@@ -81,7 +83,7 @@ impl fmt::Display for Action {
         match self {
             Action::Keep { flags: fl } => write!(f, "keep{}", flags(fl)),
             Action::FileInto { mailbox, flags: fl, copy, create, special_use } => {
-                write!(f, "fileinto {}{}", q(mailbox), flags(fl))?;
+                write!(f, "fileinto {}{}", quote(mailbox), flags(fl))?;
                 if *copy {
                     write!(f, " :copy")?;
                 }
@@ -89,33 +91,33 @@ impl fmt::Display for Action {
                     write!(f, " :create")?;
                 }
                 if let Some(s) = special_use {
-                    write!(f, " :specialuse {}", q(s))?;
+                    write!(f, " :specialuse {}", quote(s))?;
                 }
                 Ok(())
             }
             Action::Redirect { address, copy } => {
-                write!(f, "redirect {}{}", q(address), if *copy { " :copy" } else { "" })
+                write!(f, "redirect {}{}", quote(address), if *copy { " :copy" } else { "" })
             }
             Action::Discard => write!(f, "discard"),
             Action::Reject { reason, extended } => {
-                write!(f, "{} {}", if *extended { "ereject" } else { "reject" }, q(reason))
+                write!(f, "{} {}", if *extended { "ereject" } else { "reject" }, quote(reason))
             }
             Action::Vacation(v) => {
                 write!(
                     f,
                     "vacation to={} subject={} period={} handle={}",
-                    q(&v.to),
-                    q(&v.subject),
+                    quote(&v.to),
+                    quote(&v.subject),
                     v.period,
-                    q(&v.handle)
+                    quote(&v.handle)
                 )?;
                 if let Some(from) = &v.from {
-                    write!(f, " from={}", q(from))?;
+                    write!(f, " from={}", quote(from))?;
                 }
                 if v.mime {
                     write!(f, " mime")?;
                 }
-                write!(f, " reason={}", q(&v.reason))
+                write!(f, " reason={}", quote(&v.reason))
             }
         }
     }

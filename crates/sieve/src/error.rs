@@ -49,6 +49,15 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
+    /// The text without the position (`Display` puts `line L, column C: ` first).
+    pub fn message(&self) -> String {
+        match self {
+            RuntimeError::ActionConflict { message, .. } | RuntimeError::Script { message, .. } => message.clone(),
+            RuntimeError::Limit { message, .. } => format!("limit exceeded: {message}"),
+            RuntimeError::Include { name, message, .. } => format!("include of `{name}` failed: {message}"),
+        }
+    }
+
     pub fn pos(&self) -> Pos {
         match self {
             RuntimeError::ActionConflict { pos, .. }

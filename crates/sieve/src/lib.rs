@@ -27,6 +27,7 @@
 pub mod actions;
 pub mod ast;
 pub mod error;
+pub mod fuzzing;
 pub mod interpret;
 pub mod lexer;
 pub mod limits;
@@ -37,7 +38,7 @@ pub mod validate;
 pub use actions::{Action, HeaderEdit, Outcome, Vacation};
 pub use ast::IncludeLocation;
 pub use error::{CompileError, Pos, RuntimeError};
-pub use interpret::{run, DateTime, Host, NoHost, ScoreHeader};
+pub use interpret::{run, DateTime, Host, NoHost, Scale, ScoreHeader};
 pub use limits::Limits;
 pub use message::{Envelope, HeaderField, Message};
 pub use validate::{Compiler, Script, EXTENSIONS};

@@ -357,7 +357,7 @@ fn mailbox_ext() {
 #[test]
 fn spamtest_ext() {
     let m = "X-Spam-Score: 7.5\r\nX-Virus-Score: 0\r\n\r\n";
-    let cfg = |h: &str| Some(ScoreHeader { header: h.into(), min: 0.0, max: 10.0 });
+    let cfg = |h: &str| ScoreHeader::parse(h, Scale::Range { min: 0.0, max: 10.0 }).ok();
     let mut h = TestHost { spam: cfg("x-spam-score"), virus: cfg("x-virus-score"), ..TestHost::default() };
     let r = "require [\"spamtest\", \"relational\", \"comparator-i;ascii-numeric\", \"fileinto\"];";
     let s = format!("{r} if spamtest :value \"ge\" :comparator \"i;ascii-numeric\" \"7\" {{ fileinto \"Junk\"; }}");
@@ -370,6 +370,62 @@ fn spamtest_ext() {
     let s = "require \"virustest\"; if virustest :is \"1\" { discard; }";
     assert_eq!(lines_with(s, m, &mut h), v(&["discard"]));
     assert!(compile_err("require \"spamtest\"; if spamtest :percent \"1\" {}").contains("spamtestplus"));
+}
+
+/// RFC 5235 §3.1: `:count` of the normalized result is "1" when a test was
+/// done and "0" when it was not (no header, or no configuration at all).
+#[test]
+fn spamtest_count_tells_tested_from_untested() {
+    let cfg = ScoreHeader::parse("X-Spam-Score", Scale::Range { min: 0.0, max: 10.0 }).ok();
+    let r = "require [\"spamtestplus\", \"relational\", \"comparator-i;ascii-numeric\", \"fileinto\"];";
+    let s = format!(
+        "{r} if spamtest :percent :count \"eq\" :comparator \"i;ascii-numeric\" \"0\" {{ fileinto \"untested\"; }}
+         elsif spamtest :count \"eq\" :comparator \"i;ascii-numeric\" \"1\" {{ fileinto \"tested\"; }}"
+    );
+    let mut h = TestHost { spam: cfg.clone(), ..TestHost::default() };
+    assert_eq!(lines_with(&s, "X-Spam-Score: 0.1\r\n\r\n", &mut h), v(&["fileinto \"tested\""]));
+    assert_eq!(lines_with(&s, "Subject: no score\r\n\r\n", &mut h), v(&["fileinto \"untested\""]));
+    assert_eq!(lines(&s, "X-Spam-Score: 9\r\n\r\n"), v(&["fileinto \"untested\""]));
+    // §3.2.2: a clean message is "0" with :percent, "1" without.
+    let s = format!(
+        "{r} if spamtest :percent :is \"0\" {{ fileinto \"p0\"; }} if spamtest :is \"1\" {{ fileinto \"s1\"; }}"
+    );
+    assert_eq!(lines_with(&s, "X-Spam-Score: -4\r\n\r\n", &mut h), v(&["fileinto \"p0\"", "fileinto \"s1\""]));
+}
+
+/// RFC 5235 §3.2.1 example, with a SpamAssassin status header read through a
+/// pattern, and the top of the range meaning "10".
+#[test]
+fn spamtest_rfc_example_with_a_status_pattern() {
+    let spam = ScoreHeader::parse("X-Spam-Status: score=(-?[0-9.]+)", Scale::Range { min: 0.0, max: 5.0 }).ok();
+    let mut h = TestHost { spam, ..TestHost::default() };
+    let s = r#"require ["spamtest", "fileinto", "relational", "comparator-i;ascii-numeric"];
+if spamtest :value "eq" :comparator "i;ascii-numeric" "0" { fileinto "INBOX.unclassified"; }
+elsif spamtest :value "ge" :comparator "i;ascii-numeric" "3" { fileinto "INBOX.spam-trap"; }"#;
+    let m = |status: &str| format!("X-Spam-Status: {status}\r\nSubject: x\r\n\r\nbody\r\n");
+    assert_eq!(lines_with(s, &m("Yes, score=7.3 required=5.0"), &mut h), v(&["fileinto \"INBOX.spam-trap\""]));
+    assert_eq!(lines_with(s, &m("No, score=0.4 required=5.0"), &mut h), v(&["keep"]));
+    assert_eq!(lines_with(s, &m("No, tests=none"), &mut h), v(&["fileinto \"INBOX.unclassified\""]));
+    let s10 = "require \"spamtest\"; if spamtest :is \"10\" { discard; }";
+    assert_eq!(lines_with(s10, &m("Yes, score=30.0"), &mut h), v(&["discard"]));
+}
+
+/// RFC 5235 §3.3: virustest from a scanner's word verdict, 1 to 5.
+#[test]
+fn virustest_levels() {
+    let levels = ["clean", "replaced", "cured", "suspicious", "infected"].map(String::from).to_vec();
+    let virus = ScoreHeader::parse("X-Virus-Status: ^(\\w+)", Scale::Levels(levels)).ok();
+    let mut h = TestHost { virus, ..TestHost::default() };
+    let s = r#"require ["virustest", "fileinto", "relational", "comparator-i;ascii-numeric"];
+if virustest :value "eq" :comparator "i;ascii-numeric" "0" { fileinto "unscanned"; }
+elsif virustest :value "ge" :comparator "i;ascii-numeric" "4" { fileinto "Quarantine"; }"#;
+    let m = |status: &str| format!("X-Virus-Status: {status}\r\n\r\nbody\r\n");
+    assert_eq!(lines_with(s, &m("Infected (Eicar-Test-Signature)"), &mut h), v(&["fileinto \"Quarantine\""]));
+    assert_eq!(lines_with(s, &m("Suspicious"), &mut h), v(&["fileinto \"Quarantine\""]));
+    assert_eq!(lines_with(s, &m("Clean"), &mut h), v(&["keep"]));
+    assert_eq!(lines_with(s, &m("whatever"), &mut h), v(&["fileinto \"unscanned\""]));
+    let s3 = "require \"virustest\"; if virustest :is \"3\" { discard; }";
+    assert_eq!(lines_with(s3, &m("cured"), &mut h), v(&["discard"]));
 }
 
 // ---- include (RFC 6609) ----

@@ -594,7 +594,7 @@ impl Session {
         let buffered = self.conn.io.buffer().to_vec();
         self.conn.io.consume_buffered(buffered.len());
         let inner = std::mem::replace(self.conn.io.get_mut(), Stream::Upgrading);
-        *self.conn.io.get_mut() = Stream::Deflate(Box::new(super::compress::Deflate::new(inner, buffered)));
+        *self.conn.io.get_mut() = Stream::Deflate(Box::new(crate::compress::Deflate::new(inner, buffered)));
     }
 
     async fn start_tls(&mut self) -> std::io::Result<()> {

@@ -7,6 +7,7 @@ mod editheader;
 mod flags;
 pub mod matching;
 mod mime;
+pub mod score;
 mod tests;
 mod vacation;
 mod variables;
@@ -20,14 +21,7 @@ use crate::message::{Envelope, HeaderField, Message};
 use crate::validate::{Compiler, Script};
 pub use date::DateTime;
 
-/// How a spam/virus score header is read (RFC 5235): the first number in the
-/// header's value, scaled from `min..=max` onto the test's range.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScoreHeader {
-    pub header: String,
-    pub min: f64,
-    pub max: f64,
-}
+pub use score::{Scale, ScoreHeader};
 
 /// What the interpreter asks of the host. Every method has a conservative
 /// default, so a host implements only what it supports.
@@ -67,7 +61,8 @@ pub trait Host {
     fn subaddress_separator(&self) -> &str {
         "+"
     }
-    /// Where spamtest reads its score.
+    /// Where spamtest reads its score; `None`: every message counts as not
+    /// tested (RFC 5235 §3.2.1 value "0").
     fn spamtest(&self) -> Option<ScoreHeader> {
         None
     }

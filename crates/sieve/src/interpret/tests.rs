@@ -26,16 +26,6 @@ fn select_index<T: Clone>(vals: Vec<T>, index: Option<Index>) -> Vec<T> {
     }
 }
 
-fn first_number(s: &str) -> Option<f64> {
-    let s = s.trim_start_matches(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.'));
-    let end = s
-        .char_indices()
-        .find(|(i, c)| !(c.is_ascii_digit() || *c == '.' || (*i == 0 && *c == '-')))
-        .map(|(i, _)| i)
-        .unwrap_or(s.len());
-    s[..end].parse::<f64>().ok()
-}
-
 impl<H: Host> Run<'_, H> {
     /// Matches values against keys per the matcher; sets match variables on
     /// success with :matches / :regex.
@@ -259,14 +249,14 @@ impl<H: Host> Run<'_, H> {
                 uses.iter().all(|u| self.host.special_use_exists(mb.as_deref(), u))
             }
             TestKind::SpamTest { m, percent } => {
-                let value = self.score(self.host.spamtest(), if *percent { None } else { Some(9.0) });
+                let values = self.score(self.host.spamtest(), 10, *percent, m);
                 let keys = self.keys(frame, m);
-                self.match_values(frame, pos, m, &[value], &keys)?
+                self.match_values(frame, pos, m, &values, &keys)?
             }
             TestKind::VirusTest { m } => {
-                let value = self.score(self.host.virustest(), Some(4.0));
+                let values = self.score(self.host.virustest(), 5, false, m);
                 let keys = self.keys(frame, m);
-                self.match_values(frame, pos, m, &[value], &keys)?
+                self.match_values(frame, pos, m, &values, &keys)?
             }
             TestKind::Environment { m, name } => {
                 let n = self.expand(frame, name).to_ascii_lowercase();
@@ -327,20 +317,18 @@ impl<H: Host> Run<'_, H> {
         })
     }
 
-    /// spamtest/virustest value: "0" when untested, else `1 + round(p*scale)`
-    /// (`scale` 9 for spamtest, 4 for virustest) or the percentage.
-    fn score(&self, cfg: Option<super::ScoreHeader>, scale: Option<f64>) -> String {
-        let Some(cfg) = cfg else { return "0".into() };
-        let Some(raw) = self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(&cfg.header)).map(|h| h.raw.clone())
-        else {
-            return "0".into();
-        };
-        let Some(v) = first_number(&raw) else { return "0".into() };
-        let span = cfg.max - cfg.min;
-        let frac = if span.abs() < f64::EPSILON { 0.0 } else { ((v - cfg.min) / span).clamp(0.0, 1.0) };
-        match scale {
-            None => format!("{}", (frac * 100.0).round() as u32),
-            Some(s) => format!("{}", 1 + (frac * s).round() as u32),
+    /// The normalized result of spamtest/virustest (RFC 5235 §3.1): "0"
+    /// when the message was not tested — or, for `:count`, no value at all,
+    /// so that `:count "eq" "0"` means "not tested" and "1" means "tested".
+    fn score(&self, cfg: Option<super::ScoreHeader>, top: u32, percent: bool, m: &Matcher) -> Vec<String> {
+        let fraction = cfg.and_then(|cfg| {
+            let field = self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(&cfg.header))?;
+            cfg.fraction(&field.raw)
+        });
+        match (fraction, m.match_type) {
+            (None, MatchType::Count(_)) => Vec::new(),
+            (None, _) => vec!["0".into()],
+            (Some(f), _) => vec![super::score::normalized(f, top, percent)],
         }
     }
 }

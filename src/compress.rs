@@ -1,9 +1,10 @@
 //! COMPRESS=DEFLATE (RFC 4978): raw DEFLATE (RFC 1951) in both directions,
-//! below TLS and above the IMAP framing.
+//! below TLS and above the protocol framing. Shared by IMAP (`COMPRESS
+//! DEFLATE`) and ManageSieve (`COMPRESS "DEFLATE"`, see `managesieve`).
 //!
 //! Every write is compressed with a sync flush, so each burst of responses
-//! (the connection writes once per burst, see `Conn::flush`) reaches the
-//! client whole: a client never waits for bytes stuck in the compressor —
+//! (both servers write once per burst: IMAP's `Conn::flush`, ManageSieve's
+//! `Session::flush`) reaches the client whole: a client never waits for bytes stuck in the compressor —
 //! the bug that made mox turn COMPRESS off.
 
 use std::io;
