@@ -22,6 +22,23 @@ pub struct Config {
     pub quota: Quota,
     pub sieve: Sieve,
     pub submission: Submission,
+    pub search: Search,
+}
+
+/// SEARCH (RFC 9051 §6.4.4) and the full-text index (issue #7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Search {
+    /// Narrow SEARCH/SORT/THREAD string keys with the full-text index built
+    /// at delivery. The results are the same either way (every candidate is
+    /// checked against the message); `false` reads every message instead.
+    pub fts: bool,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Search { fts: true }
+    }
 }
 
 /// Sieve filtering at delivery and ManageSieve (RFC 5228, RFC 5804).
@@ -252,6 +269,7 @@ impl Default for Config {
             quota: Quota::default(),
             sieve: Sieve::default(),
             submission: Submission::default(),
+            search: Search::default(),
         }
     }
 }
@@ -349,6 +367,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("quota", "Quotas (RFC 9208). Limits are per account: `postfach quota set NAME --storage 2G\n--messages 100000`; these are the defaults for new accounts and the policy."),
     ("sieve", "Sieve filters (RFC 5228) run at delivery; users edit theirs over ManageSieve."),
     ("submission", "Mail postfach sends itself: Sieve redirect and vacation replies."),
+    ("search", "SEARCH and the full-text index (docs/architecture.md, \"Full-text search\")."),
 ];
 
 const SETTINGS: &[Setting] = &[
@@ -534,6 +553,12 @@ const SETTINGS: &[Setting] = &[
         section: "submission",
         key: "relay",
         doc: "SMTP relay for redirect and vacation (plain SMTP, no authentication: your\nlocal MTA), or \"none\". When sending fails, a redirected message is kept in INBOX.",
+        example: None,
+    },
+    Setting {
+        section: "search",
+        key: "fts",
+        doc: "Narrow SEARCH/SORT/THREAD text keys (BODY, TEXT, SUBJECT, FROM, TO, CC, BCC,\nHEADER) with the full-text index built at delivery. Results are identical\neither way; false reads every message (slow on large mailboxes).",
         example: None,
     },
 ];

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod deliver;
+pub mod index;
 pub mod quota;
 pub mod user;
 
@@ -48,6 +49,19 @@ pub enum Command {
     /// Per-account quotas: storage (sum of message sizes) and message count (RFC 9208).
     #[command(subcommand)]
     Quota(QuotaCommand),
+    /// The full-text index SEARCH uses (works while the server runs).
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Rebuild an account's full-text index from its messages (after an
+    /// upgrade from a version without it, or to repair it).
+    Rebuild {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +222,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Domain(cmd) => address::run_domain(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
         Command::Quota(cmd) => quota::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
+        Command::Index(cmd) => index::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
         Command::Deliver(args) => {
             let stdin = std::io::stdin();
             deliver::run(&cli.data, &cli.config_path(), &args.to, &args.from, &args.mailbox, &mut stdin.lock())?;

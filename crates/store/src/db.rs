@@ -23,6 +23,7 @@ pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[
     include_str!("migrations/account_0004_sort_keys.sql"),
     include_str!("migrations/account_0005_sieve.sql"),
     include_str!("migrations/account_0006_summary_index.sql"),
+    include_str!("migrations/account_0007_fts.sql"),
 ];
 
 /// Opens a read-write connection (creating the file) with the settings every

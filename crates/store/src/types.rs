@@ -129,6 +129,10 @@ pub struct MessageMeta {
     /// IDs (no angle brackets, quoting removed) separated by spaces: those
     /// of `References`, else the first of `In-Reply-To`.
     pub thread_refs: String,
+    /// The decoded text for the full-text index (issue #7), computed at
+    /// delivery; `None` leaves the message unindexed (SEARCH then always
+    /// checks it). Not read back from the store.
+    pub text: Option<crate::MessageText>,
 }
 
 /// A message row with its stored metadata (for FETCH and SEARCH).
