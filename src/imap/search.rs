@@ -550,6 +550,63 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         assert!(!needs_body(&SearchKey::ThreadId("T1".into())));
     }
 
+    /// The index text holds every string the keys compare against.
+    #[test]
+    fn message_text_covers_what_matches_reads() {
+        let r = record(0, &[]);
+        let t = message_text(MSG, &r.meta);
+        assert!(t.subject.contains("café crème tonight"), "{t:?}");
+        assert!(t.from.contains("jörg"));
+        assert!(t.to.contains("bob@example.net") && t.cc.contains("carol@example.com"));
+        assert!(t.bcc.contains("secret person") && t.bcc.contains("dave@hidden.example"));
+        assert!(t.headers.contains("x-mailer: folded mailer 2.0\n"));
+        assert!(t.headers.contains("subject: café crème tonight\n"));
+        assert!(t.body.contains("straße und münchen"));
+        assert!(!t.body.contains("secret attachment"));
+    }
+
+    #[test]
+    fn html_is_searched_as_text() {
+        let raw: &[u8] = b"Subject: h\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<html><body><p>Hello <b>bold</b> w&ouml;rld</p></body></html>\r\n";
+        let mut r = record(0, &[]);
+        r.meta = fetch::compute_meta(raw);
+        let check = |key: SearchKey| {
+            let ctx = SearchContext { seq: 1, largest_seq: 1, largest_uid: 50, record: &r, raw: Some(raw), now: 0 };
+            matches(&key, &ctx)
+        };
+        assert!(check(SearchKey::Body(s("hello bold"))));
+        assert!(check(SearchKey::Body(s("wörld"))));
+        assert!(!check(SearchKey::Body(s("<b>"))));
+        assert!(!check(SearchKey::Body(s("html"))));
+        let text = r.meta.text.clone().expect("computed at delivery");
+        assert!(text.body.contains("hello bold"));
+    }
+
+    /// Only string keys that every match must satisfy narrow the search.
+    #[test]
+    fn index_terms_are_the_anded_string_keys() {
+        let key = SearchKey::And(vec![
+            SearchKey::Seen,
+            SearchKey::Body(s("ZePP")),
+            SearchKey::Not(Box::new(SearchKey::Text(s("nope")))),
+            SearchKey::Or(Box::new(SearchKey::From(s("a"))), Box::new(SearchKey::To(s("b")))),
+            SearchKey::And(vec![SearchKey::Header(s("X-Tag"), s("Value"))]),
+        ]);
+        let terms = index_terms(&key);
+        let got: Vec<(Vec<TextField>, &str)> = terms.iter().map(|t| (t.fields.clone(), t.needle.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (vec![TextField::Body], "zepp"),
+                (vec![TextField::Headers], "x-tag"),
+                (vec![TextField::Headers], "value"),
+            ]
+        );
+        assert!(index_terms(&SearchKey::Not(Box::new(SearchKey::Body(s("x"))))).is_empty());
+        assert_eq!(index_terms(&SearchKey::Text(s("abc")))[0].fields, vec![TextField::Headers, TextField::Body]);
+    }
+
     #[test]
     fn needs_body_classification() {
         assert!(needs_body(&SearchKey::Body(s("x"))));
