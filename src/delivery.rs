@@ -124,7 +124,7 @@ pub async fn deliver_filtered(
                 if *p == for_text[0] {
                     meta.text.clone()
                 } else {
-                    Some(crate::imap::search::message_text(&served(p), &meta))
+                    crate::imap::search::message_text(&served(p), &meta)
                 }
             })
             .collect();

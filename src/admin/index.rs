@@ -20,13 +20,16 @@ pub fn run(store: &store::Store, cmd: &IndexCommand, out: &mut impl Write) -> an
     let (indexed, unreadable) = rt.block_on(rebuild(store, &account))?;
     writeln!(out, "{user}: indexed {indexed} messages")?;
     if unreadable > 0 {
-        writeln!(out, "{user}: {unreadable} messages could not be read and stay unindexed (SEARCH reads them)")?;
+        writeln!(
+            out,
+            "{user}: {unreadable} messages could not be read or decoded and stay unindexed (SEARCH reads them)"
+        )?;
     }
     Ok(())
 }
 
 /// Empties the index, then indexes every message. Returns the number of
-/// messages indexed and of message groups whose blob could not be read.
+/// messages indexed and of message groups that could not be read or decoded.
 pub async fn rebuild(store: &store::Store, account: &store::Account) -> anyhow::Result<(usize, usize)> {
     account.clear_text_index().await.context("cannot clear the index")?;
     let groups = account.unindexed().await.context("cannot list messages")?;
@@ -52,7 +55,11 @@ pub async fn rebuild(store: &store::Store, account: &store::Account) -> anyhow::
                     cc: u.cc.clone(),
                     ..Default::default()
                 };
-                let text = crate::imap::search::message_text(&raw, &meta);
+                let Some(text) = crate::imap::search::message_text(&raw, &meta) else {
+                    tracing::warn!(blob = %u.blob.0, "cannot decode message; left unindexed");
+                    bad += 1;
+                    continue;
+                };
                 docs.push((u, text));
             }
             (docs, bad)

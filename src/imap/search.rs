@@ -106,12 +106,19 @@ fn bcc_values(raw: &[u8]) -> Vec<String> {
 /// checks" implies "every trigram of the needle is in the index"
 /// (issue #7; `store::account::fts`). `meta` is the message's stored
 /// metadata (SUBJECT, FROM, TO and CC are matched against it).
-pub fn message_text(raw: &[u8], meta: &MessageMeta) -> MessageText {
+///
+/// `None` if decoding panicked (a parser bug on hostile input): the message
+/// then stays unindexed, and SEARCH reads it.
+pub fn message_text(raw: &[u8], meta: &MessageMeta) -> Option<MessageText> {
     message_text_of(raw, None, meta)
 }
 
 /// [`message_text`] with the MIME tree already built (delivery parses once).
-pub(crate) fn message_text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta) -> MessageText {
+pub(crate) fn message_text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta) -> Option<MessageText> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| text_of(raw, root, meta))).ok()
+}
+
+fn text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta) -> MessageText {
     let content = Content { raw: Some(raw), headers: OnceCell::new(), texts: OnceCell::new() };
     if let Some(root) = root {
         let mut out = Vec::new();
@@ -554,7 +561,7 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
     #[test]
     fn message_text_covers_what_matches_reads() {
         let r = record(0, &[]);
-        let t = message_text(MSG, &r.meta);
+        let t = message_text(MSG, &r.meta).unwrap();
         assert!(t.subject.contains("café crème tonight"), "{t:?}");
         assert!(t.from.contains("jörg"));
         assert!(t.to.contains("bob@example.net") && t.cc.contains("carol@example.com"));

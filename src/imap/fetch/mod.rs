@@ -90,7 +90,7 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
         references,
         text: None,
     };
-    meta.text = Some(crate::imap::search::message_text_of(raw, Some(&root), &meta));
+    meta.text = crate::imap::search::message_text_of(raw, Some(&root), &meta);
     meta
 }
 
