@@ -24,6 +24,7 @@ pub struct Config {
     pub sieve: Sieve,
     pub submission: Submission,
     pub metadata: Metadata,
+    pub search: Search,
 }
 
 /// METADATA (RFC 5464): mailbox and server annotations.
@@ -46,6 +47,22 @@ pub struct Metadata {
 impl Default for Metadata {
     fn default() -> Self {
         Metadata { max_entry_size: 64 * 1024, max_entries: 1000, admin: None }
+    }
+}
+
+/// SEARCH (RFC 9051 §6.4.4) and the full-text index (issue #7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Search {
+    /// Narrow SEARCH/SORT/THREAD string keys with the full-text index built
+    /// at delivery. The results are the same either way (every candidate is
+    /// checked against the message); `false` reads every message instead.
+    pub fts: bool,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Search { fts: true }
     }
 }
 
@@ -321,6 +338,7 @@ impl Default for Config {
             sieve: Sieve::default(),
             submission: Submission::default(),
             metadata: Metadata::default(),
+            search: Search::default(),
         }
     }
 }
@@ -419,6 +437,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("sieve", "Sieve filters (RFC 5228) run at delivery; users edit theirs over ManageSieve."),
     ("submission", "Mail postfach sends itself: Sieve redirect and vacation replies."),
     ("metadata", "METADATA (RFC 5464): annotations on mailboxes and on the server. Server-wide\n/shared entries are set with `postfach metadata set ENTRY VALUE`."),
+    ("search", "SEARCH and the full-text index (docs/architecture.md, \"Full-text search\")."),
 ];
 
 const SETTINGS: &[Setting] = &[
@@ -647,6 +666,12 @@ const SETTINGS: &[Setting] = &[
         key: "admin",
         doc: "The read-only server entry /shared/admin: a URI to reach the administrator.\nUnset: no such entry.",
         example: Some("admin = \"mailto:postmaster@example.org\""),
+    },
+    Setting {
+        section: "search",
+        key: "fts",
+        doc: "Narrow SEARCH/SORT/THREAD text keys (BODY, TEXT, SUBJECT, FROM, TO, CC, BCC,\nHEADER) with the full-text index built at delivery. Results are identical\neither way; false reads every message (slow on large mailboxes).",
+        example: None,
     },
 ];
 

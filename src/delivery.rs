@@ -108,20 +108,32 @@ pub async fn deliver_filtered(
     let prefixes: Vec<Vec<u8>> =
         targets.iter().map(|t| if trace_headers { trace_prefix(from, &t.address) } else { Vec::new() }).collect();
     let blobs = store.blobs().clone();
-    let first_prefix = prefixes[0].clone();
     let size = message.len() as u64;
     let message = Arc::new(message);
     let for_blob = message.clone();
+    let for_text = prefixes.clone();
     let written = tokio::task::spawn_blocking(move || -> Result<_, DeliveryError> {
         let blob = blobs.write(&for_blob)?;
-        let mut served = first_prefix;
-        served.extend_from_slice(&for_blob);
-        Ok((blob, crate::imap::fetch::compute_meta(&served)))
+        let served = |p: &[u8]| [p, &for_blob[..]].concat();
+        let meta = crate::imap::fetch::compute_meta(&served(&for_text[0]));
+        // The index keeps the text as served, trace headers included: one
+        // per distinct prefix (the first came with the metadata).
+        let texts: Vec<Option<store::MessageText>> = for_text
+            .iter()
+            .map(|p| {
+                if *p == for_text[0] {
+                    meta.text.clone()
+                } else {
+                    crate::imap::search::message_text(&served(p), &meta)
+                }
+            })
+            .collect();
+        Ok((blob, meta, texts))
     })
     .await
     .map_err(|e| DeliveryError::Task(e.to_string()))
     .and_then(|r| r);
-    let (blob, meta) = match written {
+    let (blob, meta, texts) = match written {
         Ok(x) => x,
         Err(e) => {
             let msg = e.to_string();
@@ -130,9 +142,10 @@ pub async fn deliver_filtered(
     };
     let now = chrono::Utc::now().timestamp();
     let mut tasks = Vec::with_capacity(targets.len());
-    for (t, prefix) in targets.iter().zip(prefixes) {
+    for ((t, prefix), text) in targets.iter().zip(prefixes).zip(texts) {
         let mut served = prefix.clone();
         served.extend_from_slice(&message);
+        let meta = store::MessageMeta { text, ..meta.clone() };
         let new = NewMessage {
             blob: blob.clone(),
             size: prefix.len() as u64 + size,
@@ -140,7 +153,7 @@ pub async fn deliver_filtered(
             flags: store::Flags::default(),
             internal_date: now,
             internal_date_zone: 0,
-            meta: meta.clone(),
+            meta,
         };
         let store = store.clone();
         let config = config.clone();
@@ -232,7 +245,15 @@ mod tests {
                 v.extend_from_slice(m);
                 crate::imap::fetch::compute_meta(&v)
             };
-            assert_eq!(with(trace_prefix("s@x", "a@y")), with(trace_prefix("other@sender.example", "bob+tag@z")));
+            // Except the full-text index's copy of the header, which is per recipient.
+            let without_text = |mut m: store::MessageMeta| {
+                m.text = None;
+                m
+            };
+            assert_eq!(
+                without_text(with(trace_prefix("s@x", "a@y"))),
+                without_text(with(trace_prefix("other@sender.example", "bob+tag@z")))
+            );
         }
     }
 }

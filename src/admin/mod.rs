@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod deliver;
+pub mod index;
 pub mod metadata;
 pub mod quota;
 pub mod sieve;
@@ -58,6 +59,9 @@ pub enum Command {
     /// /shared/comment or /shared/vendor/deltachat/irohrelay.
     #[command(subcommand)]
     Metadata(MetadataCommand),
+    /// The full-text index SEARCH uses (works while the server runs).
+    #[command(subcommand)]
+    Index(IndexCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +72,16 @@ pub enum MetadataCommand {
     Unset { entry: String },
     /// Every server entry with its value, one per line.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Rebuild an account's full-text index from its messages (after an
+    /// upgrade from a version without it, or to repair it).
+    Rebuild {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +247,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             sieve::run(&cli.data, &cli.config_path(), cmd, &mut stdin.lock(), &mut std::io::stdout().lock())
         }
         Command::Metadata(cmd) => metadata::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
+        Command::Index(cmd) => index::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
         Command::Deliver(args) => {
             let stdin = std::io::stdin();
             deliver::run(&cli.data, &cli.config_path(), &args.to, &args.from, &args.mailbox, &mut stdin.lock())?;

@@ -8,7 +8,7 @@
 use std::cell::OnceCell;
 
 use imap_proto::{Date, SearchKey};
-use store::{Flags, MessageRecord};
+use store::{Flags, MessageMeta, MessageRecord, MessageText, TextField, TextTerm};
 
 use super::fetch::{self, Kind, Node};
 
@@ -89,6 +89,92 @@ impl Content<'_> {
     }
 }
 
+/// Every value the BCC key compares against, lower-cased: each top-level
+/// Bcc field as display addresses and as decoded text.
+fn bcc_values(raw: &[u8]) -> Vec<String> {
+    let h = fetch::top_header_len(raw);
+    fetch::split_headers(&raw[..h])
+        .iter()
+        .filter(|f| f.name.eq_ignore_ascii_case(b"bcc"))
+        .flat_map(|f| [fetch::display_addresses(f.value).to_lowercase(), fetch::decode_text(f.value).to_lowercase()])
+        .collect()
+}
+
+/// The text the full-text index keeps for the message `raw` (the bytes as
+/// served: trace prefix and blob), built from exactly the strings [`matches`]
+/// compares against, so that "the needle is a substring of what SEARCH
+/// checks" implies "every trigram of the needle is in the index"
+/// (issue #7; `store::account::fts`). `meta` is the message's stored
+/// metadata (SUBJECT, FROM, TO and CC are matched against it).
+///
+/// `None` if decoding panicked (a parser bug on hostile input): the message
+/// then stays unindexed, and SEARCH reads it.
+pub fn message_text(raw: &[u8], meta: &MessageMeta) -> Option<MessageText> {
+    message_text_of(raw, None, meta)
+}
+
+/// [`message_text`] with the MIME tree already built (delivery parses once).
+pub(crate) fn message_text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta) -> Option<MessageText> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| text_of(raw, root, meta))).ok()
+}
+
+fn text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta) -> MessageText {
+    let content = Content { raw: Some(raw), headers: OnceCell::new(), texts: OnceCell::new() };
+    if let Some(root) = root {
+        let mut out = Vec::new();
+        collect_texts(raw, root, &mut out);
+        let _ = content.texts.set(out);
+    }
+    let mut headers = String::new();
+    for (n, v) in content.headers() {
+        headers.push_str(n);
+        headers.push_str(": ");
+        headers.push_str(v);
+        headers.push('\n');
+    }
+    MessageText {
+        subject: meta.subject.to_lowercase(),
+        from: meta.from.to_lowercase(),
+        to: meta.to.to_lowercase(),
+        cc: meta.cc.to_lowercase(),
+        bcc: bcc_values(raw).join("\n"),
+        headers,
+        body: content.texts().join("\n"),
+    }
+}
+
+/// The terms the full-text index can narrow `key` with: the string keys
+/// that every match must satisfy (AND-ed at the top level; under NOT or OR a
+/// key proves nothing about the message). Needles are lower-cased as
+/// [`matches`] lower-cases them. Empty when nothing can narrow.
+pub fn index_terms(key: &SearchKey) -> Vec<TextTerm> {
+    let mut out = Vec::new();
+    collect_terms(key, &mut out);
+    out
+}
+
+fn collect_terms(key: &SearchKey, out: &mut Vec<TextTerm>) {
+    use TextField::*;
+    let mut term =
+        |fields: &[TextField], s: &str| out.push(TextTerm { fields: fields.to_vec(), needle: s.to_lowercase() });
+    match key {
+        SearchKey::And(keys) => keys.iter().for_each(|k| collect_terms(k, out)),
+        SearchKey::Subject(s) => term(&[Subject], s),
+        SearchKey::From(s) => term(&[From], s),
+        SearchKey::To(s) => term(&[To], s),
+        SearchKey::Cc(s) => term(&[Cc], s),
+        SearchKey::Bcc(s) => term(&[Bcc], s),
+        SearchKey::Body(s) => term(&[Body], s),
+        SearchKey::Text(s) => term(&[Headers, Body], s),
+        // A header line is `name: value`, so both halves are in the column.
+        SearchKey::Header(name, value) => {
+            term(&[Headers], name);
+            term(&[Headers], value);
+        }
+        _ => {}
+    }
+}
+
 fn collect_texts(raw: &[u8], node: &Node<'_>, out: &mut Vec<String>) {
     match &node.kind {
         Kind::Multipart(children) => children.iter().for_each(|c| collect_texts(raw, c, out)),
@@ -99,7 +185,9 @@ fn collect_texts(raw: &[u8], node: &Node<'_>, out: &mut Vec<String>) {
         }
         Kind::Leaf if node.ctype == "text" => {
             let text = match node.part.map(|p| &p.body) {
-                Some(mail_parser::PartType::Text(t) | mail_parser::PartType::Html(t)) => t.to_lowercase(),
+                Some(mail_parser::PartType::Text(t)) => t.to_lowercase(),
+                // HTML is searched as the text a reader sees, not its markup.
+                Some(mail_parser::PartType::Html(t)) => mail_parser::decoders::html::html_to_text(t).to_lowercase(),
                 _ => String::from_utf8_lossy(&raw[node.body.clone()]).to_lowercase(),
             };
             out.push(text);
@@ -146,13 +234,7 @@ fn eval(key: &SearchKey, m: &SearchContext<'_>, c: &Content<'_>) -> bool {
         SearchKey::Subject(s) => contains(&r.meta.subject, &s.to_lowercase()),
         SearchKey::Bcc(s) => {
             let needle = s.to_lowercase();
-            c.raw.is_some_and(|raw| {
-                let h = fetch::top_header_len(raw);
-                fetch::split_headers(&raw[..h]).iter().filter(|f| f.name.eq_ignore_ascii_case(b"bcc")).any(|f| {
-                    contains(&fetch::display_addresses(f.value), &needle)
-                        || contains(&fetch::decode_text(f.value), &needle)
-                })
-            })
+            c.raw.is_some_and(|raw| bcc_values(raw).iter().any(|v| v.contains(&needle)))
         }
         SearchKey::Header(name, value) => {
             let name = name.to_lowercase();
@@ -473,6 +555,63 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         yes(SearchKey::SaveDateSupported, &r);
         no(SearchKey::Not(Box::new(SearchKey::SaveDateSupported)), &r);
         assert!(!needs_body(&SearchKey::ThreadId("T1".into())));
+    }
+
+    /// The index text holds every string the keys compare against.
+    #[test]
+    fn message_text_covers_what_matches_reads() {
+        let r = record(0, &[]);
+        let t = message_text(MSG, &r.meta).unwrap();
+        assert!(t.subject.contains("café crème tonight"), "{t:?}");
+        assert!(t.from.contains("jörg"));
+        assert!(t.to.contains("bob@example.net") && t.cc.contains("carol@example.com"));
+        assert!(t.bcc.contains("secret person") && t.bcc.contains("dave@hidden.example"));
+        assert!(t.headers.contains("x-mailer: folded mailer 2.0\n"));
+        assert!(t.headers.contains("subject: café crème tonight\n"));
+        assert!(t.body.contains("straße und münchen"));
+        assert!(!t.body.contains("secret attachment"));
+    }
+
+    #[test]
+    fn html_is_searched_as_text() {
+        let raw: &[u8] = b"Subject: h\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<html><body><p>Hello <b>bold</b> w&ouml;rld</p></body></html>\r\n";
+        let mut r = record(0, &[]);
+        r.meta = fetch::compute_meta(raw);
+        let check = |key: SearchKey| {
+            let ctx = SearchContext { seq: 1, largest_seq: 1, largest_uid: 50, record: &r, raw: Some(raw), now: 0 };
+            matches(&key, &ctx)
+        };
+        assert!(check(SearchKey::Body(s("hello bold"))));
+        assert!(check(SearchKey::Body(s("wörld"))));
+        assert!(!check(SearchKey::Body(s("<b>"))));
+        assert!(!check(SearchKey::Body(s("html"))));
+        let text = r.meta.text.clone().expect("computed at delivery");
+        assert!(text.body.contains("hello bold"));
+    }
+
+    /// Only string keys that every match must satisfy narrow the search.
+    #[test]
+    fn index_terms_are_the_anded_string_keys() {
+        let key = SearchKey::And(vec![
+            SearchKey::Seen,
+            SearchKey::Body(s("ZePP")),
+            SearchKey::Not(Box::new(SearchKey::Text(s("nope")))),
+            SearchKey::Or(Box::new(SearchKey::From(s("a"))), Box::new(SearchKey::To(s("b")))),
+            SearchKey::And(vec![SearchKey::Header(s("X-Tag"), s("Value"))]),
+        ]);
+        let terms = index_terms(&key);
+        let got: Vec<(Vec<TextField>, &str)> = terms.iter().map(|t| (t.fields.clone(), t.needle.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (vec![TextField::Body], "zepp"),
+                (vec![TextField::Headers], "x-tag"),
+                (vec![TextField::Headers], "value"),
+            ]
+        );
+        assert!(index_terms(&SearchKey::Not(Box::new(SearchKey::Body(s("x"))))).is_empty());
+        assert_eq!(index_terms(&SearchKey::Text(s("abc")))[0].fields, vec![TextField::Headers, TextField::Body]);
     }
 
     #[test]

@@ -43,6 +43,7 @@ use crate::{
     UsageChange,
 };
 
+pub mod fts;
 pub mod metadata;
 pub mod sieve;
 
@@ -105,6 +106,16 @@ pub(crate) fn init_db(path: &Path) -> Result<Connection> {
             tx.execute("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)", [name])?;
         }
         tx.commit()?;
+    }
+    // Messages stored before the full-text index existed (migration 7) are
+    // read by every text SEARCH until they are indexed.
+    let unindexed: i64 = conn.query_row("SELECT count(*) FROM messages WHERE text_id IS NULL", [], |r| r.get(0))?;
+    if unindexed > 0 {
+        tracing::warn!(
+            path = %path.display(),
+            unindexed,
+            "messages are not in the full-text index; SEARCH reads them until `postfach index rebuild --user NAME` indexes them"
+        );
     }
     Ok(conn)
 }
@@ -525,11 +536,11 @@ fn copy_rows(
         "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size, blob,
                                prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
                                thread_refs, email_id, thread_id, savedate,
-                               from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs, preview)
+                               from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs, preview, text_id)
          SELECT ?3, ?4, ?5, flags, keywords, internaldate, internaldate_zone, size, blob,
                 prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr, sent_date, message_id,
                 thread_refs, email_id, thread_id, ?6,
-                from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs, preview
+                from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs, preview, text_id
          FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     )?;
     // RFC 8514 §3: the copy is saved now; RFC 8474 §5.1: same EMAILID/THREADID.
@@ -619,6 +630,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
             display_to: r.get(26)?,
             thread_refs: r.get(27)?,
             preview: r.get(28)?,
+            text: None,
         },
         email_id: r.get(19)?,
         thread_id: r.get(20)?,
@@ -1029,15 +1041,20 @@ impl Account {
                                        blob, prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr,
                                        sent_date, message_id, thread_refs, savedate, email_id, thread_id,
                                        from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs,
-                                       preview)
+                                       preview, text_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
                          'M' || lower(hex(randomblob(12))), coalesce(?22, 'T' || lower(hex(randomblob(12)))),
-                         ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+                         ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
             )?;
             let now = db::now();
             let mut uids = Vec::with_capacity(messages.len());
             for (i, m) in messages.into_iter().enumerate() {
                 let uid = first + i as u32;
+                // The full-text document, in this same transaction (issue #7).
+                let text_id = match &m.meta.text {
+                    Some(t) => Some(fts::document_for(c, &m, t)?),
+                    None => None,
+                };
                 let flags = normalized(m.flags);
                 // Earlier messages of this batch are already inserted, so a
                 // reply appended together with its parent joins its thread.
@@ -1072,6 +1089,7 @@ impl Account {
                     m.meta.display_to,
                     m.meta.thread_refs,
                     m.meta.preview,
+                    text_id,
                 ])?;
                 uids.push(uid);
             }

@@ -24,6 +24,7 @@ pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[
     include_str!("migrations/account_0004_sort_keys.sql"),
     include_str!("migrations/account_0005_sieve.sql"),
     include_str!("migrations/account_0006_summary_index.sql"),
+    include_str!("migrations/account_0007_fts.sql"),
     include_str!("migrations/account_0008_metadata.sql"),
     include_str!("migrations/account_0009_preview.sql"),
     include_str!("migrations/account_0010_recent.sql"),

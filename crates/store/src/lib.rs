@@ -30,6 +30,7 @@ pub mod directory;
 pub mod error;
 pub mod types;
 
+pub use account::fts::{MessageText, TextField, TextTerm, Unindexed};
 pub use account::Account;
 pub use blob::{BlobId, BlobStore};
 pub use directory::Store;

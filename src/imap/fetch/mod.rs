@@ -75,7 +75,7 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
     let cc_addrs = first("cc").map(envelope::parse_addresses).unwrap_or_default();
     let references_text = first("references").map(text);
     let in_reply_to = first("in-reply-to").map(text);
-    store::MessageMeta {
+    let mut meta = store::MessageMeta {
         from_mailbox: envelope::first_mailbox(&from_addrs),
         to_mailbox: envelope::first_mailbox(&to_addrs),
         cc_mailbox: envelope::first_mailbox(&cc_addrs),
@@ -93,7 +93,10 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
         message_id,
         references,
         preview: Some(preview::of_message(raw, msg.as_ref())),
-    }
+        text: None,
+    };
+    meta.text = crate::imap::search::message_text_of(raw, Some(&root), &meta);
+    meta
 }
 
 /// The Message-IDs a message replies to, for THREADID (RFC 8474 §5.2):

@@ -4,7 +4,7 @@ use imap_proto::{Code, Data, SearchKey, SearchReturn, SequenceSet, Tag};
 
 use super::{Done, Session};
 use crate::imap::error::{ImapError, Result};
-use crate::imap::search::{matches, needs_body, SearchContext};
+use crate::imap::search::{index_terms, matches, needs_body, SearchContext};
 use crate::imap::selected::View;
 use store::MessageRecord;
 
@@ -75,9 +75,19 @@ impl Session {
         mut f: impl FnMut(u32, &MessageRecord) -> T,
     ) -> Result<Vec<T>> {
         let account = self.account()?;
+        let fts = self.shared.config.search.fts;
         let view = self.view()?;
         let mailbox = view.mailbox.id;
-        let uids = view.uids.clone();
+        let mut uids = view.uids.clone();
+        // Issue #7: the full-text index narrows the messages to look at; each
+        // candidate is still checked by `matches`, so the result is the same.
+        let terms = if fts { index_terms(criteria) } else { Vec::new() };
+        if !terms.is_empty() {
+            if let Some(candidates) = account.text_candidates(mailbox, terms).await? {
+                uids.retain(|u| candidates.binary_search(u).is_ok());
+            }
+        }
+        let view = self.view()?;
         let largest_seq = view.exists();
         let largest_uid = view.largest_uid();
         let with_body = needs_body(criteria);
