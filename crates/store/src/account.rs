@@ -37,10 +37,11 @@ use std::thread::JoinHandle;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::snapshot::{MailboxSnapshot, SnapshotCache};
 use crate::{
-    db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FlagOp, Flags, MailboxId, MailboxInfo,
-    MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, QuotaLimits, QuotaUsage, Result,
-    UsageChange,
+    db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FetchParts, FlagOp, Flags, MailboxId,
+    MailboxInfo, MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, QuotaLimits, QuotaUsage,
+    Result, UsageChange,
 };
 
 pub mod sieve;
@@ -71,6 +72,8 @@ pub struct Account {
     writer_thread: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
     readers: Arc<ReadPool>,
+    /// The data directory's snapshots of mailboxes for SELECT.
+    snapshots: Arc<SnapshotCache>,
 }
 
 impl std::fmt::Debug for Account {
@@ -584,6 +587,28 @@ const RECORD_COLS: &str = "uid, modseq, flags, keywords, internaldate, internald
     thread_refs, email_id, thread_id, savedate,
     from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs";
 
+/// [`RECORD_COLS`] for FETCH: the search and sort keys, which FETCH never
+/// uses, and the large columns it was not asked for come back empty (typed
+/// literals in their place), so SQLite neither decodes nor copies them.
+fn fetch_cols(p: FetchParts) -> String {
+    RECORD_COLS
+        .split(',')
+        .map(str::trim)
+        .map(|c| match c {
+            "envelope" if !p.envelope => "x''",
+            "bodystructure" if !p.bodystructure => "x''",
+            "body" if !p.body => "x''",
+            "email_id" | "thread_id" if !p.ids => "''",
+            "savedate" if !p.ids => "0",
+            "sent_date" => "NULL",
+            "subject" | "from_addr" | "to_addr" | "cc_addr" | "message_id" | "thread_refs" | "from_mailbox"
+            | "to_mailbox" | "cc_mailbox" | "display_from" | "display_to" | "sort_refs" => "''",
+            c => c,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
         uid: r.get::<_, i64>(0)? as u32,
@@ -656,7 +681,7 @@ fn thread_of_refs(conn: &Connection, refs: &[String]) -> Result<Option<String>> 
 impl Account {
     /// Opens the account database at `path` (creating it with the default
     /// mailboxes if new) and starts its writer thread.
-    pub(crate) fn open(id: AccountId, path: &Path, blobs: BlobStore) -> Result<Account> {
+    pub(crate) fn open(id: AccountId, path: &Path, blobs: BlobStore, snapshots: Arc<SnapshotCache>) -> Result<Account> {
         let conn = init_db(path)?;
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
@@ -676,6 +701,7 @@ impl Account {
             writer_thread: Some(thread),
             commits,
             readers: Arc::new(ReadPool { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }),
+            snapshots,
         })
     }
 
@@ -777,6 +803,7 @@ impl Account {
             return Err(Error::NotAllowed(name.to_string()));
         }
         let name = name.to_string();
+        let (snapshots, id) = (self.snapshots.clone(), self.id);
         self.write(move |c, changes| {
             let mb = mailbox_by_name(c, &name)?.ok_or_else(|| Error::NoSuchMailbox(name.clone()))?;
             if !children(c, &name)?.is_empty() {
@@ -785,6 +812,7 @@ impl Account {
             c.execute("DELETE FROM messages WHERE mailbox_id = ?1", [mb.id.0])?;
             c.execute("DELETE FROM expunged WHERE mailbox_id = ?1", [mb.id.0])?;
             c.execute("DELETE FROM mailboxes WHERE id = ?1", [mb.id.0])?;
+            snapshots.remove((id, mb.id));
             changes.push(Change::MailboxList);
             Ok(())
         })
@@ -1004,7 +1032,21 @@ impl Account {
         .await
     }
 
-    /// UID, MODSEQ and flags of every message, ascending by UID (SELECT).
+    /// What SELECT needs: UIDs, keywords in use, first unseen message, as of
+    /// the mailbox's current HIGHESTMODSEQ; from the process-wide cache when
+    /// it is current (see [`crate::snapshot`]).
+    pub async fn snapshot(&self, mailbox: MailboxId) -> Result<Arc<MailboxSnapshot>> {
+        let (snapshots, id) = (self.snapshots.clone(), self.id);
+        self.read(move |c| {
+            let mb = mailbox_by_id(c, mailbox)?;
+            let floor: i64 =
+                c.query_row("SELECT tombstone_floor FROM mailboxes WHERE id = ?1", [mailbox.0], |r| r.get(0))?;
+            snapshots.current(c, id, &mb, floor as u64)
+        })
+        .await
+    }
+
+    /// UID, MODSEQ and flags of every message, ascending by UID.
     pub async fn summaries(&self, mailbox: MailboxId) -> Result<Vec<MessageSummary>> {
         self.read(move |c| {
             let _ = mailbox_by_id(c, mailbox)?;
@@ -1053,6 +1095,21 @@ impl Account {
         self.read(move |c| {
             let _ = mailbox_by_id(c, mailbox)?;
             rows_for(c, RECORD_COLS, mailbox, &uids, record_from_row)
+        })
+        .await
+    }
+
+    /// [`Account::records`] for FETCH: only the parts in `parts` are read
+    /// (see [`FetchParts`]); MessageMeta's search and sort keys are empty.
+    pub async fn fetch_records(
+        &self,
+        mailbox: MailboxId,
+        uids: Vec<u32>,
+        parts: FetchParts,
+    ) -> Result<Vec<MessageRecord>> {
+        self.read(move |c| {
+            let _ = mailbox_by_id(c, mailbox)?;
+            rows_for(c, &fetch_cols(parts), mailbox, &uids, record_from_row)
         })
         .await
     }
@@ -1270,7 +1327,7 @@ mod tests {
     fn open_tmp() -> (tempfile::TempDir, Account) {
         let dir = tempfile::tempdir().unwrap();
         let blobs = BlobStore::new(dir.path().join("blobs"));
-        let acc = Account::open(AccountId(1), &dir.path().join("index.sqlite"), blobs).unwrap();
+        let acc = Account::open(AccountId(1), &dir.path().join("index.sqlite"), blobs, Arc::default()).unwrap();
         (dir, acc)
     }
 
@@ -1350,7 +1407,7 @@ mod tests {
             .unwrap();
         }
         let blobs = BlobStore::new(dir.path().join("blobs"));
-        let acc = Account::open(AccountId(1), &path, blobs).unwrap();
+        let acc = Account::open(AccountId(1), &path, blobs, Arc::default()).unwrap();
         let mbs = acc.mailboxes().await.unwrap();
         assert_eq!(mbs.len(), 2);
         for m in &mbs {

@@ -28,10 +28,12 @@ pub mod blob;
 mod db;
 pub mod directory;
 pub mod error;
+pub mod snapshot;
 pub mod types;
 
 pub use account::Account;
 pub use blob::{BlobId, BlobStore};
 pub use directory::Store;
 pub use error::{Error, Result};
+pub use snapshot::MailboxSnapshot;
 pub use types::*;
