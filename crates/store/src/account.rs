@@ -451,6 +451,18 @@ fn reserve_uids(conn: &Connection, mb: &MailboxInfo, n: usize) -> Result<u32> {
     Ok(first as u32)
 }
 
+/// A mailbox's snapshot, current as of the read transaction `c`.
+fn snapshot_in(
+    c: &Connection,
+    cache: &SnapshotCache,
+    account: AccountId,
+    mailbox: MailboxId,
+) -> Result<Arc<MailboxSnapshot>> {
+    let mb = mailbox_by_id(c, mailbox)?;
+    let floor: i64 = c.query_row("SELECT tombstone_floor FROM mailboxes WHERE id = ?1", [mailbox.0], |r| r.get(0))?;
+    cache.current(c, account, &mb, floor as u64)
+}
+
 fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MessageSummary> {
     Ok(MessageSummary {
         uid: r.get::<_, i64>(0)? as u32,
@@ -1037,13 +1049,7 @@ impl Account {
     /// it is current (see [`crate::snapshot`]).
     pub async fn snapshot(&self, mailbox: MailboxId) -> Result<Arc<MailboxSnapshot>> {
         let (snapshots, id) = (self.snapshots.clone(), self.id);
-        self.read(move |c| {
-            let mb = mailbox_by_id(c, mailbox)?;
-            let floor: i64 =
-                c.query_row("SELECT tombstone_floor FROM mailboxes WHERE id = ?1", [mailbox.0], |r| r.get(0))?;
-            snapshots.current(c, id, &mb, floor as u64)
-        })
-        .await
+        self.read(move |c| snapshot_in(c, &snapshots, id, mailbox)).await
     }
 
     /// UID, MODSEQ and flags of every message, ascending by UID.
@@ -1115,11 +1121,16 @@ impl Account {
     }
 
     /// UID, MODSEQ and flags of these UIDs (those that exist), ascending:
-    /// FETCH of flags alone reads no message metadata.
-    pub async fn summaries_of(&self, mailbox: MailboxId, uids: Vec<u32>) -> Result<Vec<MessageSummary>> {
+    /// FETCH of flags alone. Answered from the mailbox's snapshot
+    /// ([`Account::snapshot`], checked against HIGHESTMODSEQ in the same read
+    /// transaction), so no message row is read.
+    pub async fn summaries_of(&self, mailbox: MailboxId, mut uids: Vec<u32>) -> Result<Vec<MessageSummary>> {
+        let (snapshots, id) = (self.snapshots.clone(), self.id);
         self.read(move |c| {
-            let _ = mailbox_by_id(c, mailbox)?;
-            summaries_for(c, mailbox, &uids)
+            let snap = snapshot_in(c, &snapshots, id, mailbox)?;
+            uids.sort_unstable();
+            uids.dedup();
+            Ok(uids.iter().filter_map(|u| snap.uids.binary_search(u).ok()).map(|i| snap.summary(i)).collect())
         })
         .await
     }

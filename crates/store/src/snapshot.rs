@@ -23,11 +23,11 @@ use std::sync::{Arc, Mutex};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 
-use crate::{AccountId, MailboxId, MailboxInfo, Result};
+use crate::{AccountId, Flags, MailboxId, MailboxInfo, MessageSummary, Result};
 
-/// UIDs held by all cached snapshots together (4 bytes each: 16 MiB). Least
-/// recently used snapshots are dropped beyond it.
-pub const MAX_CACHED_UIDS: usize = 4 << 20;
+/// Messages held by all cached snapshots together (13 bytes each without
+/// keywords: 26 MiB). Least recently used snapshots are dropped beyond it.
+pub const MAX_CACHED_UIDS: usize = 2 << 20;
 /// Keywords remembered per snapshot; more are still stored on messages but
 /// not listed (the `FLAGS` response stays short).
 pub const MAX_SNAPSHOT_KEYWORDS: usize = 512;
@@ -41,12 +41,26 @@ pub struct MailboxSnapshot {
     pub uid_next: u32,
     /// UIDs of the messages, ascending.
     pub uids: Vec<u32>,
+    /// MODSEQ and system flag bits of each message, parallel to `uids`
+    /// (FETCH FLAGS is answered from them without reading rows).
+    pub modseqs: Vec<u64>,
+    pub flags: Vec<u8>,
+    /// Keywords of the messages that have any: UID → the stored text.
+    pub message_keywords: HashMap<u32, String>,
     /// Every keyword set on a message since the snapshot was built, sorted
     /// case-insensitively (a keyword stays listed after its last message loses
     /// it, as in Dovecot; RFC 9051 §7.3.5 lets FLAGS list defined flags).
     pub keywords: Vec<String>,
     /// UID of the first message without `\Seen`.
     pub first_unseen: Option<u32>,
+}
+
+impl MailboxSnapshot {
+    /// UID, MODSEQ and flags of the message at `i` (an index into `uids`).
+    pub fn summary(&self, i: usize) -> MessageSummary {
+        let keywords = self.message_keywords.get(&self.uids[i]).map(|k| keywords_from_text(k)).unwrap_or_default();
+        MessageSummary { uid: self.uids[i], modseq: self.modseqs[i], flags: Flags { system: self.flags[i], keywords } }
+    }
 }
 
 /// The process-wide cache of [`MailboxSnapshot`]s (one per data directory).
@@ -145,20 +159,25 @@ impl SnapshotCache {
 /// Reads the snapshot from every row (the covering index `messages_summary`).
 fn build(conn: &Connection, mb: &MailboxInfo) -> Result<MailboxSnapshot> {
     let mut stmt =
-        conn.prepare_cached("SELECT uid, flags, keywords FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
+        conn.prepare_cached("SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
     let mut rows = stmt.query([mb.id.0])?;
-    let mut uids = Vec::new();
+    let (mut uids, mut modseqs, mut flags) = (Vec::new(), Vec::new(), Vec::new());
+    let mut message_keywords = HashMap::new();
     let mut keywords = BTreeSet::new();
     let mut first_unseen = None;
     while let Some(r) = rows.next()? {
         let uid = r.get::<_, i64>(0)? as u32;
+        let f = (r.get::<_, i64>(2)? & 0xff) as u8;
         uids.push(uid);
-        if first_unseen.is_none() && r.get::<_, i64>(1)? & 1 == 0 {
+        modseqs.push(r.get::<_, i64>(1)? as u64);
+        flags.push(f);
+        if first_unseen.is_none() && f & Flags::SEEN == 0 {
             first_unseen = Some(uid);
         }
-        let kw = text_of(r.get_ref(2)?);
+        let kw = text_of(r.get_ref(3)?);
         if !kw.is_empty() {
             add_keywords(&mut keywords, kw);
+            message_keywords.insert(uid, kw.to_string());
         }
     }
     Ok(MailboxSnapshot {
@@ -166,6 +185,9 @@ fn build(conn: &Connection, mb: &MailboxInfo) -> Result<MailboxSnapshot> {
         modseq: mb.highest_modseq,
         uid_next: mb.uid_next,
         uids,
+        modseqs,
+        flags,
+        message_keywords,
         keywords: sorted_keywords(keywords),
         first_unseen,
     })
@@ -181,11 +203,20 @@ fn forward(conn: &Connection, old: &MailboxSnapshot, mb: &MailboxInfo) -> Result
         rows.collect::<rusqlite::Result<_>>()?
     };
     gone.sort_unstable();
-    let mut uids: Vec<u32> = if gone.is_empty() {
-        old.uids.clone()
+    let (mut uids, mut modseqs, mut flags) = if gone.is_empty() {
+        (old.uids.clone(), old.modseqs.clone(), old.flags.clone())
     } else {
-        old.uids.iter().copied().filter(|u| gone.binary_search(u).is_err()).collect()
+        let keep: Vec<usize> = (0..old.uids.len()).filter(|&i| gone.binary_search(&old.uids[i]).is_err()).collect();
+        (
+            keep.iter().map(|&i| old.uids[i]).collect(),
+            keep.iter().map(|&i| old.modseqs[i]).collect(),
+            keep.iter().map(|&i| old.flags[i]).collect(),
+        )
     };
+    let mut message_keywords = old.message_keywords.clone();
+    for u in &gone {
+        message_keywords.remove(u);
+    }
     let mut keywords: BTreeSet<(String, String)> =
         old.keywords.iter().map(|k| (k.to_ascii_lowercase(), k.clone())).collect();
     let last = old.uids.last().copied().unwrap_or(0);
@@ -195,22 +226,32 @@ fn forward(conn: &Connection, old: &MailboxSnapshot, mb: &MailboxInfo) -> Result
     let mut first_changed = false;
     {
         let mut stmt = conn.prepare_cached(
-            "SELECT uid, flags, keywords FROM messages WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+            "SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
         )?;
         let mut rows = stmt.query(params![mb.id.0, since])?;
         while let Some(r) = rows.next()? {
             let uid = r.get::<_, i64>(0)? as u32;
+            let modseq = r.get::<_, i64>(1)? as u64;
+            let f = (r.get::<_, i64>(2)? & 0xff) as u8;
             // UIDs only grow: a UID above the old last one is new.
             if uid > last {
                 uids.push(uid);
+                modseqs.push(modseq);
+                flags.push(f);
+            } else if let Ok(i) = uids.binary_search(&uid) {
+                modseqs[i] = modseq;
+                flags[i] = f;
             }
             first_changed |= Some(uid) == old.first_unseen;
-            if unseen_changed.is_none() && r.get::<_, i64>(1)? & 1 == 0 {
+            if unseen_changed.is_none() && f & Flags::SEEN == 0 {
                 unseen_changed = Some(uid);
             }
-            let kw = text_of(r.get_ref(2)?);
-            if !kw.is_empty() {
+            let kw = text_of(r.get_ref(3)?);
+            if kw.is_empty() {
+                message_keywords.remove(&uid);
+            } else {
                 add_keywords(&mut keywords, kw);
+                message_keywords.insert(uid, kw.to_string());
             }
         }
     }
@@ -239,9 +280,17 @@ fn forward(conn: &Connection, old: &MailboxSnapshot, mb: &MailboxInfo) -> Result
         modseq: mb.highest_modseq,
         uid_next: mb.uid_next,
         uids,
+        modseqs,
+        flags,
+        message_keywords,
         keywords: sorted_keywords(keywords),
         first_unseen,
     })
+}
+
+/// The stored keyword text → keywords (as `account::keywords_from_text`).
+fn keywords_from_text(s: &str) -> Vec<String> {
+    s.split(' ').filter(|k| !k.is_empty()).map(str::to_string).collect()
 }
 
 /// A TEXT column without allocating (`keywords` is always UTF-8 text).

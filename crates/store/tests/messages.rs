@@ -230,6 +230,12 @@ async fn check_snapshot(
     assert_eq!(snap.first_unseen, first_unseen, "{what}: first unseen");
     assert_eq!(snap.modseq, modseq, "{what}: MODSEQ");
     assert_eq!(snap.uid_next, acc.status(mb).await.unwrap().uid_next, "{what}: UIDNEXT");
+    // FETCH FLAGS is answered from it: every message's MODSEQ and flags.
+    let from_snapshot: Vec<_> = (0..snap.uids.len()).map(|i| snap.summary(i)).collect();
+    assert_eq!(from_snapshot, acc.summaries(mb).await.unwrap(), "{what}: MODSEQs and flags");
+    let some: Vec<u32> = uids.iter().copied().step_by(2).chain([9999]).collect();
+    let expected: Vec<_> = from_snapshot.iter().step_by(2).cloned().collect();
+    assert_eq!(acc.summaries_of(mb, some).await.unwrap(), expected, "{what}: summaries_of");
     snap
 }
 
