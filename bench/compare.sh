@@ -9,7 +9,8 @@
 # Knobs (environment): WORKLOADS ("mixed lmtp big idle"), MIX_CLIENTS ("10 50"),
 # MIX_SECONDS (20), BIG_N (100000), BIG_REPEAT (3), IDLE_NS ("1000 10000"),
 # IDLE_HOLD (10), MEM_GUARD_MB (3072), LMTP_SENDERS ("1 4 16"), LMTP_MESSAGES (2000), USERS (50),
-# CORPUS_N (2000), SEED (1), OUT (bench/results/<date>), KEEP_TMP (unset).
+# CORPUS_N (2000), SEED (1), OUT (bench/results/<date>), KEEP_TMP (unset),
+# AUTH_CACHE_TTL (300: both servers' authentication caches, in seconds; 0 = off).
 #
 # Writes raw JSON per workload and server plus summary.md to $OUT and prints
 # the summary table. Everything it starts is stopped by PID on exit.
@@ -30,6 +31,7 @@ USERS=${USERS:-50}
 MEM_GUARD_MB=${MEM_GUARD_MB:-3072}
 CORPUS_N=${CORPUS_N:-2000}
 SEED=${SEED:-1}
+AUTH_CACHE_TTL=${AUTH_CACHE_TTL:-300}
 PASSWORD=bench-secret
 OUT=${OUT:-$ROOT/bench/results/$(date -u +%Y-%m-%d_%H%M)}
 mkdir -p "$OUT"
@@ -108,6 +110,12 @@ mkdir -p "$T/pf"
 # Every load comes from 127.0.0.1: lift the per-IP and per-account caps
 # (defaults 100, for a household behind one NAT), as for Dovecot.
 printf '[limits]\nmax_connections_per_ip = 200000\nmax_connections_per_account = 200000\n' >"$T/pf/postfach.toml"
+# Credential cache (src/auth.rs): a repeated login with the same password
+# skips Argon2. Dovecot's auth_cache below gets the same TTL, but on a hit it
+# still verifies the password against the cached hash (passdb-cache.c,
+# passdb_cache_verify_plain), so it saves only the passwd-file lookup.
+# AUTH_CACHE_TTL=0 compares Argon2 on every login on both sides.
+printf '[auth]\ncache_ttl = %s\n' "$AUTH_CACHE_TTL" >>"$T/pf/postfach.toml"
 log "postfach: creating $USERS users + big1"
 for i in $(seq 1 "$USERS") big; do
     u=bench$i
@@ -165,6 +173,9 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_username_format = %Ln
+auth_cache_size = $([ "$AUTH_CACHE_TTL" = 0 ] && echo 0 || echo 10M)
+auth_cache_ttl = ${AUTH_CACHE_TTL}s
+auth_cache_negative_ttl = 0
 default_internal_user = $INTERNAL_USER
 default_internal_group = $(id -gn "$INTERNAL_USER")
 default_login_user = $LOGIN_USER

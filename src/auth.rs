@@ -3,9 +3,31 @@
 //!
 //! Credentials never reach logs: a password held in a struct is a [`Password`],
 //! whose `Debug` prints `Password(/* REDACTED */)`.
+//!
+//! ## Credential cache
+//!
+//! An Argon2id check costs tens of milliseconds of CPU and 19 MiB; mail clients
+//! log in again and again with the same password (one connection per folder,
+//! reconnects after sleep). Like Dovecot's `auth_cache`, [`AuthCache`] keeps,
+//! for `auth.cache_ttl` seconds after a successful check, the user, the stored
+//! hash it was checked against, and HMAC-SHA256 of the password under a key
+//! drawn at random when the process starts. A later login with the same
+//! password while the stored hash is unchanged is accepted by comparing MACs
+//! (constant time) without running Argon2. Failed checks are never cached: a
+//! wrong password always pays the full Argon2 price, so the cache offers no
+//! fast way to guess. A password change (`postfach user passwd` while the server
+//! runs) changes the stored hash, which is read on every login, so the entry no
+//! longer matches. The trade-off: for up to `cache_ttl` seconds after a user
+//! logged in, the process memory holds a keyed MAC of the password, which lets
+//! someone able to read that memory (and thus the key) test guesses at SHA-256
+//! speed instead of Argon2 speed. `cache_ttl = 0` turns the cache off.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -130,7 +152,103 @@ pub fn authenticate(store: &store::Store, user: &str, password: &str) -> Option<
     }
 }
 
-/// [`authenticate`] on the hashing pool, for async callers.
+/// Entries the credential cache holds at most; the oldest go first.
+pub const AUTH_CACHE_MAX_ENTRIES: usize = 10_000;
+
+/// Successful logins remembered for a while (see the module docs).
+pub struct AuthCache {
+    ttl: Duration,
+    key: [u8; 32],
+    entries: Mutex<HashMap<String, CacheEntry>>,
+}
+
+struct CacheEntry {
+    account: store::AccountId,
+    /// The stored hash the password was verified against.
+    hash: String,
+    mac: [u8; 32],
+    at: Instant,
+}
+
+impl AuthCache {
+    /// A cache keeping successes for `ttl` (zero: nothing is cached).
+    pub fn new(ttl: Duration) -> AuthCache {
+        AuthCache { ttl, key: rand::rngs::OsRng.gen(), entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn mac(&self, user: &str, password: &str) -> [u8; 32] {
+        // The user is part of the message, so equal passwords of two users
+        // give different MACs.
+        let mut msg = Vec::with_capacity(user.len() + password.len() + 1);
+        msg.extend_from_slice(user.as_bytes());
+        msg.push(0);
+        msg.extend_from_slice(password.as_bytes());
+        let mac = hmac_sha256(&self.key, &msg);
+        msg.iter_mut().for_each(|b| *b = 0);
+        mac
+    }
+
+    /// Whether `password` was verified for `user` against exactly `hash`
+    /// within the TTL.
+    fn hit(&self, user: &str, account: store::AccountId, hash: &str, password: &str) -> bool {
+        if self.ttl.is_zero() {
+            return false;
+        }
+        let mac = self.mac(user, password);
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(user).is_some_and(|e| {
+            e.account == account && e.hash == hash && e.at.elapsed() < self.ttl && constant_time_eq(&e.mac, &mac)
+        })
+    }
+
+    fn insert(&self, user: &str, account: store::AccountId, hash: &str, password: &str) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let entry = CacheEntry { account, hash: hash.to_string(), mac: self.mac(user, password), at: Instant::now() };
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= AUTH_CACHE_MAX_ENTRIES && !entries.contains_key(user) {
+            let ttl = self.ttl;
+            entries.retain(|_, e| e.at.elapsed() < ttl);
+            if entries.len() >= AUTH_CACHE_MAX_ENTRIES {
+                if let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.at).map(|(k, _)| k.clone()) {
+                    entries.remove(&oldest);
+                }
+            }
+        }
+        entries.insert(user.to_string(), entry);
+    }
+
+    /// Entries held (expired ones included until they are replaced or pruned).
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) with a 32-byte key.
+fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        ipad[i] ^= k;
+        opad[i] ^= k;
+    }
+    let inner = Sha256::new().chain_update(ipad).chain_update(msg).finalize();
+    Sha256::new().chain_update(opad).chain_update(inner).finalize().into()
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// [`authenticate`] on the hashing pool, for async callers, through the
+/// credential cache: a success within the TTL against the same stored hash is
+/// answered at once; everything else (every failure included) runs Argon2 on
+/// the pool.
 ///
 /// Argon2id needs 19 MiB per hash. Run on tokio's blocking pool, a burst of
 /// logins would hash on hundreds of threads at once, and every thread's malloc
@@ -138,11 +256,50 @@ pub fn authenticate(store: &store::Store, user: &str, password: &str) -> Option<
 /// after 1 000 IDLE logins, bench/RESULTS.md). A fixed pool of one thread per
 /// core bounds that memory to a few arenas, and bounds the CPU that logins can
 /// take from mailbox commands.
-pub async fn authenticate_async(store: &store::Store, user: &str, password: &str) -> Option<store::AccountId> {
+pub async fn authenticate_async(
+    store: &store::Store,
+    cache: &std::sync::Arc<AuthCache>,
+    user: &str,
+    password: &str,
+) -> Option<store::AccountId> {
+    let lookup = {
+        let (store, user) = (store.clone(), user.to_string());
+        tokio::task::spawn_blocking(move || store.password_hash(&user)).await
+    };
+    let found = match lookup {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot read password hash");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "password lookup task failed");
+            None
+        }
+    };
+    if let Some((id, hash)) = &found {
+        if cache.hit(user, *id, hash, password) {
+            return Some(*id);
+        }
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let (store, user, password) = (store.clone(), user.to_string(), Password::new(password));
+    let (cache, user, password) = (cache.clone(), user.to_string(), Password::new(password));
     let job: HashJob = Box::new(move || {
-        let _ = tx.send(authenticate(&store, &user, password.as_str()));
+        let id = match found {
+            Some((id, hash)) => {
+                let ok = verify_password(&hash, password.as_str());
+                if ok {
+                    cache.insert(&user, id, &hash, password.as_str());
+                }
+                ok.then_some(id)
+            }
+            // As in [`authenticate`]: an unknown user costs the same.
+            None => {
+                let _ = verify_password(dummy_hash(), password.as_str());
+                None
+            }
+        };
+        let _ = tx.send(id);
     });
     if hash_pool().send(job).is_err() {
         return None;
@@ -267,6 +424,56 @@ mod tests {
         assert_eq!(a.len(), GENERATED_PASSWORD_LEN);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, generate_password());
+    }
+
+    #[test]
+    fn hmac_sha256_known_answer_rfc4231_case_2() {
+        // Key "Jefe": shorter keys are zero-padded (RFC 2104 §2), so padding
+        // it to 32 bytes gives the same MAC.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let mac = hmac_sha256(&key, b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn auth_cache_hits_only_the_same_password_against_the_same_hash() {
+        let cache = AuthCache::new(Duration::from_secs(60));
+        let id = store::AccountId(7);
+        assert!(!cache.hit("tim", id, "H1", "pw"), "empty cache");
+        cache.insert("tim", id, "H1", "pw");
+        assert!(cache.hit("tim", id, "H1", "pw"));
+        assert!(!cache.hit("tim", id, "H1", "pW"), "a wrong password never hits");
+        assert!(!cache.hit("tim", id, "H2", "pw"), "a changed stored hash never hits");
+        assert!(!cache.hit("tom", id, "H1", "pw"), "another user");
+        assert!(!cache.hit("tim", store::AccountId(8), "H1", "pw"), "a recreated account");
+        // Another process's key gives other MACs.
+        assert_ne!(cache.mac("tim", "pw"), AuthCache::new(Duration::from_secs(60)).mac("tim", "pw"));
+    }
+
+    #[test]
+    fn auth_cache_ttl_zero_disables_and_entries_expire() {
+        let off = AuthCache::new(Duration::ZERO);
+        off.insert("tim", store::AccountId(1), "H", "pw");
+        assert!(off.is_empty());
+        assert!(!off.hit("tim", store::AccountId(1), "H", "pw"));
+        let short = AuthCache::new(Duration::from_millis(30));
+        short.insert("tim", store::AccountId(1), "H", "pw");
+        assert!(short.hit("tim", store::AccountId(1), "H", "pw"));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!short.hit("tim", store::AccountId(1), "H", "pw"), "expired");
+    }
+
+    #[test]
+    fn auth_cache_is_bounded() {
+        let cache = AuthCache::new(Duration::from_secs(60));
+        for i in 0..AUTH_CACHE_MAX_ENTRIES + 10 {
+            cache.insert(&format!("u{i}"), store::AccountId(i as i64), "H", "pw");
+        }
+        assert_eq!(cache.len(), AUTH_CACHE_MAX_ENTRIES);
+        let last = AUTH_CACHE_MAX_ENTRIES + 9;
+        assert!(cache.hit(&format!("u{last}"), store::AccountId(last as i64), "H", "pw"));
     }
 
     #[test]

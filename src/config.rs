@@ -301,6 +301,10 @@ pub struct Auth {
     /// non-loopback addresses. Default false: such connections advertise
     /// LOGINDISABLED until STARTTLS (RFC 9051 §6.2.3).
     pub allow_plaintext: bool,
+    /// Seconds a successful password check is remembered (src/auth.rs,
+    /// `AuthCache`): a login with the same password against the unchanged
+    /// stored hash skips Argon2. Failures are never cached. 300; 0 disables.
+    pub cache_ttl: u64,
 }
 
 /// Mail delivery over LMTP and `postfach deliver` (DESIGN.md §4).
@@ -386,7 +390,7 @@ impl Default for Limits {
 
 impl Default for Auth {
     fn default() -> Self {
-        Auth { allow_plaintext: false }
+        Auth { allow_plaintext: false, cache_ttl: 300 }
     }
 }
 
@@ -515,6 +519,12 @@ const SETTINGS: &[Setting] = &[
         section: "auth",
         key: "allow_plaintext",
         doc: "Allow LOGIN/AUTHENTICATE on plain (non-TLS) connections from non-loopback\naddresses. When false, such connections advertise LOGINDISABLED until STARTTLS\n(RFC 9051 §6.2.3).",
+        example: None,
+    },
+    Setting {
+        section: "auth",
+        key: "cache_ttl",
+        doc: "Seconds a successful password check is remembered, so that repeated logins\nwith the same password skip Argon2 (like Dovecot's auth_cache). Held in memory:\nuser, stored hash and HMAC-SHA256 of the password under a random per-process\nkey. Failed logins are never cached and always pay for Argon2; a password change\ntakes effect at once. 0 disables. The trade-off is in docs/architecture.md.",
         example: None,
     },
     Setting {

@@ -565,3 +565,56 @@ async fn overlong_sasl_response_is_refused() {
     assert!(raw.maybe_line(Duration::from_millis(200)).await.is_none());
     assert_not_authenticated(&mut raw).await;
 }
+
+// ---- credential cache (auth.cache_ttl, src/auth.rs) ----
+
+#[tokio::test]
+async fn wrong_password_is_refused_after_a_cached_success() {
+    let server = common::start().await;
+    assert_eq!(postfach::config::Config::default().auth.cache_ttl, 300);
+    let mut raw = Raw::connect(server.addr).await;
+    assert!(login_line(&mut raw, USER, &format!("\"{PASSWORD}\"")).await.starts_with("T OK"));
+    // The success is cached now; only the very same password may use it.
+    for wrong in ["\"wrong password\"", &format!("\"{PASSWORD} \""), &format!("\"{}\"", &PASSWORD[1..])] {
+        let mut raw = Raw::connect(server.addr).await;
+        let no = login_line(&mut raw, USER, wrong).await;
+        assert!(no.starts_with("T NO [AUTHENTICATIONFAILED]"), "{wrong}: {no}");
+        assert_not_authenticated(&mut raw).await;
+    }
+    let mut raw = Raw::connect(server.addr).await;
+    assert!(login_line(&mut raw, USER, &format!("\"{PASSWORD}\"")).await.starts_with("T OK"));
+}
+
+#[tokio::test]
+async fn password_change_while_running_invalidates_the_cached_login() {
+    let server = common::start().await;
+    let mut raw = Raw::connect(server.addr).await;
+    assert!(login_line(&mut raw, USER, &format!("\"{PASSWORD}\"")).await.starts_with("T OK"));
+    // What `postfach user passwd` does while the server runs.
+    server.store.set_password_hash(USER, &postfach::auth::hash_password("new secret")).unwrap();
+    let mut raw = Raw::connect(server.addr).await;
+    let no = login_line(&mut raw, USER, &format!("\"{PASSWORD}\"")).await;
+    assert!(no.starts_with("T NO [AUTHENTICATIONFAILED]"), "old password after the change: {no}");
+    let mut raw = Raw::connect(server.addr).await;
+    assert!(login_line(&mut raw, USER, "\"new secret\"").await.starts_with("T OK"));
+    // And the other way round: the new password is cached, the old still refused.
+    let mut raw = Raw::connect(server.addr).await;
+    assert!(login_line(&mut raw, USER, "\"new secret\"").await.starts_with("T OK"));
+    let mut raw = Raw::connect(server.addr).await;
+    assert!(login_line(&mut raw, USER, &format!("\"{PASSWORD}\"")).await.starts_with("T NO"));
+}
+
+#[tokio::test]
+async fn cache_ttl_zero_still_authenticates_every_login() {
+    let server = common::start_with(|c| c.auth.cache_ttl = 0).await;
+    for _ in 0..2 {
+        let mut raw = Raw::connect(server.addr).await;
+        assert!(login_line(&mut raw, USER, &format!("\"{PASSWORD}\"")).await.starts_with("T OK"));
+        let mut raw = Raw::connect(server.addr).await;
+        let no = login_line(&mut raw, USER, "\"wrong\"").await;
+        assert!(no.starts_with("T NO [AUTHENTICATIONFAILED]"), "{no}");
+    }
+    server.store.set_password_hash(USER, &postfach::auth::hash_password("new secret")).unwrap();
+    let mut raw = Raw::connect(server.addr).await;
+    assert!(login_line(&mut raw, USER, &format!("\"{PASSWORD}\"")).await.starts_with("T NO"));
+}

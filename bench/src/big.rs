@@ -24,6 +24,8 @@ pub struct Opts {
     pub from: String,
     pub max_size: usize,
     pub window: usize,
+    /// Only the operations whose names contain one of these (lower case).
+    pub ops: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -173,10 +175,13 @@ pub async fn run(o: Opts, corpus: &[Vec<u8>]) -> Result<BigResult> {
         ("UID SEARCH TEXT", format!("UID SEARCH TEXT {}", o.word)),
         ("UID SEARCH FROM", format!("UID SEARCH FROM {}", o.from)),
     ];
+    let wanted = |name: &str| {
+        o.ops.as_ref().is_none_or(|ops| ops.iter().any(|w| name.to_ascii_lowercase().contains(w.as_str())))
+    };
     for rep in 0..o.repeat {
         let mut c = Client::login(&o.host, o.port, &o.user, &o.password).await?;
         c.timeout = Duration::from_secs(600);
-        for (name, cmd) in &cmds {
+        for (name, cmd) in cmds.iter().filter(|(name, _)| wanted(name)) {
             let t = Instant::now();
             let (r, n) = c.cmd_count(cmd).await?;
             let d = t.elapsed();

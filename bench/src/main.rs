@@ -103,6 +103,10 @@ enum Cmd {
         /// APPENDs in flight on the pipelined fill connection.
         #[arg(long, default_value_t = 64)]
         window: usize,
+        /// Only the timed operations whose names contain one of these
+        /// (comma-separated, case-insensitive), e.g. `select,flags,envelope`.
+        #[arg(long)]
+        ops: Option<String>,
         #[arg(long)]
         corpus: PathBuf,
         #[arg(long)]
@@ -192,7 +196,7 @@ async fn main() -> Result<()> {
             lmtp::print(&r);
             write_json(&json, &r)?;
         }
-        Cmd::Bigmailbox { conn, user, password, count, repeat, word, from, max_size, window, corpus, json } => {
+        Cmd::Bigmailbox { conn, user, password, count, repeat, word, from, max_size, window, ops, corpus, json } => {
             let corpus = corpus::load_dir(&corpus)?;
             let o = big::Opts {
                 host: conn.host,
@@ -205,6 +209,7 @@ async fn main() -> Result<()> {
                 from,
                 max_size,
                 window,
+                ops: ops.map(|s| s.split(',').map(|o| o.trim().to_ascii_lowercase()).collect()),
             };
             let r = big::run(o, &corpus).await?;
             big::print(&r);

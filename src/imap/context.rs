@@ -419,7 +419,7 @@ fn mentions_largest(key: &SearchKey) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use store::{Flags, MailboxId, MailboxInfo, MessageSummary};
+    use store::{MailboxId, MailboxInfo};
 
     fn view(uids: &[u32]) -> View {
         let mailbox = MailboxInfo {
@@ -431,8 +431,7 @@ mod tests {
             special_use: None,
             object_id: String::new(),
         };
-        let summaries = uids.iter().map(|&uid| MessageSummary { uid, modseq: 1, flags: Flags::default() }).collect();
-        View::new(mailbox, false, 1, summaries)
+        View::new(mailbox, false, 1, uids.to_vec())
     }
 
     fn set(ranges: &[(u32, u32)]) -> SequenceSet {

@@ -1,13 +1,20 @@
 //! The selected mailbox as this client knows it (DESIGN.md §3): the ordered
-//! UIDs (sequence numbers are positions), the flags last told, and the MODSEQ
-//! the view was brought up to. Changes made by other sessions and deliveries
-//! are read from the store with `changes_since` and told to the client as
-//! `EXISTS`, `FETCH (FLAGS …)` and `EXPUNGE`.
+//! UIDs (sequence numbers are positions) and the MODSEQ the view was brought
+//! up to. Changes made by other sessions and deliveries are read from the
+//! store with `changes_since` and told to the client as `EXISTS`,
+//! `FETCH (FLAGS …)` and `EXPUNGE`.
+//!
+//! The view holds no flags: a message whose MODSEQ grew past the view's has
+//! changed, and its new flags are sent, unless this session already told them
+//! at that MODSEQ (its own STORE, or `\Seen` set by its FETCH: `told`). So
+//! SELECT needs only the UID list, which the store keeps cached
+//! ([`store::MailboxSnapshot`]), and a 100 000-message mailbox costs 400 KB per
+//! session instead of a `Flags` per message.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use imap_proto::{Data, FetchValue};
-use store::{Flags, MailboxInfo, MessageSummary};
+use store::{Flags, MailboxInfo};
 
 use super::context::{self, Contexts};
 use super::convert::flags_to_wire;
@@ -19,8 +26,10 @@ pub struct View {
     pub read_only: bool,
     /// `uids[i]` is the UID of message sequence number `i + 1`.
     pub uids: Vec<u32>,
-    /// Flags as last told to the client, parallel to `uids`.
-    pub flags: Vec<Flags>,
+    /// Messages whose flags this session told the client at a MODSEQ above
+    /// `modseq` (UID → that MODSEQ): a sync does not repeat them. Entries at or
+    /// below `modseq` are dropped by each sync, so this stays small.
+    pub told: HashMap<u32, u64>,
     /// Every change up to this MODSEQ has been applied to the view (though
     /// expunges may still be pending).
     pub modseq: u64,
@@ -34,13 +43,12 @@ pub struct View {
 }
 
 impl View {
-    pub fn new(mailbox: MailboxInfo, read_only: bool, modseq: u64, summaries: Vec<MessageSummary>) -> View {
-        let (uids, flags) = summaries.into_iter().map(|s| (s.uid, s.flags)).unzip();
+    pub fn new(mailbox: MailboxInfo, read_only: bool, modseq: u64, uids: Vec<u32>) -> View {
         View {
             mailbox,
             read_only,
             uids,
-            flags,
+            told: HashMap::new(),
             modseq,
             pending_expunge: BTreeSet::new(),
             saved: Vec::new(),
@@ -64,15 +72,17 @@ impl View {
     pub fn remove(&mut self, uid: u32) -> Option<u32> {
         let i = self.uids.binary_search(&uid).ok()?;
         self.uids.remove(i);
-        self.flags.remove(i);
+        self.told.remove(&uid);
         self.pending_expunge.remove(&uid);
         Some(i as u32 + 1)
     }
 
-    /// Records flags the client has been told (after STORE/FETCH).
-    pub fn set_flags(&mut self, uid: u32, flags: &Flags) {
-        if let Ok(i) = self.uids.binary_search(&uid) {
-            self.flags[i] = flags.clone();
+    /// Records that the client was told a message's flags as of `modseq`
+    /// (after STORE, or FETCH setting `\Seen`).
+    pub fn set_flags(&mut self, uid: u32, modseq: u64) {
+        if modseq > self.modseq && self.uids.binary_search(&uid).is_ok() {
+            let m = self.told.entry(uid).or_insert(modseq);
+            *m = (*m).max(modseq);
         }
     }
 }
@@ -133,35 +143,33 @@ impl Session {
         let changed: Vec<u32> =
             if view.contexts.is_empty() { Vec::new() } else { changes.changed.iter().map(|s| s.uid).collect() };
         let before = view.exists();
-        let mut flag_updates = Vec::new();
-        for s in changes.changed.iter().cloned() {
+        let mut flag_updates: Vec<(u32, Flags, u64)> = Vec::new();
+        for s in changes.changed {
             match view.uids.binary_search(&s.uid) {
-                Ok(i) => {
-                    if view.flags[i] != s.flags {
-                        view.flags[i] = s.flags.clone();
-                        flag_updates.push(s.uid);
+                Ok(_) => {
+                    // Already told by this session at (or after) this MODSEQ?
+                    if view.told.get(&s.uid).is_none_or(|&m| s.modseq > m) {
+                        flag_updates.push((s.uid, s.flags, s.modseq));
                     }
                 }
-                Err(i) if i == view.uids.len() => {
-                    view.uids.push(s.uid);
-                    view.flags.push(s.flags);
-                }
+                Err(i) if i == view.uids.len() => view.uids.push(s.uid),
                 // Older than our newest but unknown: expunged before we saw it.
                 Err(_) => {}
             }
         }
         view.modseq = view.modseq.max(changes.highest_modseq);
+        let modseq = view.modseq;
+        view.told.retain(|_, m| *m > modseq);
         if view.exists() != before {
             out.push(Data::Exists(view.exists()));
         }
-        let modseqs: std::collections::HashMap<u32, u64> = changes.changed.iter().map(|s| (s.uid, s.modseq)).collect();
-        for uid in flag_updates {
-            if let Ok(i) = view.uids.binary_search(&uid) {
-                let mut items = vec![FetchValue::Uid(uid), FetchValue::Flags(flags_to_wire(&view.flags[i]))];
+        for (uid, flags, modseq) in flag_updates {
+            if let Some(seq) = view.seq_of(uid) {
+                let mut items = vec![FetchValue::Uid(uid), FetchValue::Flags(flags_to_wire(&flags))];
                 if self.enabled.condstore {
-                    items.push(FetchValue::ModSeq(modseqs.get(&uid).copied().unwrap_or(view.modseq)));
+                    items.push(FetchValue::ModSeq(modseq));
                 }
-                out.push(Data::Fetch { seq: i as u32 + 1, items });
+                out.push(Data::Fetch { seq, items });
             }
         }
         for d in out {
@@ -213,9 +221,8 @@ pub async fn vanished_since(
         let uids: Vec<u32> = changes.expunged.into_iter().filter(|&u| set.contains(u, largest)).collect();
         return Ok(to_ranges(&uids));
     }
-    let status = account.status(mailbox).await?;
-    let existing: Vec<u32> = account.summaries(mailbox).await?.into_iter().map(|s| s.uid).collect();
-    Ok(missing_ranges(&existing, status.uid_next.saturating_sub(1), set, largest))
+    let snap = account.snapshot(mailbox).await?;
+    Ok(missing_ranges(&snap.uids, snap.uid_next.saturating_sub(1), set, largest))
 }
 
 /// Runs of consecutive numbers in a sorted list.

@@ -30,6 +30,8 @@ pub struct Shared {
     pub per_ip: Counter<IpAddr>,
     /// Logged-in connections per account (`limits.max_connections_per_account`).
     pub per_account: Counter<store::AccountId>,
+    /// Successful password checks remembered for `auth.cache_ttl` seconds.
+    pub auth_cache: Arc<crate::auth::AuthCache>,
 }
 
 /// Counts open things per key; a [`Slot`] gives its place back when dropped.
@@ -109,7 +111,9 @@ impl Server {
         let notify = crate::notify::bind(store.data_dir())
             .map_err(|e| tracing::warn!(error = %e, "cannot bind the change notification socket"))
             .ok();
-        let shared = Shared { config, store, tls, spool_dir, per_ip: Counter::new(), per_account: Counter::new() };
+        let auth_cache = Arc::new(crate::auth::AuthCache::new(std::time::Duration::from_secs(config.auth.cache_ttl)));
+        let shared =
+            Shared { config, store, tls, spool_dir, per_ip: Counter::new(), per_account: Counter::new(), auth_cache };
         Ok(Server { shared: Arc::new(shared), imap, imaps, lmtp, lmtp_unix, managesieve, notify })
     }
 

@@ -57,6 +57,24 @@ fn num(n: impl std::fmt::Display, out: &mut Vec<u8>) {
     let _ = write!(out, "{n}");
 }
 
+/// Decimal digits of `n` without `core::fmt`: a FETCH of a large mailbox
+/// writes several numbers per message, and `write!` cost more than the rest
+/// of the response (bench/RESULTS.md, callgrind).
+fn uint(n: u64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
 fn join<T>(items: &[T], out: &mut Vec<u8>, mut f: impl FnMut(&T, &mut Vec<u8>)) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -512,20 +530,23 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
             flag_list(flags, out);
         }
         Data::Exists(n) => {
-            let _ = write!(out, "{n} EXISTS");
+            uint(u64::from(*n), out);
+            out.extend_from_slice(b" EXISTS");
         }
         Data::Recent(n) => {
             let _ = write!(out, "{n} RECENT");
         }
         Data::Expunge(n) => {
-            let _ = write!(out, "{n} EXPUNGE");
+            uint(u64::from(*n), out);
+            out.extend_from_slice(b" EXPUNGE");
         }
         Data::Vanished { earlier, uids } => {
             out.extend_from_slice(if *earlier { b"VANISHED (EARLIER) " } else { b"VANISHED " });
             encode_sequence_set(uids, out);
         }
         Data::Fetch { seq, items } => {
-            let _ = write!(out, "{seq} FETCH (");
+            uint(u64::from(*seq), out);
+            out.extend_from_slice(b" FETCH (");
             join(items, out, fetch_value);
             out.push(b')');
         }
@@ -649,14 +670,16 @@ fn fetch_value(v: &FetchValue, out: &mut Vec<u8>) {
             flag_list(flags, out);
         }
         FetchValue::Uid(n) => {
-            let _ = write!(out, "UID {n}");
+            out.extend_from_slice(b"UID ");
+            uint(u64::from(*n), out);
         }
         FetchValue::InternalDate(dt) => {
             out.extend_from_slice(b"INTERNALDATE ");
             date_time(dt, out);
         }
         FetchValue::Rfc822Size(n) => {
-            let _ = write!(out, "RFC822.SIZE {n}");
+            out.extend_from_slice(b"RFC822.SIZE ");
+            uint(*n, out);
         }
         FetchValue::Envelope(b) => {
             out.extend_from_slice(b"ENVELOPE ");
@@ -713,7 +736,9 @@ fn fetch_value(v: &FetchValue, out: &mut Vec<u8>) {
             nstring(d.as_deref(), out);
         }
         FetchValue::ModSeq(n) => {
-            let _ = write!(out, "MODSEQ ({n})");
+            out.extend_from_slice(b"MODSEQ (");
+            uint(*n, out);
+            out.push(b')');
         }
         FetchValue::EmailId(_) | FetchValue::ThreadId(_) | FetchValue::SaveDate(_) => objectid_fetch_value(v, out),
         // RFC 8970 §7 `"PREVIEW" SP nstring`
@@ -798,6 +823,15 @@ pub fn nstring(bytes: Option<&[u8]>, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::{Date, PartialRange, StatusItem, Tag, ThreadNode};
+
+    #[test]
+    fn uint_writes_every_number_like_display() {
+        for n in [0u64, 7, 9, 10, 99, 100, 4_294_967_295, 1 << 53, u64::MAX] {
+            let mut out = b"x".to_vec();
+            uint(n, &mut out);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
+    }
 
     fn enc(r: Response) -> String {
         let mut out = Vec::new();

@@ -37,10 +37,11 @@ use std::thread::JoinHandle;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::snapshot::{MailboxSnapshot, SnapshotCache};
 use crate::{
-    db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FlagOp, Flags, MailboxId, MailboxInfo,
-    MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, QuotaLimits, QuotaUsage, Result,
-    UsageChange,
+    db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FetchParts, FlagOp, Flags, MailboxId,
+    MailboxInfo, MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, QuotaLimits, QuotaUsage,
+    Result, UsageChange,
 };
 
 pub mod fts;
@@ -73,6 +74,8 @@ pub struct Account {
     writer_thread: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
     readers: Arc<ReadPool>,
+    /// The data directory's snapshots of mailboxes for SELECT.
+    snapshots: Arc<SnapshotCache>,
 }
 
 impl std::fmt::Debug for Account {
@@ -466,6 +469,18 @@ fn reserve_uids(conn: &Connection, mb: &MailboxInfo, n: usize) -> Result<u32> {
     Ok(first as u32)
 }
 
+/// A mailbox's snapshot, current as of the read transaction `c`.
+fn snapshot_in(
+    c: &Connection,
+    cache: &SnapshotCache,
+    account: AccountId,
+    mailbox: MailboxId,
+) -> Result<Arc<MailboxSnapshot>> {
+    let mb = mailbox_by_id(c, mailbox)?;
+    let floor: i64 = c.query_row("SELECT tombstone_floor FROM mailboxes WHERE id = ?1", [mailbox.0], |r| r.get(0))?;
+    cache.current(c, account, &mb, floor as u64)
+}
+
 fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MessageSummary> {
     Ok(MessageSummary {
         uid: r.get::<_, i64>(0)? as u32,
@@ -602,6 +617,28 @@ const RECORD_COLS: &str = "uid, modseq, flags, keywords, internaldate, internald
     thread_refs, email_id, thread_id, savedate,
     from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs, preview";
 
+/// [`RECORD_COLS`] for FETCH: the search and sort keys, which FETCH never
+/// uses, and the large columns it was not asked for come back empty (typed
+/// literals in their place), so SQLite neither decodes nor copies them.
+fn fetch_cols(p: FetchParts) -> String {
+    RECORD_COLS
+        .split(',')
+        .map(str::trim)
+        .map(|c| match c {
+            "envelope" if !p.envelope => "x''",
+            "bodystructure" if !p.bodystructure => "x''",
+            "body" if !p.body => "x''",
+            "email_id" | "thread_id" if !p.ids => "''",
+            "savedate" if !p.ids => "0",
+            "sent_date" => "NULL",
+            "subject" | "from_addr" | "to_addr" | "cc_addr" | "message_id" | "thread_refs" | "from_mailbox"
+            | "to_mailbox" | "cc_mailbox" | "display_from" | "display_to" | "sort_refs" => "''",
+            c => c,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
         uid: r.get::<_, i64>(0)? as u32,
@@ -676,7 +713,7 @@ fn thread_of_refs(conn: &Connection, refs: &[String]) -> Result<Option<String>> 
 impl Account {
     /// Opens the account database at `path` (creating it with the default
     /// mailboxes if new) and starts its writer thread.
-    pub(crate) fn open(id: AccountId, path: &Path, blobs: BlobStore) -> Result<Account> {
+    pub(crate) fn open(id: AccountId, path: &Path, blobs: BlobStore, snapshots: Arc<SnapshotCache>) -> Result<Account> {
         let conn = init_db(path)?;
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
@@ -696,6 +733,7 @@ impl Account {
             writer_thread: Some(thread),
             commits,
             readers: Arc::new(ReadPool { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }),
+            snapshots,
         })
     }
 
@@ -797,6 +835,7 @@ impl Account {
             return Err(Error::NotAllowed(name.to_string()));
         }
         let name = name.to_string();
+        let (snapshots, id) = (self.snapshots.clone(), self.id);
         self.write(move |c, changes| {
             let mb = mailbox_by_name(c, &name)?.ok_or_else(|| Error::NoSuchMailbox(name.clone()))?;
             if !children(c, &name)?.is_empty() {
@@ -807,6 +846,7 @@ impl Account {
             // RFC 5464 §4.1: a mailbox's annotations go with it.
             c.execute("DELETE FROM metadata WHERE mailbox_id = ?1", [mb.id.0])?;
             c.execute("DELETE FROM mailboxes WHERE id = ?1", [mb.id.0])?;
+            snapshots.remove((id, mb.id));
             changes.push(Change::MailboxList);
             Ok(())
         })
@@ -1102,7 +1142,15 @@ impl Account {
         .await
     }
 
-    /// UID, MODSEQ and flags of every message, ascending by UID (SELECT).
+    /// What SELECT needs: UIDs, keywords in use, first unseen message, as of
+    /// the mailbox's current HIGHESTMODSEQ; from the process-wide cache when
+    /// it is current (see [`crate::snapshot`]).
+    pub async fn snapshot(&self, mailbox: MailboxId) -> Result<Arc<MailboxSnapshot>> {
+        let (snapshots, id) = (self.snapshots.clone(), self.id);
+        self.read(move |c| snapshot_in(c, &snapshots, id, mailbox)).await
+    }
+
+    /// UID, MODSEQ and flags of every message, ascending by UID.
     pub async fn summaries(&self, mailbox: MailboxId) -> Result<Vec<MessageSummary>> {
         self.read(move |c| {
             let _ = mailbox_by_id(c, mailbox)?;
@@ -1170,12 +1218,32 @@ impl Account {
         .await
     }
 
-    /// UID, MODSEQ and flags of these UIDs (those that exist), ascending:
-    /// FETCH of flags alone reads no message metadata.
-    pub async fn summaries_of(&self, mailbox: MailboxId, uids: Vec<u32>) -> Result<Vec<MessageSummary>> {
+    /// [`Account::records`] for FETCH: only the parts in `parts` are read
+    /// (see [`FetchParts`]); MessageMeta's search and sort keys are empty.
+    pub async fn fetch_records(
+        &self,
+        mailbox: MailboxId,
+        uids: Vec<u32>,
+        parts: FetchParts,
+    ) -> Result<Vec<MessageRecord>> {
         self.read(move |c| {
             let _ = mailbox_by_id(c, mailbox)?;
-            summaries_for(c, mailbox, &uids)
+            rows_for(c, &fetch_cols(parts), mailbox, &uids, record_from_row)
+        })
+        .await
+    }
+
+    /// UID, MODSEQ and flags of these UIDs (those that exist), ascending:
+    /// FETCH of flags alone. Answered from the mailbox's snapshot
+    /// ([`Account::snapshot`], checked against HIGHESTMODSEQ in the same read
+    /// transaction), so no message row is read.
+    pub async fn summaries_of(&self, mailbox: MailboxId, mut uids: Vec<u32>) -> Result<Vec<MessageSummary>> {
+        let (snapshots, id) = (self.snapshots.clone(), self.id);
+        self.read(move |c| {
+            let snap = snapshot_in(c, &snapshots, id, mailbox)?;
+            uids.sort_unstable();
+            uids.dedup();
+            Ok(uids.iter().filter_map(|u| snap.uids.binary_search(u).ok()).map(|i| snap.summary(i)).collect())
         })
         .await
     }
@@ -1383,7 +1451,7 @@ mod tests {
     fn open_tmp() -> (tempfile::TempDir, Account) {
         let dir = tempfile::tempdir().unwrap();
         let blobs = BlobStore::new(dir.path().join("blobs"));
-        let acc = Account::open(AccountId(1), &dir.path().join("index.sqlite"), blobs).unwrap();
+        let acc = Account::open(AccountId(1), &dir.path().join("index.sqlite"), blobs, Arc::default()).unwrap();
         (dir, acc)
     }
 
@@ -1463,7 +1531,7 @@ mod tests {
             .unwrap();
         }
         let blobs = BlobStore::new(dir.path().join("blobs"));
-        let acc = Account::open(AccountId(1), &path, blobs).unwrap();
+        let acc = Account::open(AccountId(1), &path, blobs, Arc::default()).unwrap();
         let mbs = acc.mailboxes().await.unwrap();
         assert_eq!(mbs.len(), 2);
         for m in &mbs {

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::snapshot::SnapshotCache;
 use crate::{
     db, Account, AccountId, AccountInfo, AddressInfo, BlobStore, Change, Error, QuotaInfo, QuotaLimits, Recipient,
     Result,
@@ -28,6 +29,9 @@ struct StoreInner {
     /// Open accounts. Weak, so an account closes (its writer thread ends)
     /// when its last session goes.
     accounts: Mutex<HashMap<AccountId, Weak<Account>>>,
+    /// Mailbox snapshots for SELECT, shared by all accounts' handles and
+    /// kept when the last session of an account goes.
+    snapshots: Arc<SnapshotCache>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -57,6 +61,7 @@ impl Store {
                 blobs: BlobStore::new(data_dir.join("blobs")),
                 directory: Mutex::new(conn),
                 accounts: Mutex::new(HashMap::new()),
+                snapshots: Arc::default(),
             }),
         })
     }
@@ -181,7 +186,12 @@ impl Store {
         }
         let dir = self.account_dir(id);
         std::fs::create_dir_all(&dir)?;
-        let acc = Arc::new(Account::open(id, &dir.join("index.sqlite"), self.inner.blobs.clone())?);
+        let acc = Arc::new(Account::open(
+            id,
+            &dir.join("index.sqlite"),
+            self.inner.blobs.clone(),
+            self.inner.snapshots.clone(),
+        )?);
         open.retain(|_, w| w.strong_count() > 0);
         open.insert(id, Arc::downgrade(&acc));
         Ok(acc)

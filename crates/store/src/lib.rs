@@ -28,6 +28,7 @@ pub mod blob;
 mod db;
 pub mod directory;
 pub mod error;
+pub mod snapshot;
 pub mod types;
 
 pub use account::fts::{MessageText, TextField, TextTerm, Unindexed};
@@ -35,4 +36,5 @@ pub use account::Account;
 pub use blob::{BlobId, BlobStore};
 pub use directory::Store;
 pub use error::{Error, Result};
+pub use snapshot::MailboxSnapshot;
 pub use types::*;

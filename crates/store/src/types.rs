@@ -141,6 +141,18 @@ pub struct MessageMeta {
     pub text: Option<crate::MessageText>,
 }
 
+/// The large columns of a message a FETCH needs ([`crate::Account::fetch_records`]);
+/// those not wanted come back empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FetchParts {
+    pub envelope: bool,
+    pub bodystructure: bool,
+    /// The non-extensible BODY.
+    pub body: bool,
+    /// EMAILID, THREADID and SAVEDATE.
+    pub ids: bool,
+}
+
 /// A message row with its stored metadata (for FETCH and SEARCH).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRecord {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use store::{Error, FlagOp, Flags};
+use store::{Error, FlagOp, Flags, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_since_sees_flags_expunges_and_new_mail() {
@@ -250,4 +250,86 @@ async fn replace_within_is_atomic() {
     fx.acc.copy(inbox, vec![3], trash).await.unwrap();
     let copied = fx.acc.records(trash, vec![1]).await.unwrap();
     assert_eq!(copied[0].meta.preview.as_deref(), Some("new text"));
+}
+
+/// What a snapshot must say, read the slow way from every row.
+async fn expected_snapshot(acc: &store::Account, mb: store::MailboxId) -> (Vec<u32>, Option<u32>, u64) {
+    let s = acc.summaries(mb).await.unwrap();
+    let first_unseen = s.iter().find(|m| !m.flags.has(Flags::SEEN)).map(|m| m.uid);
+    (uids(&s), first_unseen, acc.status(mb).await.unwrap().highest_modseq)
+}
+
+async fn check_snapshot(
+    acc: &store::Account,
+    mb: store::MailboxId,
+    what: &str,
+) -> std::sync::Arc<store::MailboxSnapshot> {
+    let snap = acc.snapshot(mb).await.unwrap();
+    let (uids, first_unseen, modseq) = expected_snapshot(acc, mb).await;
+    assert_eq!(snap.uids, uids, "{what}: UIDs");
+    assert_eq!(snap.first_unseen, first_unseen, "{what}: first unseen");
+    assert_eq!(snap.modseq, modseq, "{what}: MODSEQ");
+    assert_eq!(snap.uid_next, acc.status(mb).await.unwrap().uid_next, "{what}: UIDNEXT");
+    // FETCH FLAGS is answered from it: every message's MODSEQ and flags.
+    let from_snapshot: Vec<_> = (0..snap.uids.len()).map(|i| snap.summary(i)).collect();
+    assert_eq!(from_snapshot, acc.summaries(mb).await.unwrap(), "{what}: MODSEQs and flags");
+    let some: Vec<u32> = uids.iter().copied().step_by(2).chain([9999]).collect();
+    let expected: Vec<_> = from_snapshot.iter().step_by(2).cloned().collect();
+    assert_eq!(acc.summaries_of(mb, some).await.unwrap(), expected, "{what}: summaries_of");
+    snap
+}
+
+/// SELECT's cached snapshot (crates/store/src/snapshot.rs) is brought forward
+/// through appends, flag changes, expunges, writes by another handle of the
+/// data directory (another process) and pruned tombstones, and always equals a
+/// fresh read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_follows_every_change() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    let empty = check_snapshot(&fx.acc, inbox, "empty").await;
+    assert!(empty.uids.is_empty() && empty.keywords.is_empty());
+    let batch: Vec<_> = (0..20).map(|i| msg(&fx.store, &i.to_string())).collect();
+    fx.acc.append(inbox, batch).await.unwrap();
+    let a = check_snapshot(&fx.acc, inbox, "appended").await;
+    // Unchanged mailbox: the very same snapshot, not a new read.
+    let b = fx.acc.snapshot(inbox).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b), "a current snapshot is shared");
+
+    // Seen on the first five: the first unseen moves on.
+    fx.acc.store_flags(inbox, vec![1, 2, 3, 4, 5], FlagOp::Add, flags(Flags::SEEN), None).await.unwrap();
+    assert_eq!(check_snapshot(&fx.acc, inbox, "seen 1-5").await.first_unseen, Some(6));
+    // The first unseen expunged, one below it unseen again, a keyword.
+    fx.acc.store_flags(inbox, vec![6], FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
+    fx.acc.expunge(inbox, Some(vec![6])).await.unwrap();
+    let kw = Flags { system: 0, keywords: vec!["$Work".into()] };
+    fx.acc.store_flags(inbox, vec![9], FlagOp::Add, kw, None).await.unwrap();
+    let s = check_snapshot(&fx.acc, inbox, "expunged first unseen").await;
+    assert_eq!(s.first_unseen, Some(7));
+    assert_eq!(s.keywords, vec!["$Work".to_string()]);
+    fx.acc.store_flags(inbox, vec![3], FlagOp::Remove, flags(Flags::SEEN), None).await.unwrap();
+    assert_eq!(check_snapshot(&fx.acc, inbox, "unseen again").await.first_unseen, Some(3));
+    // Everything seen, then new mail.
+    let all: Vec<u32> = (1..=20).collect();
+    fx.acc.store_flags(inbox, all, FlagOp::Add, flags(Flags::SEEN), None).await.unwrap();
+    assert_eq!(check_snapshot(&fx.acc, inbox, "all seen").await.first_unseen, None);
+    fx.acc.append(inbox, vec![msg(&fx.store, "21")]).await.unwrap();
+    assert_eq!(check_snapshot(&fx.acc, inbox, "new mail").await.first_unseen, Some(21));
+
+    // Another process (its own Store and cache) writes: seen through MODSEQ.
+    let other = Store::open(fx.dir.path()).unwrap();
+    let other_acc = other.account(fx.id).unwrap();
+    other_acc.store_flags(inbox, vec![1, 2, 21], FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
+    other_acc.expunge(inbox, Some(vec![1, 2, 21])).await.unwrap();
+    other_acc.append(inbox, vec![msg(&other, "22")]).await.unwrap();
+    let s = check_snapshot(&fx.acc, inbox, "other process").await;
+    assert!(!s.uids.contains(&21) && s.uids.contains(&22));
+
+    // Tombstones pruned past the cached MODSEQ: rebuilt, not brought forward.
+    fx.acc.snapshot(inbox).await.unwrap();
+    fx.acc.store_flags(inbox, vec![3], FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
+    fx.acc.expunge(inbox, Some(vec![3])).await.unwrap();
+    fx.acc.prune_tombstones(i64::MAX).await.unwrap();
+    let s = check_snapshot(&fx.acc, inbox, "pruned").await;
+    assert!(!s.uids.contains(&3));
 }

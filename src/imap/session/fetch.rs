@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use imap_proto::{Code, Data, FetchAttr, FetchValue, Section, SectionText, SequenceSet};
-use store::{FlagOp, Flags, MessageRecord};
+use imap_proto::{Code, Data, FetchAttr, FetchValue, Response, Section, SectionText, SequenceSet};
+use store::{FetchParts, FlagOp, Flags, MessageRecord};
 
 use super::{Done, Session, State};
 use crate::imap::convert::{flags_to_wire, unix_to_datetime};
@@ -82,26 +82,28 @@ impl Session {
         let flags_only =
             !sets_seen && items.iter().all(|i| matches!(i, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq));
         if flags_only {
+            // One item vector reused for every response, encoded in place: a
+            // `1:*` of a large mailbox is otherwise mostly allocation.
+            let mut spare: Vec<FetchValue> = Vec::with_capacity(items.len());
             for chunk in uids.chunks(CHUNK * 16) {
                 let summaries = account.summaries_of(mailbox, chunk.to_vec()).await?;
                 let State::Selected { view, .. } = &mut self.state else {
                     return Err(ImapError::Internal("FETCH outside the selected state".into()));
                 };
-                let mut out = Vec::with_capacity(summaries.len());
                 for s in summaries.into_iter().filter(|s| changed_since.is_none_or(|c| s.modseq > c)) {
                     let Some(seq) = view.seq_of(s.uid) else { continue };
-                    let values = items
-                        .iter()
-                        .map(|i| match i {
-                            FetchAttr::Uid => FetchValue::Uid(s.uid),
-                            FetchAttr::ModSeq => FetchValue::ModSeq(s.modseq),
-                            _ => FetchValue::Flags(flags_to_wire(&s.flags)),
-                        })
-                        .collect();
-                    out.push(Data::Fetch { seq, items: values });
-                }
-                for d in out {
-                    self.data(d);
+                    let mut values = std::mem::take(&mut spare);
+                    values.clear();
+                    values.extend(items.iter().map(|i| match i {
+                        FetchAttr::Uid => FetchValue::Uid(s.uid),
+                        FetchAttr::ModSeq => FetchValue::ModSeq(s.modseq),
+                        _ => FetchValue::Flags(flags_to_wire(&s.flags)),
+                    }));
+                    let resp = Response::Data(Data::Fetch { seq, items: values });
+                    imap_proto::encoder::encode(&resp, &mut self.conn.out);
+                    if let Response::Data(Data::Fetch { items, .. }) = resp {
+                        spare = items;
+                    }
                 }
                 if self.conn.out.len() >= FLUSH_AT {
                     self.conn.flush().await?;
@@ -109,8 +111,14 @@ impl Session {
             }
             return Ok(Done::ok(if uid { "UID FETCH completed" } else { "FETCH completed" }));
         }
+        let parts = FetchParts {
+            envelope: items.contains(&FetchAttr::Envelope),
+            bodystructure: items.contains(&FetchAttr::BodyStructure),
+            body: items.contains(&FetchAttr::Body),
+            ids: items.iter().any(|i| matches!(i, FetchAttr::EmailId | FetchAttr::ThreadId | FetchAttr::SaveDate)),
+        };
         for chunk in uids.chunks(CHUNK) {
-            let mut records = account.records(mailbox, chunk.to_vec()).await?;
+            let mut records = account.fetch_records(mailbox, chunk.to_vec(), parts).await?;
             if let Some(since) = changed_since {
                 records.retain(|r| r.modseq > since);
             }
@@ -153,7 +161,7 @@ impl Session {
                     return Err(ImapError::Internal("FETCH outside the selected state".into()));
                 };
                 if flags_changed {
-                    view.set_flags(rec.uid, &rec.flags);
+                    view.set_flags(rec.uid, rec.modseq);
                 }
                 let Some(seq) = view.seq_of(rec.uid) else { continue };
                 self.data(Data::Fetch { seq, items: values });

@@ -21,7 +21,13 @@ impl Session {
     /// subscribes to the account's change feed. Failures are slowed down and
     /// counted; too many end the connection.
     pub(super) async fn log_in(&mut self, user: &str, password: &str) -> Result<Done> {
-        let id = crate::auth::authenticate_async(&self.shared.store, &user.to_ascii_lowercase(), password).await;
+        let id = crate::auth::authenticate_async(
+            &self.shared.store,
+            &self.shared.auth_cache,
+            &user.to_ascii_lowercase(),
+            password,
+        )
+        .await;
         let Some(id) = id else {
             self.auth_failures += 1;
             tracing::info!(user, failures = self.auth_failures, "authentication failed");

@@ -38,18 +38,14 @@ impl Session {
         self.deselect(true);
         let account = self.account()?;
         let mailbox = self.find_mailbox(name).await?;
-        // MODSEQ first, then the messages: a change in between is re-read
-        // (harmlessly) by the next sync instead of being missed.
-        let status = account.status(mailbox.id).await?;
-        let summaries = account.summaries(mailbox.id).await?;
-        let mut view = View::new(mailbox.clone(), read_only, status.highest_modseq, summaries);
-        let uid_next = status.uid_next.max(view.largest_uid() + 1);
+        // UIDs, keywords and first unseen as of one MODSEQ, read in one
+        // transaction (or taken from the store's cache when still current).
+        let snap = account.snapshot(mailbox.id).await?;
+        let mut view = View::new(mailbox.clone(), read_only, snap.modseq, snap.uids.clone());
+        let uid_next = snap.uid_next.max(view.largest_uid() + 1);
 
         let mut flags = system_flags();
-        let mut keywords: Vec<String> = view.flags.iter().flat_map(|f| f.keywords.iter().cloned()).collect();
-        keywords.sort_by_key(|k| k.to_ascii_lowercase());
-        keywords.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-        flags.extend(keywords.into_iter().map(Flag::Keyword));
+        flags.extend(snap.keywords.iter().cloned().map(Flag::Keyword));
         let mut perm = permanent_flags();
         perm.extend(flags.iter().filter(|f| matches!(f, Flag::Keyword(_))).cloned());
 
@@ -59,9 +55,8 @@ impl Session {
             // \Recent is not kept (IMAP4rev2 removed it); IMAP4rev1 clients
             // still expect the response.
             self.data(Data::Recent(0));
-            let first_unseen = view.flags.iter().position(|f| !f.has(store::Flags::SEEN));
-            if let Some(i) = first_unseen {
-                self.untagged_ok(Code::Unseen(i as u32 + 1), "first unseen message");
+            if let Some(seq) = snap.first_unseen.and_then(|uid| view.seq_of(uid)) {
+                self.untagged_ok(Code::Unseen(seq), "first unseen message");
             }
         }
         self.untagged_ok(Code::UidValidity(mailbox.uid_validity), "UIDs valid");
@@ -74,7 +69,7 @@ impl Session {
         let wire = self.wire_name(&mailbox.name);
         self.data(Data::List { attributes: attrs, delimiter: Some('/'), name: wire, child_info: None });
         if self.enabled.condstore {
-            self.untagged_ok(Code::HighestModSeq(status.highest_modseq), "highest MODSEQ");
+            self.untagged_ok(Code::HighestModSeq(snap.modseq), "highest MODSEQ");
         }
         if let Some(q) = params.qresync.filter(|q| q.uid_validity == mailbox.uid_validity) {
             let known = q.known_uids.unwrap_or(SequenceSet::Ranges(vec![(SeqNum::Value(1), SeqNum::Largest)]));
@@ -86,7 +81,7 @@ impl Session {
             let changed = account.changes_since(mailbox.id, q.modseq).await?.changed;
             for s in changed {
                 let Some(seq) = view.seq_of(s.uid) else { continue };
-                view.set_flags(s.uid, &s.flags);
+                view.set_flags(s.uid, s.modseq);
                 self.data(Data::Fetch {
                     seq,
                     items: vec![
@@ -98,7 +93,6 @@ impl Session {
             }
         }
 
-        view.modseq = status.highest_modseq;
         let (account, user) = match std::mem::replace(&mut self.state, State::Logout) {
             State::Authenticated { account, user } => (account, user),
             other => {

@@ -44,7 +44,7 @@ impl Session {
         let mut out = Vec::new();
         for s in &updated {
             let Some(seq) = view.seq_of(s.uid) else { continue };
-            view.set_flags(s.uid, &s.flags);
+            view.set_flags(s.uid, s.modseq);
             // RFC 7162 §3.1.3: with UNCHANGEDSINCE the FETCH is sent even
             // with .SILENT, so the client learns the new MODSEQ.
             if !action.silent || unchanged_since.is_some() {
