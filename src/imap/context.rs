@@ -246,6 +246,7 @@ fn reevaluate(view: &mut View, records: &[(MessageRecord, Option<Vec<u8>>)], now
                 record: rec,
                 raw: raw.as_deref(),
                 now,
+                recent: view.is_recent(rec.uid),
             };
             match (c.contains(rec.uid), matches(&c.program, &ctx)) {
                 (true, false) => {

@@ -27,6 +27,8 @@ pub struct SearchContext<'a> {
     pub raw: Option<&'a [u8]>,
     /// The current time, Unix seconds (OLDER/YOUNGER).
     pub now: i64,
+    /// Whether the message is `\Recent` for this session (RFC 3501 §2.3.2).
+    pub recent: bool,
 }
 
 /// Whether evaluating `key` needs the message bytes (BCC, HEADER, BODY, TEXT);
@@ -217,9 +219,10 @@ fn eval(key: &SearchKey, m: &SearchContext<'_>, c: &Content<'_>) -> bool {
         SearchKey::Unseen => !flag(Flags::SEEN),
         SearchKey::Keyword(k) => r.flags.has_keyword(k),
         SearchKey::Unkeyword(k) => !r.flags.has_keyword(k),
-        // postfach keeps no \Recent: nothing is recent, so nothing is new.
-        SearchKey::New | SearchKey::Recent => false,
-        SearchKey::Old => true,
+        // RFC 3501 §6.4.4: \Recent as this session knows it (never for IMAP4rev2).
+        SearchKey::Recent => m.recent,
+        SearchKey::New => m.recent && !flag(Flags::SEEN),
+        SearchKey::Old => !m.recent,
         SearchKey::Before(d) => internal_date(r).is_some_and(|x| x < *d),
         SearchKey::On(d) => internal_date(r).is_some_and(|x| x == *d),
         SearchKey::Since(d) => internal_date(r).is_some_and(|x| x >= *d),
@@ -374,6 +377,7 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
             record: r,
             raw: with_raw.then_some(MSG),
             now: 1_057_127_400 + 100,
+            recent: false,
         };
         matches(&key, &ctx)
     }
@@ -579,7 +583,15 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         let mut r = record(0, &[]);
         r.meta = fetch::compute_meta(raw);
         let check = |key: SearchKey| {
-            let ctx = SearchContext { seq: 1, largest_seq: 1, largest_uid: 50, record: &r, raw: Some(raw), now: 0 };
+            let ctx = SearchContext {
+                seq: 1,
+                largest_seq: 1,
+                largest_uid: 50,
+                record: &r,
+                raw: Some(raw),
+                now: 0,
+                recent: false,
+            };
             matches(&key, &ctx)
         };
         assert!(check(SearchKey::Body(s("hello bold"))));

@@ -40,6 +40,12 @@ pub struct View {
     pub saved: Vec<u32>,
     /// RFC 5267 §4 update contexts; they end with the view.
     pub contexts: Contexts,
+    /// Keywords the client was told in `FLAGS` (SELECT, or later when a
+    /// keyword first appeared: RFC 9051 §7.3.5).
+    pub keywords: Vec<String>,
+    /// UID ranges recent for this session (RFC 3501 §2.3.2 `\Recent`), claimed
+    /// from the store by a read-write IMAP4rev1 session.
+    pub recent: Vec<(u32, u32)>,
 }
 
 impl View {
@@ -53,7 +59,20 @@ impl View {
             pending_expunge: BTreeSet::new(),
             saved: Vec::new(),
             contexts: Contexts::default(),
+            keywords: Vec::new(),
+            recent: Vec::new(),
         }
+    }
+
+    /// Whether `uid` is `\Recent` for this session.
+    pub fn is_recent(&self, uid: u32) -> bool {
+        self.recent.iter().any(|&(a, b)| (a..=b).contains(&uid))
+    }
+
+    /// How many messages of the view are `\Recent` for this session.
+    pub fn recent_count(&self) -> u32 {
+        let below = |u: u32| self.uids.partition_point(|&x| x < u);
+        self.recent.iter().map(|&(a, b)| below(b.saturating_add(1)) - below(a)).sum::<usize>() as u32
     }
 
     pub fn exists(&self) -> u32 {
@@ -100,6 +119,7 @@ impl Session {
     /// EXPUNGE responses are sent only when `allow_expunge`; otherwise those
     /// messages keep their sequence numbers until a later command.
     pub async fn sync_selected(&mut self, allow_expunge: bool) -> Result<()> {
+        let claims_recent = !self.enabled.imap4rev2;
         let State::Selected { account, view, .. } = &mut self.state else {
             return Ok(());
         };
@@ -162,6 +182,18 @@ impl Session {
         view.told.retain(|_, m| *m > modseq);
         if view.exists() != before {
             out.push(Data::Exists(view.exists()));
+            // RFC 3501 §2.3.2, §7.3.2: the first session to learn of new
+            // messages has them as \Recent, and is told how many it has.
+            // A read-only session sees them recent without taking them.
+            if claims_recent {
+                if let Some(r) = account.recent(view.mailbox.id, !view.read_only).await? {
+                    let from = view.recent.last().map_or(*r.start(), |&(_, b)| b.max(*r.start() - 1) + 1);
+                    if from <= *r.end() {
+                        view.recent.push((from, *r.end()));
+                    }
+                }
+                out.push(Data::Recent(view.recent_count()));
+            }
         }
         for (uid, flags, modseq) in flag_updates {
             if let Some(seq) = view.seq_of(uid) {

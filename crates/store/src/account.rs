@@ -980,13 +980,13 @@ impl Account {
         .await
     }
 
-    /// RFC 3501 §2.3.2 `\Recent`: gives the caller (a read-write IMAP4rev1
-    /// session that selected `mailbox` or is learning of new messages in it)
-    /// the messages no session has been told of yet, so that no other
-    /// session sees them as recent. Returns the UID range now recent for the
-    /// caller, or `None` when there is nothing new. Costs a write only when
-    /// there is something to claim.
-    pub async fn claim_recent(&self, mailbox: MailboxId) -> Result<Option<std::ops::RangeInclusive<u32>>> {
+    /// RFC 3501 §2.3.2 `\Recent`: the messages no session has been told of
+    /// yet, as a UID range (`None`: nothing new). With `claim` (a read-write
+    /// IMAP4rev1 session that selected `mailbox` or is learning of new
+    /// messages in it) they become the caller's, so that no other session
+    /// sees them as recent; without (EXAMINE) they stay recent. Costs a write
+    /// only when there is something to claim.
+    pub async fn recent(&self, mailbox: MailboxId, claim: bool) -> Result<Option<std::ops::RangeInclusive<u32>>> {
         let (recent_uid, uid_next): (u32, u32) = self
             .read(move |c| {
                 let mut stmt = c.prepare_cached("SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?1")?;
@@ -997,6 +997,9 @@ impl Account {
             .await?;
         if recent_uid + 1 >= uid_next {
             return Ok(None);
+        }
+        if !claim {
+            return Ok(Some(recent_uid + 1..=uid_next - 1));
         }
         self.write(move |c, _| {
             let (old, last): (u32, u32) = c

@@ -82,7 +82,7 @@ pub struct MailboxStatus {
     /// Sum of RFC822.SIZE of the messages flagged `\Deleted` (RFC 9208 DELETED-STORAGE).
     pub deleted_size: u64,
     /// Messages no read-write IMAP4rev1 session has been told of yet
-    /// (RFC 3501 §2.3.2 `\Recent`; see [`crate::Account::claim_recent`]).
+    /// (RFC 3501 §2.3.2 `\Recent`; see [`crate::Account::recent`]).
     pub recent: u32,
 }
 

@@ -204,10 +204,13 @@ async fn feed_reports_mailbox_changes_after_commit() {
 async fn recent_is_claimed_once() {
     let fx = setup();
     let id = fx.acc.create_mailbox("R", None).await.unwrap();
-    assert_eq!(fx.acc.claim_recent(id).await.unwrap(), None);
+    assert_eq!(fx.acc.recent(id, true).await.unwrap(), None);
     fx.acc.append(id, vec![msg(&fx.store, "1"), msg(&fx.store, "2")]).await.unwrap();
     assert_eq!(fx.acc.status(id).await.unwrap().recent, 2);
-    let (a, b) = (fx.acc.claim_recent(id), fx.acc.claim_recent(id));
+    // Looking (EXAMINE) takes nothing.
+    assert_eq!(fx.acc.recent(id, false).await.unwrap(), Some(1..=2));
+    assert_eq!(fx.acc.recent(id, false).await.unwrap(), Some(1..=2));
+    let (a, b) = (fx.acc.recent(id, true), fx.acc.recent(id, true));
     let (a, b) = tokio::join!(a, b);
     let mut got = [a.unwrap(), b.unwrap()];
     got.sort_by_key(|r| r.is_some());
@@ -215,12 +218,12 @@ async fn recent_is_claimed_once() {
     assert_eq!(fx.acc.status(id).await.unwrap().recent, 0);
     fx.acc.append(id, vec![msg(&fx.store, "3")]).await.unwrap();
     assert_eq!(fx.acc.status(id).await.unwrap().recent, 1);
-    assert_eq!(fx.acc.claim_recent(id).await.unwrap(), Some(3..=3));
+    assert_eq!(fx.acc.recent(id, true).await.unwrap(), Some(3..=3));
     // Expunged before anyone claims it: the range still moves on.
     fx.acc.append(id, vec![msg(&fx.store, "4")]).await.unwrap();
     fx.acc.store_flags(id, vec![4], FlagOp::Add, flags(Flags::DELETED), None).await.unwrap();
     fx.acc.expunge(id, None).await.unwrap();
     assert_eq!(fx.acc.status(id).await.unwrap().recent, 0);
-    assert_eq!(fx.acc.claim_recent(id).await.unwrap(), Some(4..=4));
-    assert_eq!(fx.acc.claim_recent(id).await.unwrap(), None);
+    assert_eq!(fx.acc.recent(id, true).await.unwrap(), Some(4..=4));
+    assert_eq!(fx.acc.recent(id, true).await.unwrap(), None);
 }

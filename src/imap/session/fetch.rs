@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use imap_proto::{Code, Data, FetchAttr, FetchValue, Response, Section, SectionText, SequenceSet};
+use imap_proto::{Code, Data, FetchAttr, FetchValue, Section, SectionText, SequenceSet};
 use store::{FetchParts, FlagOp, Flags, MessageRecord};
 
 use super::{Done, Session, State};
@@ -87,11 +87,8 @@ impl Session {
             let mut spare: Vec<FetchValue> = Vec::with_capacity(items.len());
             for chunk in uids.chunks(CHUNK * 16) {
                 let summaries = account.summaries_of(mailbox, chunk.to_vec()).await?;
-                let State::Selected { view, .. } = &mut self.state else {
-                    return Err(ImapError::Internal("FETCH outside the selected state".into()));
-                };
                 for s in summaries.into_iter().filter(|s| changed_since.is_none_or(|c| s.modseq > c)) {
-                    let Some(seq) = view.seq_of(s.uid) else { continue };
+                    let Some(seq) = self.view()?.seq_of(s.uid) else { continue };
                     let mut values = std::mem::take(&mut spare);
                     values.clear();
                     values.extend(items.iter().map(|i| match i {
@@ -99,11 +96,7 @@ impl Session {
                         FetchAttr::ModSeq => FetchValue::ModSeq(s.modseq),
                         _ => FetchValue::Flags(flags_to_wire(&s.flags)),
                     }));
-                    let resp = Response::Data(Data::Fetch { seq, items: values });
-                    imap_proto::encoder::encode(&resp, &mut self.conn.out);
-                    if let Response::Data(Data::Fetch { items, .. }) = resp {
-                        spare = items;
-                    }
+                    spare = self.fetch_data(seq, values);
                 }
                 if self.conn.out.len() >= FLUSH_AT {
                     self.conn.flush().await?;

@@ -81,7 +81,9 @@ use std::time::Duration;
 
 use ::store::{Account, Change};
 use imap_proto::parser::{self, ParseLimits};
-use imap_proto::{encoder, Code, Command, CommandBody, Data, MailboxName, Response, SequenceSet, StatusKind};
+use imap_proto::{
+    encoder, Code, Command, CommandBody, Data, FetchValue, Flag, MailboxName, Response, SequenceSet, StatusKind,
+};
 use tokio::sync::broadcast;
 use tracing::Instrument;
 
@@ -478,8 +480,58 @@ impl Session {
         encoder::encode(resp, &mut self.conn.out);
     }
 
-    pub fn data(&mut self, data: Data) {
+    pub fn data(&mut self, mut data: Data) {
+        if let Data::Fetch { seq, items } = &mut data {
+            self.decorate_flags(*seq, items);
+        }
         self.write(&Response::Data(data));
+    }
+
+    /// Writes a FETCH response as [`Session::data`] does and hands its item
+    /// vector back, so that a `1:*` of a large mailbox reuses one allocation.
+    pub fn fetch_data(&mut self, seq: u32, mut items: Vec<FetchValue>) -> Vec<FetchValue> {
+        self.decorate_flags(seq, &mut items);
+        let resp = Response::Data(Data::Fetch { seq, items });
+        encoder::encode(&resp, &mut self.conn.out);
+        match resp {
+            Response::Data(Data::Fetch { items, .. }) => items,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every FETCH response with FLAGS passes here, whatever sent it: adds
+    /// `\Recent` for this session's recent messages (IMAP4rev1, RFC 3501
+    /// §2.3.2), and when a keyword appears that the client was not told in
+    /// `FLAGS` yet, first sends the new `FLAGS` and `PERMANENTFLAGS`
+    /// (RFC 9051 §7.3.5: FLAGS "MUST be sent" when the set changes).
+    fn decorate_flags(&mut self, seq: u32, items: &mut [FetchValue]) {
+        let rev1 = !self.enabled.imap4rev2;
+        let State::Selected { view, .. } = &mut self.state else { return };
+        let Some(FetchValue::Flags(flags)) = items.iter_mut().find(|i| matches!(i, FetchValue::Flags(_))) else {
+            return;
+        };
+        let mut announce = false;
+        for f in flags.iter() {
+            if let Flag::Keyword(k) = f {
+                if !view.keywords.iter().any(|t| t.eq_ignore_ascii_case(k)) {
+                    view.keywords.push(k.clone());
+                    announce = true;
+                }
+            }
+        }
+        let uid = view.uids.get((seq as usize).wrapping_sub(1)).copied();
+        if rev1 && uid.is_some_and(|u| view.is_recent(u)) && !flags.contains(&Flag::Recent) {
+            flags.push(Flag::Recent);
+        }
+        if announce {
+            view.keywords.sort_by_key(|k| k.to_ascii_lowercase());
+            let (all, perm) = select::flags_and_permanent(&view.keywords);
+            let read_only = view.read_only;
+            self.write(&Response::Data(Data::Flags(all)));
+            if !read_only {
+                self.untagged_ok(Code::PermanentFlags(perm), "flags permitted");
+            }
+        }
     }
 
     pub fn bye(&mut self, text: &str) {

@@ -97,8 +97,11 @@ impl Session {
             let records = account.records(mailbox, chunk.to_vec()).await?;
             for rec in &records {
                 let raw = if with_body { Some(self.read_message(rec).await?) } else { None };
-                let Some(seq) = self.view()?.seq_of(rec.uid) else { continue };
-                let ctx = SearchContext { seq, largest_seq, largest_uid, record: rec, raw: raw.as_deref(), now };
+                let view = self.view()?;
+                let Some(seq) = view.seq_of(rec.uid) else { continue };
+                let recent = view.is_recent(rec.uid);
+                let ctx =
+                    SearchContext { seq, largest_seq, largest_uid, record: rec, raw: raw.as_deref(), now, recent };
                 if matches(criteria, &ctx) {
                     hits.push(f(seq, rec));
                 }

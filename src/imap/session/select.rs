@@ -18,6 +18,16 @@ fn system_flags() -> Vec<Flag> {
     vec![Flag::Answered, Flag::Flagged, Flag::Deleted, Flag::Seen, Flag::Draft]
 }
 
+/// The `FLAGS` and `PERMANENTFLAGS` lists of a mailbox whose messages use
+/// `keywords` (RFC 9051 §7.3.5, §7.1).
+pub(super) fn flags_and_permanent(keywords: &[String]) -> (Vec<Flag>, Vec<Flag>) {
+    let mut flags = system_flags();
+    flags.extend(keywords.iter().cloned().map(Flag::Keyword));
+    let mut perm = permanent_flags();
+    perm.extend(keywords.iter().cloned().map(Flag::Keyword));
+    (flags, perm)
+}
+
 impl Session {
     /// RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE:
     /// `select = "SELECT" SP mailbox [select-params]`. A failed SELECT leaves
@@ -44,17 +54,19 @@ impl Session {
         let mut view = View::new(mailbox.clone(), read_only, snap.modseq, snap.uids.clone());
         let uid_next = snap.uid_next.max(view.largest_uid() + 1);
 
-        let mut flags = system_flags();
-        flags.extend(snap.keywords.iter().cloned().map(Flag::Keyword));
-        let mut perm = permanent_flags();
-        perm.extend(flags.iter().filter(|f| matches!(f, Flag::Keyword(_))).cloned());
+        view.keywords = snap.keywords.clone();
+        let (flags, perm) = flags_and_permanent(&view.keywords);
 
         self.data(Data::Flags(flags));
         self.data(Data::Exists(view.exists()));
         if !self.enabled.imap4rev2 {
-            // \Recent is not kept (IMAP4rev2 removed it); IMAP4rev1 clients
-            // still expect the response.
-            self.data(Data::Recent(0));
+            // RFC 3501 §2.3.2: a read-write IMAP4rev1 session takes the
+            // messages no session has seen as its \Recent ones (IMAP4rev2
+            // removed \Recent; EXAMINE leaves them to the next SELECT).
+            if let Some(r) = account.recent(mailbox.id, !read_only).await? {
+                view.recent.push((*r.start(), *r.end()));
+            }
+            self.data(Data::Recent(view.recent_count()));
             if let Some(seq) = snap.first_unseen.and_then(|uid| view.seq_of(uid)) {
                 self.untagged_ok(Code::Unseen(seq), "first unseen message");
             }

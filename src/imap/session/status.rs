@@ -37,8 +37,8 @@ pub fn status_data(
 }
 
 /// The requested numeric STATUS items in the order asked (`MAILBOXID`, a
-/// string, is left out: see [`status_data`]). `RECENT` is always 0
-/// (\Recent is not kept; IMAP4rev2 removed it). `append_limit` is the
+/// string, is left out: see [`status_data`]). `RECENT` counts the
+/// messages no session has taken as `\Recent` yet (RFC 3501 §2.3.2). `append_limit` is the
 /// server's APPENDLIMIT (the same for every mailbox).
 pub fn status_values(s: &MailboxStatus, items: &[StatusItem], append_limit: u64) -> Vec<(StatusItem, u64)> {
     items
@@ -47,7 +47,7 @@ pub fn status_values(s: &MailboxStatus, items: &[StatusItem], append_limit: u64)
         .map(|&i| {
             let v = match i {
                 StatusItem::Messages => u64::from(s.messages),
-                StatusItem::Recent => 0,
+                StatusItem::Recent => u64::from(s.recent),
                 StatusItem::UidNext => u64::from(s.uid_next),
                 StatusItem::UidValidity => u64::from(s.uid_validity),
                 StatusItem::Unseen => u64::from(s.unseen),
