@@ -387,6 +387,7 @@ async fn replace_seen_by_two_sessions() {
             format!("* OK [APPENDUID {v} 5] Replacement Message ready"),
             "* 4 EXPUNGE".to_string(),
             "* 4 EXISTS".to_string(),
+            "* 1 RECENT".to_string(),
             "A003 OK REPLACE completed".to_string(),
         ]
     );

@@ -269,7 +269,7 @@ async fn other_sessions_flag_changes_carry_modseq() {
     b.cmd("SELECT INBOX").await;
     b.cmd("STORE 1 +FLAGS (\\Seen)").await;
     let r = a.cmd("NOOP").await;
-    assert!(has(&r, "* 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ ("), "{r:?}");
+    assert!(has(&r, "* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) MODSEQ ("), "{r:?}");
 }
 
 #[tokio::test]

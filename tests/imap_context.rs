@@ -232,12 +232,17 @@ async fn addto_on_append_by_another_session_and_on_lmtp_delivery() {
     let pushed = unsolicited(&mut a, Duration::from_millis(500)).await;
     assert_eq!(
         pushed,
-        ["* 2 EXISTS", &format!("* ESEARCH (TAG \"U\") UID ADDTO (0 {uid})"), "* ESEARCH (TAG \"S\") ADDTO (0 2)"]
+        [
+            "* 2 EXISTS",
+            "* 2 RECENT",
+            &format!("* ESEARCH (TAG \"U\") UID ADDTO (0 {uid})"),
+            "* ESEARCH (TAG \"S\") ADDTO (0 2)"
+        ]
     );
     // Not matching: EXISTS, and only the ALL context grows.
     append(&mut b, "INBOX", &message("other", "x")).await;
     let pushed = unsolicited(&mut a, Duration::from_millis(500)).await;
-    assert_eq!(pushed, ["* 3 EXISTS", "* ESEARCH (TAG \"S\") ADDTO (0 3)"]);
+    assert_eq!(pushed, ["* 3 EXISTS", "* 3 RECENT", "* ESEARCH (TAG \"S\") ADDTO (0 3)"]);
 
     // LMTP delivery reaches the context as well.
     let mut lmtp = common::Lmtp::hello(server.lmtp_addr).await;
@@ -245,9 +250,10 @@ async fn addto_on_append_by_another_session_and_on_lmtp_delivery() {
     assert!(r[0].starts_with("250 "), "{r:?}");
     let r = a.cmd("NOOP").await;
     assert_eq!(
-        &r[..3],
+        &r[..4],
         [
             "* 4 EXISTS",
+            "* 4 RECENT",
             &format!("* ESEARCH (TAG \"U\") UID ADDTO (0 {})", uid + 2),
             "* ESEARCH (TAG \"S\") ADDTO (0 4)"
         ]
@@ -310,7 +316,10 @@ async fn flag_changes_move_messages_in_and_out_of_unseen() {
     assert_eq!(a.tagged("N", "UID SEARCH RETURN (UPDATE ALL) UNSEEN").await[0], "* ESEARCH (TAG \"N\") UID ALL 1:3");
     // Own STORE: FETCH, then REMOVEFROM, before the tagged OK.
     let r = a.cmd("STORE 2 +FLAGS (\\Seen)").await;
-    assert_eq!(r, ["* 2 FETCH (FLAGS (\\Seen))", "* ESEARCH (TAG \"N\") UID REMOVEFROM (0 2)", "T OK STORE completed"]);
+    assert_eq!(
+        r,
+        ["* 2 FETCH (FLAGS (\\Seen \\Recent))", "* ESEARCH (TAG \"N\") UID REMOVEFROM (0 2)", "T OK STORE completed"]
+    );
     // A flag that does not change the match: nothing.
     let r = a.cmd("STORE 1 +FLAGS (\\Flagged)").await;
     assert!(updates(&r, "N").is_empty(), "{r:?}");
@@ -322,7 +331,7 @@ async fn flag_changes_move_messages_in_and_out_of_unseen() {
     assert_eq!(updates(&pushed, "N"), ["* ESEARCH (TAG \"N\") UID REMOVEFROM (0 1,3)"], "{pushed:?}");
     assert_ok(&b.cmd("STORE 2 -FLAGS.SILENT (\\Seen)").await, "T");
     let pushed = unsolicited(&mut a, Duration::from_millis(500)).await;
-    assert_eq!(pushed, ["* 2 FETCH (UID 2 FLAGS ())", "* ESEARCH (TAG \"N\") UID ADDTO (0 2)"]);
+    assert_eq!(pushed, ["* 2 FETCH (UID 2 FLAGS (\\Recent))", "* ESEARCH (TAG \"N\") UID ADDTO (0 2)"]);
     // MUST (§4.1, §4.3): no updates for a search that did not ask for them.
     let r = a.tagged("Q", "UID SEARCH RETURN (ALL) UNSEEN").await;
     assert_eq!(r[0], "* ESEARCH (TAG \"Q\") UID ALL 2");
@@ -462,14 +471,18 @@ async fn updates_during_idle() {
     a.send(b"I IDLE\r\n").await;
     assert!(a.line().await.starts_with("+ "));
     let mut b = Raw::login(server.addr).await;
+    // An IMAP4rev2 writer never takes \Recent, so `a` gets every new message
+    // as recent, whoever syncs first (RFC 3501 §2.3.2).
+    b.cmd("ENABLE IMAP4rev2").await;
     select(&mut b, "INBOX").await;
     assert_ok(&b.cmd("STORE 1 +FLAGS.SILENT (\\Flagged)").await, "T");
-    assert_eq!(a.line().await, "* 1 FETCH (UID 1 FLAGS (\\Flagged))");
+    assert_eq!(a.line().await, "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))");
     assert_eq!(a.line().await, "* ESEARCH (TAG \"F\") UID ADDTO (0 1)");
     let uid = append(&mut b, "INBOX", &message("m2", "x")).await;
     assert_eq!(a.line().await, "* 2 EXISTS");
+    assert_eq!(a.line().await, "* 2 RECENT");
     assert_ok(&b.cmd(&format!("UID STORE {uid} +FLAGS.SILENT (\\Flagged)")).await, "T");
-    assert_eq!(a.line().await, format!("* 2 FETCH (UID {uid} FLAGS (\\Flagged))"));
+    assert_eq!(a.line().await, format!("* 2 FETCH (UID {uid} FLAGS (\\Flagged \\Recent))"));
     assert_eq!(a.line().await, format!("* ESEARCH (TAG \"F\") UID ADDTO (0 {uid})"));
     assert_ok(&b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await, "T");
     assert_ok(&b.cmd("EXPUNGE").await, "T");
@@ -480,7 +493,11 @@ async fn updates_during_idle() {
     }
     assert_eq!(
         lines,
-        ["* 1 FETCH (UID 1 FLAGS (\\Flagged \\Deleted))", "* ESEARCH (TAG \"F\") UID REMOVEFROM (0 1)", "* 1 EXPUNGE"]
+        [
+            "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Deleted \\Recent))",
+            "* ESEARCH (TAG \"F\") UID REMOVEFROM (0 1)",
+            "* 1 EXPUNGE"
+        ]
     );
     a.send(b"DONE\r\n").await;
     assert_eq!(a.until_tagged("I").await, ["I OK IDLE terminated"]);

@@ -214,7 +214,7 @@ async fn fetch_envelope_and_simple_attributes() {
     assert_ok(&r);
     let l = fetch_line(&r, 1);
     assert!(l.contains("UID 1"), "{l}");
-    assert!(l.contains("FLAGS ()"), "{l}");
+    assert!(l.contains("FLAGS (\\Recent)"), "{l}");
     assert!(l.contains(&format!("RFC822.SIZE {}", msg.len())), "{l}");
     // RFC 9051 §7.5.2: date, subject, from, sender, reply-to, to, cc, bcc,
     // in-reply-to, message-id; sender and reply-to default to from.
@@ -321,7 +321,7 @@ async fn fetch_body_sections() {
 
     // None of these set \Seen.
     let r = raw.cmd("FETCH 1 FLAGS").await;
-    assert!(fetch_line(&r, 1).contains("FLAGS ()"), "{r:?}");
+    assert!(fetch_line(&r, 1).contains("FLAGS (\\Recent)"), "{r:?}");
 }
 
 #[tokio::test]
@@ -364,13 +364,13 @@ async fn fetch_rfc822_items() {
     let r = raw.cmd("FETCH 1 RFC822.TEXT").await;
     let l = fetch_line(&r, 1);
     assert_eq!(item(l, "RFC822.TEXT").unwrap(), &msg[split..]);
-    assert!(l.contains("FLAGS (\\Seen)"), "{l}");
+    assert!(l.contains("FLAGS (\\Seen \\Recent)"), "{l}");
 
     // RFC822 is BODY[]: sets \Seen.
     let r = raw.cmd("FETCH 2 RFC822").await;
     let l = fetch_line(&r, 2);
     assert_eq!(item(l, "RFC822").unwrap(), msg);
-    assert!(l.contains("FLAGS (\\Seen)"), "{l}");
+    assert!(l.contains("FLAGS (\\Seen \\Recent)"), "{l}");
 }
 
 #[tokio::test]
@@ -401,7 +401,7 @@ async fn fetch_macros_all_fast_full() {
     assert!(!l.contains("BODYSTRUCTURE"), "{l}");
     // The macros do not set \Seen.
     let r = raw.cmd("FETCH 1 FLAGS").await;
-    assert!(fetch_line(&r, 1).contains("FLAGS ()"), "{r:?}");
+    assert!(fetch_line(&r, 1).contains("FLAGS (\\Recent)"), "{r:?}");
 }
 
 #[tokio::test]
@@ -415,7 +415,7 @@ async fn body_fetch_without_peek_sets_seen_and_reports_flags() {
     let r = raw.cmd("FETCH 1 BODY.PEEK[TEXT]").await;
     assert!(!fetch_line(&r, 1).contains("FLAGS"), "{r:?}");
     let r = raw.cmd("FETCH 1 BODY[TEXT]").await;
-    assert!(fetch_line(&r, 1).contains("FLAGS (\\Seen)"), "{r:?}");
+    assert!(fetch_line(&r, 1).contains("FLAGS (\\Seen \\Recent)"), "{r:?}");
     // Already seen: FLAGS is not repeated unasked.
     let r = raw.cmd("FETCH 1 BODY[TEXT]").await;
     assert!(!fetch_line(&r, 1).contains("FLAGS"), "{r:?}");
@@ -492,10 +492,10 @@ async fn store_add_remove_replace_and_silent() {
 
     let r = raw.cmd("STORE 1 -FLAGS (\\Seen)").await;
     let l = fetch_line(&r, 1);
-    assert!(l.contains("FLAGS (\\Flagged)"), "{l}");
+    assert!(l.contains("FLAGS (\\Flagged \\Recent)"), "{l}");
 
     let r = raw.cmd("STORE 1 FLAGS (\\Answered)").await;
-    assert!(fetch_line(&r, 1).contains("FLAGS (\\Answered)"), "{r:?}");
+    assert!(fetch_line(&r, 1).contains("FLAGS (\\Answered \\Recent)"), "{r:?}");
 
     let r = raw.cmd("STORE 1:2 +FLAGS.SILENT (\\Draft)").await;
     assert_ok(&r);
@@ -506,7 +506,7 @@ async fn store_add_remove_replace_and_silent() {
     let r = raw.cmd("FETCH 1:2 FLAGS").await;
     let l1 = fetch_line(&r, 1);
     assert!(l1.contains("\\Answered") && l1.contains("\\Draft") && !l1.contains("\\Flagged"), "{l1}");
-    assert!(fetch_line(&r, 2).contains("FLAGS ()"), "{r:?}");
+    assert!(fetch_line(&r, 2).contains("FLAGS (\\Recent)"), "{r:?}");
 
     // UID STORE includes the UID.
     let r = raw.cmd("UID STORE 2 +FLAGS (\\Seen)").await;
@@ -555,7 +555,7 @@ async fn store_in_read_only_mailbox_is_refused() {
     let r = raw.cmd("UID STORE 1 +FLAGS (\\Seen)").await;
     assert_no(&r);
     let r = raw.cmd("FETCH 1 FLAGS").await;
-    assert!(fetch_line(&r, 1).contains("FLAGS ()"), "{r:?}");
+    assert!(fetch_line(&r, 1).contains("FLAGS (\\Recent)"), "{r:?}");
 }
 
 // ----- COPY, MOVE -----

@@ -33,7 +33,7 @@ async fn selected_mailbox_events_arrive_without_a_command() {
     laptop.cmd("SELECT INBOX").await;
     laptop.cmd("STORE 1 +FLAGS (\\Flagged)").await;
     let got = unsolicited(&mut phone, Duration::from_millis(1000)).await;
-    assert!(got.iter().any(|l| l == "* 1 FETCH (UID 1 FLAGS (\\Flagged))"), "{got:?}");
+    assert!(got.iter().any(|l| l == "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))"), "{got:?}");
 
     laptop.cmd("STORE 1 +FLAGS (\\Deleted)").await;
     laptop.cmd("EXPUNGE").await;

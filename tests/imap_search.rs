@@ -186,10 +186,12 @@ async fn flag_keys() {
     assert_eq!(search(&mut raw, "KEYWORD $Forwarded").await, [2]);
     assert_eq!(search(&mut raw, "UNKEYWORD $Forwarded").await, [1, 3, 4]);
     assert_eq!(search(&mut raw, "KEYWORD $Junk").await, Vec::<u32>::new());
-    // \Recent is not kept: RECENT and NEW match nothing, OLD everything.
-    assert_eq!(search(&mut raw, "RECENT").await, Vec::<u32>::new());
-    assert_eq!(search(&mut raw, "NEW").await, Vec::<u32>::new());
-    assert_eq!(search(&mut raw, "OLD").await, [1, 2, 3, 4]);
+    // This session selected first, so every message is \Recent for it
+    // (RFC 3501 §2.3.2); NEW is RECENT UNSEEN, OLD is NOT RECENT.
+    assert_eq!(search(&mut raw, "RECENT").await, [1, 2, 3, 4]);
+    assert_eq!(search(&mut raw, "OLD").await, Vec::<u32>::new());
+    let unseen = search(&mut raw, "UNSEEN").await;
+    assert_eq!(search(&mut raw, "NEW").await, unseen);
     // Flags changed in this session are searched as they are now.
     assert_ok(&raw.cmd("STORE 2 +FLAGS.SILENT (\\Seen)").await);
     assert_eq!(search(&mut raw, "SEEN").await, [1, 2]);

@@ -35,7 +35,8 @@ async fn flag_change_from_another_session_is_announced_with_fetch() {
     let r = b.cmd("STORE 1 +FLAGS (\\Flagged)").await;
     assert!(has(&r, "* 1 FETCH (FLAGS (\\Flagged))"), "{r:?}");
     let r = a.cmd("NOOP").await;
-    assert!(has(&r, "* 1 FETCH (UID 1 FLAGS (\\Flagged))"), "{r:?}");
+    // `a` selected first: the message is \Recent for it.
+    assert!(has(&r, "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))"), "{r:?}");
     // Told once: a second NOOP has nothing new.
     let r = a.cmd("NOOP").await;
     assert_eq!(r.len(), 1, "{r:?}");
@@ -62,7 +63,7 @@ async fn expunge_is_deferred_during_fetch_store_search_and_sent_at_noop() {
     assert!(has(&r, "* 3 FETCH (UID 3)"), "{r:?}");
     let r = a.cmd("STORE 3 +FLAGS (\\Seen)").await;
     assert!(!has(&r, "EXPUNGE"), "{r:?}");
-    assert!(has(&r, "* 3 FETCH (FLAGS (\\Seen))"), "{r:?}");
+    assert!(has(&r, "* 3 FETCH (FLAGS (\\Seen \\Recent))"), "{r:?}");
     let r = a.cmd("SEARCH ALL").await;
     assert!(!has(&r, "EXPUNGE"), "{r:?}");
 
@@ -78,6 +79,9 @@ async fn idle_hears_new_messages_flags_and_expunges_within_a_second() {
     let mut a = Raw::login(server.addr).await;
     let mut b = Raw::login(server.addr).await;
     a.cmd("SELECT INBOX").await;
+    // An IMAP4rev2 writer never takes \Recent, so the new message is `a`'s
+    // whoever syncs first (RFC 3501 §2.3.2).
+    b.cmd("ENABLE IMAP4rev2").await;
     b.cmd("SELECT INBOX").await;
     a.send(b"I IDLE\r\n").await;
     assert!(a.line().await.starts_with("+ "));
@@ -85,10 +89,12 @@ async fn idle_hears_new_messages_flags_and_expunges_within_a_second() {
     append(&mut b, "INBOX", &message("idle", "x")).await;
     let l = a.maybe_line(Duration::from_secs(1)).await;
     assert_eq!(l.as_deref(), Some("* 1 EXISTS"));
+    let l = a.maybe_line(Duration::from_secs(1)).await;
+    assert_eq!(l.as_deref(), Some("* 1 RECENT"));
 
     b.cmd("STORE 1 +FLAGS (\\Deleted)").await;
     let l = a.maybe_line(Duration::from_secs(1)).await;
-    assert_eq!(l.as_deref(), Some("* 1 FETCH (UID 1 FLAGS (\\Deleted))"));
+    assert_eq!(l.as_deref(), Some("* 1 FETCH (UID 1 FLAGS (\\Deleted \\Recent))"));
 
     b.cmd("EXPUNGE").await;
     let l = a.maybe_line(Duration::from_secs(1)).await;
@@ -186,7 +192,8 @@ async fn fetch_all(s: &mut Raw) -> Vec<(u32, u32, Vec<String>)> {
         let seq: u32 = l.split_whitespace().nth(1).unwrap().parse().unwrap();
         let uid: u32 = l.split("UID ").nth(1).unwrap().split([' ', ')']).next().unwrap().parse().unwrap();
         let flags = l.split("FLAGS (").nth(1).unwrap().split(')').next().unwrap();
-        let mut flags: Vec<String> = flags.split_whitespace().map(String::from).collect();
+        // \Recent is per session (RFC 3501 §2.3.2): not part of the shared state.
+        let mut flags: Vec<String> = flags.split_whitespace().filter(|f| *f != "\\Recent").map(String::from).collect();
         flags.sort();
         out.push((seq, uid, flags));
     }

@@ -28,7 +28,8 @@ impl Rng {
 
 fn flags_of(line: &str) -> Vec<String> {
     let inner = line.split("FLAGS (").nth(1).map(|r| r.split(')').next().unwrap_or("")).unwrap_or("");
-    let mut f: Vec<String> = inner.split_whitespace().map(String::from).collect();
+    // \Recent is per session (RFC 3501 §2.3.2): not part of the shared state.
+    let mut f: Vec<String> = inner.split_whitespace().filter(|f| *f != "\\Recent").map(String::from).collect();
     f.sort();
     f
 }
