@@ -1,6 +1,7 @@
 //! The large-mailbox workload: fill one INBOX with N messages through
 //! pipelined LITERAL+ APPENDs, then time SELECT, UID FETCH 1:* (FLAGS),
-//! FETCH 1:* (ENVELOPE), UID SEARCH TEXT, UID SEARCH FROM, each repeated
+//! FETCH 1:* (ENVELOPE), UID SEARCH TEXT, UID SEARCH FROM, UID SORT (DATE), UID SORT
+//! (SUBJECT), each repeated
 //! on a fresh connection, and report medians.
 
 use crate::imap::{seq_resp, Client};
@@ -174,6 +175,8 @@ pub async fn run(o: Opts, corpus: &[Vec<u8>]) -> Result<BigResult> {
         ("FETCH 1:* (ENVELOPE)", "FETCH 1:* (ENVELOPE)".to_string()),
         ("UID SEARCH TEXT", format!("UID SEARCH TEXT {}", o.word)),
         ("UID SEARCH FROM", format!("UID SEARCH FROM {}", o.from)),
+        ("UID SORT (DATE)", "UID SORT (DATE) UTF-8 ALL".to_string()),
+        ("UID SORT (SUBJECT)", "UID SORT (SUBJECT) UTF-8 ALL".to_string()),
     ];
     let wanted = |name: &str| {
         o.ops.as_ref().is_none_or(|ops| ops.iter().any(|w| name.to_ascii_lowercase().contains(w.as_str())))

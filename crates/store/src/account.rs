@@ -630,9 +630,13 @@ fn fetch_cols(p: FetchParts) -> String {
             "body" if !p.body => "x''",
             "email_id" | "thread_id" if !p.ids => "''",
             "savedate" if !p.ids => "0",
-            "sent_date" => "NULL",
+            "sent_date" if !p.keys => "NULL",
             "subject" | "from_addr" | "to_addr" | "cc_addr" | "message_id" | "thread_refs" | "from_mailbox"
-            | "to_mailbox" | "cc_mailbox" | "display_from" | "display_to" | "sort_refs" => "''",
+            | "to_mailbox" | "cc_mailbox" | "display_from" | "display_to" | "sort_refs"
+                if !p.keys =>
+            {
+                "''"
+            }
             c => c,
         })
         .collect::<Vec<_>>()
@@ -1222,7 +1226,8 @@ impl Account {
     }
 
     /// [`Account::records`] for FETCH: only the parts in `parts` are read
-    /// (see [`FetchParts`]); MessageMeta's search and sort keys are empty.
+    /// (see [`FetchParts`]); MessageMeta's search and sort keys are empty
+    /// unless asked for.
     pub async fn fetch_records(
         &self,
         mailbox: MailboxId,

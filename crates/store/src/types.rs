@@ -151,6 +151,9 @@ pub struct FetchParts {
     pub body: bool,
     /// EMAILID, THREADID and SAVEDATE.
     pub ids: bool,
+    /// The search and sort keys (subject, addresses, sent date, Message-ID,
+    /// references): what SEARCH, SORT and THREAD read instead of ENVELOPE.
+    pub keys: bool,
 }
 
 /// A message row with its stored metadata (for FETCH and SEARCH).

@@ -109,6 +109,7 @@ impl Session {
             bodystructure: items.contains(&FetchAttr::BodyStructure),
             body: items.contains(&FetchAttr::Body),
             ids: items.iter().any(|i| matches!(i, FetchAttr::EmailId | FetchAttr::ThreadId | FetchAttr::SaveDate)),
+            keys: false,
         };
         for chunk in uids.chunks(CHUNK) {
             let mut records = account.fetch_records(mailbox, chunk.to_vec(), parts).await?;

