@@ -120,12 +120,11 @@ pub async fn deliver_filtered(
         // per distinct prefix (the first came with the metadata).
         let texts: Vec<Option<store::MessageText>> = for_text
             .iter()
-            .map(|p| {
-                if *p == for_text[0] {
-                    meta.text.clone()
-                } else {
-                    crate::imap::search::message_text(&served(p), &meta)
+            .map(|p| match &meta.text {
+                Some(first) if *p != for_text[0] => {
+                    crate::imap::search::message_text_reheaded(&served(p), first, &meta)
                 }
+                first => first.clone(),
             })
             .collect();
         Ok((blob, meta, texts))

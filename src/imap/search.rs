@@ -117,12 +117,21 @@ pub fn message_text(raw: &[u8], meta: &MessageMeta) -> Option<MessageText> {
 
 /// [`message_text`] with the MIME tree already built (delivery parses once).
 pub(crate) fn message_text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta) -> Option<MessageText> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| text_of(raw, root, meta))).ok()
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| text_of(raw, root, meta, None))).ok()
 }
 
-fn text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta) -> MessageText {
+/// The text of the same message served with another trace prefix (one per
+/// LMTP recipient): only the header fields differ, so the body text of
+/// `first` is reused instead of decoding every part again.
+pub(crate) fn message_text_reheaded(raw: &[u8], first: &MessageText, meta: &MessageMeta) -> Option<MessageText> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| text_of(raw, None, meta, Some(&first.body)))).ok()
+}
+
+fn text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta, body: Option<&str>) -> MessageText {
     let content = Content { raw: Some(raw), headers: OnceCell::new(), texts: OnceCell::new() };
-    if let Some(root) = root {
+    if body.is_some() {
+        let _ = content.texts.set(Vec::new());
+    } else if let Some(root) = root {
         let mut out = Vec::new();
         collect_texts(raw, root, &mut out);
         let _ = content.texts.set(out);
@@ -141,7 +150,7 @@ fn text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta) -> MessageTe
         cc: meta.cc.to_lowercase(),
         bcc: bcc_values(raw).join("\n"),
         headers,
-        body: content.texts().join("\n"),
+        body: body.map_or_else(|| content.texts().join("\n"), str::to_string),
     }
 }
 
@@ -574,6 +583,17 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         assert!(t.headers.contains("subject: café crème tonight\n"));
         assert!(t.body.contains("straße und münchen"));
         assert!(!t.body.contains("secret attachment"));
+    }
+
+    #[test]
+    fn reheaded_text_equals_a_fresh_one() {
+        let with = |prefix: &[u8]| [prefix, MSG].concat();
+        let (a, b) = (with(b"Delivered-To: a@x\r\n"), with(b"Delivered-To: b@y\r\n"));
+        let meta = fetch::compute_meta(&a);
+        let first = message_text(&a, &meta).unwrap();
+        let fresh = message_text(&b, &meta).unwrap();
+        assert_eq!(message_text_reheaded(&b, &first, &meta).unwrap(), fresh);
+        assert!(fresh.headers.contains("b@y") && !fresh.body.is_empty());
     }
 
     #[test]
