@@ -3,29 +3,13 @@
 //! `missing_data_dir_is_an_error` and `help_lists_the_commands` need a working
 //! store (`crates/store`).
 
-use std::io::Write as _;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn postfach(data: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postfach"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("POSTFACH_DATA")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start postfach");
-    let mut pipe = child.stdin.take().unwrap();
-    if let Some(input) = stdin {
-        // The process may exit before reading (e.g. an invalid name): ignore EPIPE.
-        let _ = pipe.write_all(input.as_bytes());
-    }
-    drop(pipe);
-    child.wait_with_output().unwrap()
+    common::postfach_cli(data, args, stdin.unwrap_or_default().as_bytes())
 }
 
 fn stdout(o: &Output) -> String {

@@ -4,28 +4,11 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn postfach(data: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postfach"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("POSTFACH_DATA")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start postfach");
-    let mut pipe = child.stdin.take().unwrap();
-    if let Some(input) = stdin {
-        let _ = pipe.write_all(input.as_bytes());
-    }
-    drop(pipe);
-    child.wait_with_output().unwrap()
+    common::postfach_cli(data, args, stdin.unwrap_or_default().as_bytes())
 }
 
 #[track_caller]

@@ -6,9 +6,8 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use common::{Lmtp, Raw};
 use store::QuotaLimits;
@@ -327,19 +326,7 @@ async fn concurrent_appends_never_exceed_the_limit() {
 // ------------------------------------------------------------ binaries
 
 fn postfach(data: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postfach"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("POSTFACH_DATA")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start postfach");
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
+    common::postfach_cli(data, args, stdin)
 }
 
 #[track_caller]

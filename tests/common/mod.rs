@@ -449,3 +449,26 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Sieve<S> {
         self.response().await
     }
 }
+
+/// Runs the real `postfach` binary on the data directory `data` with `args`,
+/// feeding it `stdin` (the CLI as an admin types it).
+pub fn postfach_cli(data: &std::path::Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postfach"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("POSTFACH_DATA")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start postfach");
+    let mut pipe = child.stdin.take().unwrap();
+    // The process may exit before reading (e.g. an invalid name): ignore EPIPE.
+    let _ = pipe.write_all(stdin);
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
