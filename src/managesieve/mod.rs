@@ -269,6 +269,19 @@ impl Session {
         self.out.extend_from_slice(&resp("OK", code, text));
     }
 
+    /// Answers a script operation: OK, or NO with the RFC 5804 §1.3 response
+    /// code for the store's refusal; other errors are the caller's.
+    fn answer(&mut self, r: Result<(), store::Error>) -> Result<(), store::Error> {
+        match r {
+            Ok(()) => self.ok(None, ""),
+            Err(store::Error::NotFound(_)) => self.no(Some("NONEXISTENT"), "no such script"),
+            Err(store::Error::NotAllowed(_)) => self.no(Some("ACTIVE"), "the active script cannot be deleted"),
+            Err(store::Error::Exists(_)) => self.no(Some("ALREADYEXISTS"), "a script with that name exists"),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
     async fn command(&mut self, tokens: Vec<Token>) -> std::io::Result<Flow> {
         let mut it = tokens.into_iter();
         let Some(Token::Atom(name)) = it.next() else {
@@ -574,54 +587,20 @@ impl Session {
                         self.ok_with_warnings(&account, n).await;
                         Ok(())
                     }
-                    Ok(()) => {
-                        self.ok(None, "");
-                        Ok(())
-                    }
-                    Err(store::Error::NotFound(_)) => {
-                        self.no(Some("NONEXISTENT"), "no such script");
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
+                    other => self.answer(other),
                 }
             }
-            ("DELETESCRIPT", Some([n]), _) => match account.delete_sieve_script(n).await {
-                Ok(()) => {
-                    self.ok(None, "");
-                    Ok(())
-                }
-                Err(store::Error::NotFound(_)) => {
-                    self.no(Some("NONEXISTENT"), "no such script");
-                    Ok(())
-                }
-                Err(store::Error::NotAllowed(_)) => {
-                    self.no(Some("ACTIVE"), "the active script cannot be deleted");
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
+            ("DELETESCRIPT", Some([n]), _) => {
+                let r = account.delete_sieve_script(n).await;
+                self.answer(r)
+            }
             ("RENAMESCRIPT", Some([old, new]), _) => {
                 if !valid_name(new) {
-                    {
-                        self.no(None, "invalid script name");
-                        Ok(())
-                    }
+                    self.no(None, "invalid script name");
+                    Ok(())
                 } else {
-                    match account.rename_sieve_script(old, new).await {
-                        Ok(()) => {
-                            self.ok(None, "");
-                            Ok(())
-                        }
-                        Err(store::Error::NotFound(_)) => {
-                            self.no(Some("NONEXISTENT"), "no such script");
-                            Ok(())
-                        }
-                        Err(store::Error::Exists(_)) => {
-                            self.no(Some("ALREADYEXISTS"), "a script with that name exists");
-                            Ok(())
-                        }
-                        Err(e) => Err(e),
-                    }
+                    let r = account.rename_sieve_script(old, new).await;
+                    self.answer(r)
                 }
             }
             ("HAVESPACE", _, [Token::Str(n), Token::Atom(size)]) => {
