@@ -60,7 +60,7 @@ fn num(n: impl std::fmt::Display, out: &mut Vec<u8>) {
 /// Decimal digits of `n` without `core::fmt`: a FETCH of a large mailbox
 /// writes several numbers per message, and `write!` cost more than the rest
 /// of the response (bench/RESULTS.md, callgrind).
-fn uint(n: u64, out: &mut Vec<u8>) {
+pub fn uint(n: u64, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = n;

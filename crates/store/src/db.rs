@@ -42,6 +42,14 @@ pub(crate) fn open_rw(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Bytes of the database file a read connection maps into memory: reading a
+/// page is then a memory access instead of a `pread` into SQLite's own page
+/// cache (a `FETCH 1:* (ENVELOPE)` of 100 000 messages spent a seventh of
+/// its time copying pages). The mapping is shared by every connection of the
+/// process and costs address space, not memory; pages past it are read as
+/// before. SQLite clamps it to its compile-time maximum.
+const READ_MMAP_SIZE: i64 = 1 << 31;
+
 /// Opens a read-only connection for the read pool.
 pub(crate) fn open_ro(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
@@ -50,6 +58,7 @@ pub(crate) fn open_ro(path: &Path) -> Result<Connection> {
     )?;
     conn.busy_timeout(Duration::from_millis(5000))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "mmap_size", READ_MMAP_SIZE)?;
     Ok(conn)
 }
 

@@ -27,7 +27,7 @@ impl Session {
         &mut self,
         uid: bool,
         set: &SequenceSet,
-        mut items: Vec<FetchAttr>,
+        items: Vec<FetchAttr>,
         changed_since: Option<u64>,
         vanished: bool,
     ) -> Result<Done> {
@@ -36,6 +36,15 @@ impl Session {
             return Err(ImapError::bad("VANISHED requires ENABLE QRESYNC"));
         }
         let uids = self.resolve_uids(set, uid)?;
+        // An item asked for twice is answered once (so each stored value can
+        // be moved into its response instead of copied).
+        let mut unique = Vec::with_capacity(items.len());
+        for item in items {
+            if !unique.contains(&item) {
+                unique.push(item);
+            }
+        }
+        let mut items = unique;
         if uid && !items.contains(&FetchAttr::Uid) {
             items.insert(0, FetchAttr::Uid);
         }
@@ -82,21 +91,35 @@ impl Session {
         let flags_only =
             !sets_seen && items.iter().all(|i| matches!(i, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq));
         if flags_only {
-            // One item vector reused for every response, encoded in place: a
-            // `1:*` of a large mailbox is otherwise mostly allocation.
+            // Answered from the mailbox snapshot (checked against the store's
+            // HIGHESTMODSEQ when taken), without reading a row. A message
+            // without keywords that is not \Recent for this session is
+            // written straight into the output buffer; the others go through
+            // the encoder, which also announces new keywords.
+            let snap = account.snapshot(mailbox).await?;
+            let rev1 = !self.enabled.imap4rev2;
             let mut spare: Vec<FetchValue> = Vec::with_capacity(items.len());
-            for chunk in uids.chunks(CHUNK * 16) {
-                let summaries = account.summaries_of(mailbox, chunk.to_vec()).await?;
-                for s in summaries.into_iter().filter(|s| changed_since.is_none_or(|c| s.modseq > c)) {
-                    let Some(seq) = self.view()?.seq_of(s.uid) else { continue };
+            for &u in &uids {
+                let Ok(i) = snap.uids.binary_search(&u) else { continue };
+                if changed_since.is_some_and(|c| snap.modseqs[i] <= c) {
+                    continue;
+                }
+                let State::Selected { view, .. } = &self.state else {
+                    return Err(ImapError::Internal("FETCH outside the selected state".into()));
+                };
+                let Some(seq) = view.seq_of(u) else { continue };
+                if snap.message_keywords.contains_key(&u) || (rev1 && view.is_recent(u)) {
+                    let s = snap.summary(i);
                     let mut values = std::mem::take(&mut spare);
                     values.clear();
-                    values.extend(items.iter().map(|i| match i {
+                    values.extend(items.iter().map(|item| match item {
                         FetchAttr::Uid => FetchValue::Uid(s.uid),
                         FetchAttr::ModSeq => FetchValue::ModSeq(s.modseq),
                         _ => FetchValue::Flags(flags_to_wire(&s.flags)),
                     }));
                     spare = self.fetch_data(seq, values);
+                } else {
+                    encode_flags_fetch(&mut self.conn.out, seq, &items, u, snap.modseqs[i], snap.flags[i]);
                 }
                 if self.conn.out.len() >= FLUSH_AT {
                     self.conn.flush().await?;
@@ -111,7 +134,10 @@ impl Session {
             ids: items.iter().any(|i| matches!(i, FetchAttr::EmailId | FetchAttr::ThreadId | FetchAttr::SaveDate)),
             keys: false,
         };
-        for chunk in uids.chunks(CHUNK) {
+        // Without message bytes a record is a few hundred bytes: larger chunks
+        // mean fewer round trips to the store.
+        let chunk_size = if needs_raw || computes_preview { CHUNK } else { CHUNK * 16 };
+        for chunk in uids.chunks(chunk_size) {
             let mut records = account.fetch_records(mailbox, chunk.to_vec(), parts).await?;
             if let Some(since) = changed_since {
                 records.retain(|r| r.modseq > since);
@@ -146,7 +172,7 @@ impl Session {
                 }
                 let mut values = Vec::with_capacity(items.len() + 1);
                 for item in &items {
-                    values.push(fetch_value(item, &rec, raw.as_deref())?);
+                    values.push(fetch_value(item, &mut rec, raw.as_deref())?);
                 }
                 if flags_changed && !items.contains(&FetchAttr::Flags) {
                     values.push(FetchValue::Flags(flags_to_wire(&rec.flags)));
@@ -183,8 +209,59 @@ impl Session {
     }
 }
 
-/// One FETCH item of one message.
-fn fetch_value(item: &FetchAttr, rec: &MessageRecord, raw: Option<&[u8]>) -> Result<FetchValue> {
+/// `* seq FETCH (...)` of UID / FLAGS / MODSEQ `items` for a message with
+/// only system flags, byte for byte what the encoder writes for the same
+/// values (tested below), without building the response first.
+fn encode_flags_fetch(out: &mut Vec<u8>, seq: u32, items: &[FetchAttr], uid: u32, modseq: u64, system: u8) {
+    use imap_proto::encoder::uint;
+    out.extend_from_slice(b"* ");
+    uint(u64::from(seq), out);
+    out.extend_from_slice(b" FETCH (");
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(b' ');
+        }
+        match item {
+            FetchAttr::Uid => {
+                out.extend_from_slice(b"UID ");
+                uint(u64::from(uid), out);
+            }
+            FetchAttr::ModSeq => {
+                out.extend_from_slice(b"MODSEQ (");
+                uint(modseq, out);
+                out.push(b')');
+            }
+            _ => {
+                out.extend_from_slice(b"FLAGS (");
+                let mut first = true;
+                for (bit, name) in SYSTEM_FLAG_NAMES {
+                    if system & bit != 0 {
+                        if !first {
+                            out.push(b' ');
+                        }
+                        out.extend_from_slice(name);
+                        first = false;
+                    }
+                }
+                out.push(b')');
+            }
+        }
+    }
+    out.extend_from_slice(b")\r\n");
+}
+
+/// System flag bits in the order [`flags_to_wire`] lists them.
+const SYSTEM_FLAG_NAMES: [(u8, &[u8]); 5] = [
+    (Flags::SEEN, b"\\Seen"),
+    (Flags::ANSWERED, b"\\Answered"),
+    (Flags::FLAGGED, b"\\Flagged"),
+    (Flags::DELETED, b"\\Deleted"),
+    (Flags::DRAFT, b"\\Draft"),
+];
+
+/// One FETCH item of one message. The stored ENVELOPE, BODYSTRUCTURE and
+/// BODY are moved out of `rec` (each item is asked for at most once).
+fn fetch_value(item: &FetchAttr, rec: &mut MessageRecord, raw: Option<&[u8]>) -> Result<FetchValue> {
     let raw = || raw.ok_or_else(|| ImapError::Internal("message bytes not loaded".into()));
     Ok(match item {
         FetchAttr::Uid => FetchValue::Uid(rec.uid),
@@ -193,9 +270,9 @@ fn fetch_value(item: &FetchAttr, rec: &MessageRecord, raw: Option<&[u8]>) -> Res
             FetchValue::InternalDate(unix_to_datetime(rec.internal_date, rec.internal_date_zone))
         }
         FetchAttr::Rfc822Size => FetchValue::Rfc822Size(rec.size),
-        FetchAttr::Envelope => FetchValue::Envelope(rec.meta.envelope.clone()),
-        FetchAttr::BodyStructure => FetchValue::BodyStructure(rec.meta.bodystructure.clone()),
-        FetchAttr::Body => FetchValue::Body(rec.meta.body.clone()),
+        FetchAttr::Envelope => FetchValue::Envelope(std::mem::take(&mut rec.meta.envelope)),
+        FetchAttr::BodyStructure => FetchValue::BodyStructure(std::mem::take(&mut rec.meta.bodystructure)),
+        FetchAttr::Body => FetchValue::Body(std::mem::take(&mut rec.meta.body)),
         FetchAttr::ModSeq => FetchValue::ModSeq(rec.modseq),
         // RFC 8474 §5.3, RFC 8514 §4.2 (save dates are kept in UTC).
         FetchAttr::EmailId => FetchValue::EmailId(rec.email_id.clone()),
@@ -237,4 +314,44 @@ fn fetch_value(item: &FetchAttr, rec: &MessageRecord, raw: Option<&[u8]>) -> Res
             FetchValue::BinarySize { part: part.clone(), size: data.map(|d| d.len() as u64).unwrap_or(0) }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imap_proto::{encoder, Data, Response};
+
+    /// The direct writer of flag-only FETCH responses gives the encoder's bytes.
+    #[test]
+    fn flags_fetch_is_what_the_encoder_writes() {
+        let orders: [&[FetchAttr]; 5] = [
+            &[FetchAttr::Flags],
+            &[FetchAttr::Uid, FetchAttr::Flags],
+            &[FetchAttr::Uid, FetchAttr::Flags, FetchAttr::ModSeq],
+            &[FetchAttr::ModSeq, FetchAttr::Flags, FetchAttr::Uid],
+            &[FetchAttr::Uid, FetchAttr::ModSeq],
+        ];
+        for items in orders {
+            for system in 0..32u8 {
+                for (seq, uid, modseq) in
+                    [(1, 1, 1), (7, 4_294_967_295, u64::MAX >> 1), (100_000, 123_456, 98_765_432_101)]
+                {
+                    let mut fast = Vec::new();
+                    encode_flags_fetch(&mut fast, seq, items, uid, modseq, system);
+                    let flags = Flags { system, keywords: Vec::new() };
+                    let values = items
+                        .iter()
+                        .map(|i| match i {
+                            FetchAttr::Uid => FetchValue::Uid(uid),
+                            FetchAttr::ModSeq => FetchValue::ModSeq(modseq),
+                            _ => FetchValue::Flags(flags_to_wire(&flags)),
+                        })
+                        .collect();
+                    let mut slow = Vec::new();
+                    encoder::encode(&Response::Data(Data::Fetch { seq, items: values }), &mut slow);
+                    assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow), "{items:?} {system}");
+                }
+            }
+        }
+    }
 }
