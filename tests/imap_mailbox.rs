@@ -713,3 +713,28 @@ async fn unselect_does_not_expunge() {
     let r = raw.cmd("FETCH 1 FLAGS").await;
     assert!(tagged(&r).starts_with("T BAD"), "{r:?}");
 }
+
+/// RFC 9051 §6.3.2: SELECT's `LIST` response carries the mailbox's
+/// attributes: `\HasChildren` only for real children (`a/b`, not `ab`), and
+/// its special use.
+#[tokio::test]
+async fn select_lists_children_and_special_use() {
+    let server = common::start().await;
+    let mut raw = Raw::login(server.addr).await;
+    assert_ok(&raw.cmd("CREATE a/b").await);
+    assert_ok(&raw.cmd("CREATE ab").await);
+    assert_ok(&raw.cmd("CREATE Outbox (USE (\\Sent))").await);
+    let list_of = |r: &[String]| r.iter().find(|l| l.starts_with("* LIST")).cloned().unwrap_or_default();
+    let r = raw.cmd("SELECT a").await;
+    assert_ok(&r);
+    assert_eq!(list_of(&r), "* LIST (\\HasChildren) \"/\" \"a\"", "{r:?}");
+    let r = raw.cmd("EXAMINE a/b").await;
+    assert_ok(&r);
+    assert_eq!(list_of(&r), "* LIST (\\HasNoChildren) \"/\" \"a/b\"", "{r:?}");
+    let r = raw.cmd("SELECT ab").await;
+    assert_eq!(list_of(&r), "* LIST (\\HasNoChildren) \"/\" \"ab\"", "{r:?}");
+    let r = raw.cmd("SELECT Outbox").await;
+    assert_eq!(list_of(&r), "* LIST (\\HasNoChildren \\Sent) \"/\" \"Outbox\"", "{r:?}");
+    let r = raw.cmd("SELECT nosuch").await;
+    assert!(r.last().unwrap().contains("NO [NONEXISTENT]"), "{r:?}");
+}

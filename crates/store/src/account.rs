@@ -417,6 +417,15 @@ fn mailbox_from_row(r: &Row<'_>) -> rusqlite::Result<MailboxInfo> {
 
 const MAILBOX_COLS: &str = "id, name, uidvalidity, uidnext, highestmodseq, special_use, object_id";
 
+/// What SELECT needs of a mailbox ([`Account::open_mailbox`]).
+#[derive(Debug, Clone)]
+pub struct OpenedMailbox {
+    pub mailbox: MailboxInfo,
+    pub snapshot: Arc<MailboxSnapshot>,
+    pub has_children: bool,
+    pub unclaimed_recent: bool,
+}
+
 fn mailbox_by_name(conn: &Connection, name: &str) -> Result<Option<MailboxInfo>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE name = ?1"))?;
     Ok(stmt.query_row([name], mailbox_from_row).optional()?)
@@ -822,6 +831,27 @@ impl Account {
     pub async fn mailbox(&self, name: &str) -> Result<Option<MailboxInfo>> {
         let name = name.to_string();
         self.read(move |c| mailbox_by_name(c, &name)).await
+    }
+
+    /// Everything SELECT reads of the mailbox `name`, in one read transaction:
+    /// its row, its current [`MailboxSnapshot`], whether it has children
+    /// (`\HasChildren`) and whether messages arrived that no IMAP4rev1
+    /// session has taken as `\Recent` yet ([`Account::recent`]).
+    pub async fn open_mailbox(&self, name: &str) -> Result<Option<OpenedMailbox>> {
+        let (snapshots, id, name) = (self.snapshots.clone(), self.id, name.to_string());
+        self.read(move |c| {
+            let Some(mailbox) = mailbox_by_name(c, &name)? else { return Ok(None) };
+            let snapshot = snapshot_in(c, &snapshots, id, mailbox.id)?;
+            let recent_uid: u32 = c
+                .prepare_cached("SELECT recent_uid FROM mailboxes WHERE id = ?1")?
+                .query_row([mailbox.id.0], |r| r.get(0))?;
+            let has_children = c
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM mailboxes WHERE name > ?1 || '/' AND name < ?1 || '0')")?
+                .query_row([&name], |r| r.get(0))?;
+            let unclaimed_recent = recent_uid.saturating_add(1) < snapshot.uid_next;
+            Ok(Some(OpenedMailbox { mailbox, snapshot, has_children, unclaimed_recent }))
+        })
+        .await
     }
 
     /// Looks a mailbox up by id.

@@ -1,10 +1,8 @@
 //! LIST (with LIST-EXTENDED, LIST-STATUS, SPECIAL-USE, LIST-METADATA) and LSUB.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use imap_proto::{Data, ListCommand};
-use store::{Account, MailboxInfo};
 
 use super::{normalize_inbox, Done, Session};
 use crate::imap::error::Result;
@@ -98,17 +96,6 @@ impl Session {
             return Ok(Done::with_code(code, "LIST completed"));
         }
         Ok(Done::ok("LIST completed"))
-    }
-
-    /// The LIST attributes of one mailbox (for SELECT's LIST response).
-    pub(super) async fn mailbox_attributes(&self, account: &Arc<Account>, name: &str) -> Result<Vec<String>> {
-        let mailboxes: Vec<MailboxInfo> = account.mailboxes().await?;
-        let existing: BTreeSet<&str> = mailboxes.iter().map(|m| m.name.as_str()).collect();
-        let mut attrs = vec![children_attr(&existing, name)];
-        if let Some(u) = mailboxes.iter().find(|m| m.name == name).and_then(|m| m.special_use.clone()) {
-            attrs.push(u);
-        }
-        Ok(attrs)
     }
 }
 

@@ -47,10 +47,15 @@ impl Session {
         }
         self.deselect(true);
         let account = self.account()?;
-        let mailbox = self.find_mailbox(name).await?;
-        // UIDs, keywords and first unseen as of one MODSEQ, read in one
-        // transaction (or taken from the store's cache when still current).
-        let snap = account.snapshot(mailbox.id).await?;
+        // The mailbox, its UIDs, keywords and first unseen as of one MODSEQ,
+        // read in one transaction (the UIDs taken from the store's snapshot
+        // cache when still current).
+        let internal = self.mailbox_name(name)?;
+        let opened = account
+            .open_mailbox(&internal)
+            .await?
+            .ok_or_else(|| ImapError::no(Code::Nonexistent, format!("no such mailbox: {}", name.0)))?;
+        let (mailbox, snap) = (opened.mailbox, opened.snapshot);
         let mut view = View::new(mailbox.clone(), read_only, snap.modseq, snap.uids.clone());
         let uid_next = snap.uid_next.max(view.largest_uid() + 1);
 
@@ -63,8 +68,10 @@ impl Session {
             // RFC 3501 §2.3.2: a read-write IMAP4rev1 session takes the
             // messages no session has seen as its \Recent ones (IMAP4rev2
             // removed \Recent; EXAMINE leaves them to the next SELECT).
-            if let Some(r) = account.recent(mailbox.id, !read_only).await? {
-                view.recent.push((*r.start(), *r.end()));
+            if opened.unclaimed_recent {
+                if let Some(r) = account.recent(mailbox.id, !read_only).await? {
+                    view.recent.push((*r.start(), *r.end()));
+                }
             }
             self.data(Data::Recent(view.recent_count()));
             if let Some(seq) = snap.first_unseen.and_then(|uid| view.seq_of(uid)) {
@@ -77,7 +84,8 @@ impl Session {
         self.untagged_ok(Code::PermanentFlags(perm), "flags permitted");
         // RFC 8474 §4.2
         self.untagged_ok(Code::MailboxId(mailbox.object_id.clone()), "mailbox object id");
-        let attrs = self.mailbox_attributes(&account, &mailbox.name).await?;
+        let children = if opened.has_children { "\\HasChildren" } else { "\\HasNoChildren" };
+        let attrs = std::iter::once(children.to_string()).chain(mailbox.special_use.clone()).collect();
         let wire = self.wire_name(&mailbox.name);
         self.data(Data::List { attributes: attrs, delimiter: Some('/'), name: wire, child_info: None });
         if self.enabled.condstore {
