@@ -70,7 +70,7 @@ impl Client {
         s.set_nodelay(true)?;
         let (r, w) = s.into_split();
         let mut c = Client {
-            rd: BufReader::with_capacity(16 * 1024, r),
+            rd: BufReader::with_capacity(256 * 1024, r),
             wr: w,
             next_tag: 1,
             buf: Vec::new(),
@@ -172,29 +172,79 @@ impl Client {
         self.finish(&tag, true).await
     }
 
-    /// Like `cmd`, but only counts untagged lines (for huge responses).
+    /// Like `cmd`, but only counts untagged responses (for huge responses).
+    /// It scans the bytes as they arrive: no allocation and no timer per
+    /// line, so that the client's own cost stays small next to the server's
+    /// (a `FETCH 1:* (ENVELOPE)` of 100 000 messages is 100 000 responses).
+    /// The whole command gets one deadline, [`Client::timeout`].
     pub async fn cmd_count(&mut self, cmd: &str) -> Result<(Reply, usize)> {
         let tag = self.tag();
         self.wr.write_all(format!("{tag} {cmd}\r\n").as_bytes()).await?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        tokio::time::timeout_at(deadline, self.count_until(&tag)).await.context("timeout waiting for server")?
+    }
+
+    async fn count_until(&mut self, tag: &str) -> Result<(Reply, usize)> {
         let mut n = 0;
         let mut search_hits = 0;
+        // The current logical response without its literals' payloads.
+        let mut line: Vec<u8> = Vec::with_capacity(256);
+        // Literal bytes still to skip.
+        let mut skip = 0usize;
         loop {
-            let l = self.read_line().await?;
-            if let Some(r) = tagged(&tag, &l) {
-                let mut r = r;
-                // keep SEARCH results countable
-                if search_hits > 0 {
-                    r.text.push_str(&format!(" (search hits {search_hits})"));
+            let buf = self.rd.fill_buf().await?;
+            if buf.is_empty() {
+                bail!("connection closed by server");
+            }
+            let mut used = 0;
+            while used < buf.len() {
+                let rest = &buf[used..];
+                if skip > 0 {
+                    let k = skip.min(rest.len());
+                    skip -= k;
+                    used += k;
+                    continue;
                 }
-                return Ok((r, n));
+                let Some(end) = memchr::memchr(b'\n', rest) else {
+                    line.extend_from_slice(rest);
+                    used = buf.len();
+                    break;
+                };
+                line.extend_from_slice(&rest[..end]);
+                used += end + 1;
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                let marker = line.last() == Some(&b'}');
+                if let Some(len) = marker
+                    .then(|| literal_len(&String::from_utf8_lossy(&line[line.len().saturating_sub(24)..])))
+                    .flatten()
+                {
+                    skip = len;
+                    continue;
+                }
+                if line.starts_with(tag.as_bytes()) && line.get(tag.len()) == Some(&b' ') {
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    let Some(mut r) = tagged(tag, &Line { text, lits: Vec::new() }) else {
+                        bail!("unparsable tagged response: {}", String::from_utf8_lossy(&line));
+                    };
+                    self.rd.consume(used);
+                    // keep SEARCH results countable
+                    if search_hits > 0 {
+                        r.text.push_str(&format!(" (search hits {search_hits})"));
+                    }
+                    return Ok((r, n));
+                }
+                if line.starts_with(b"* SEARCH") {
+                    search_hits += line.split(|&b| b == b' ').filter(|w| !w.is_empty()).count().saturating_sub(2);
+                }
+                if line.starts_with(b"+") {
+                    bail!("unexpected continuation: {}", String::from_utf8_lossy(&line));
+                }
+                n += 1;
+                line.clear();
             }
-            if l.text.starts_with("* SEARCH") {
-                search_hits += l.text.split_ascii_whitespace().count().saturating_sub(2);
-            }
-            if l.text.starts_with("+") {
-                bail!("unexpected continuation: {}", l.text);
-            }
-            n += 1;
+            self.rd.consume(used);
         }
     }
 
