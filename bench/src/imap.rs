@@ -406,4 +406,30 @@ mod tests {
         assert_eq!(seq_resp("* 12 EXISTS"), Some((12, "EXISTS")));
         assert_eq!(appenduid("[APPENDUID 38505 3955] APPEND completed"), Some(3955));
     }
+
+    /// `cmd_count` counts logical responses: literals (holding newlines,
+    /// a `)` or text that looks like a tag) are skipped whole, however the
+    /// bytes are split across reads.
+    #[tokio::test]
+    async fn counts_responses_across_literals_and_split_reads() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(b"* OK ready\r\n").await.unwrap();
+            let mut cmd = [0u8; 64];
+            let _ = s.read(&mut cmd).await.unwrap();
+            let reply: &[u8] = b"* 1 FETCH (BODY[] {12}\r\nb1 OK fake\r\n UID 4)\r\n* SEARCH 1 2 3\r\n* 2 FETCH (FLAGS ())\r\nb1 OK done\r\n";
+            for b in reply {
+                s.write_all(&[*b]).await.unwrap();
+                s.flush().await.unwrap();
+            }
+        });
+        let mut c = Client::connect("127.0.0.1", port).await.unwrap();
+        let (r, n) = c.cmd_count("FETCH 1:* (BODY[])").await.unwrap();
+        assert!(r.ok());
+        assert_eq!(n, 3);
+        assert_eq!(r.text, "done (search hits 3)");
+        server.await.unwrap();
+    }
 }
