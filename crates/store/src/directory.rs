@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -29,10 +30,22 @@ struct StoreInner {
     /// Open accounts. Weak, so an account closes (its writer thread ends)
     /// when its last session goes.
     accounts: Mutex<HashMap<AccountId, Weak<Account>>>,
+    /// Accounts used in the last [`KEEP_OPEN_FOR`], at most [`KEEP_OPEN_MAX`],
+    /// held open after their last session goes: mail clients (phones above
+    /// all) reconnect every few seconds, and reopening an account costs its
+    /// database connections and prepared statements again (a first SELECT
+    /// took twice as long as the next).
+    kept: Mutex<HashMap<AccountId, (Arc<Account>, Instant)>>,
     /// Mailbox snapshots for SELECT, shared by all accounts' handles and
     /// kept when the last session of an account goes.
     snapshots: Arc<SnapshotCache>,
 }
+
+/// How long an account stays open after it was last handed out.
+pub const KEEP_OPEN_FOR: Duration = Duration::from_secs(30);
+/// At most this many accounts are held open without a session (each holds a
+/// writer thread and a few database files).
+pub const KEEP_OPEN_MAX: usize = 32;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -61,6 +74,7 @@ impl Store {
                 blobs: BlobStore::new(data_dir.join("blobs")),
                 directory: Mutex::new(conn),
                 accounts: Mutex::new(HashMap::new()),
+                kept: Mutex::new(HashMap::new()),
                 snapshots: Arc::default(),
             }),
         })
@@ -127,6 +141,7 @@ impl Store {
             AccountId(id)
         };
         lock(&self.inner.accounts).remove(&id);
+        lock(&self.inner.kept).remove(&id);
         let dir = self.account_dir(id);
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
@@ -174,6 +189,33 @@ impl Store {
 
     /// Opens an account, or returns the already open handle.
     pub fn account(&self, id: AccountId) -> Result<Arc<Account>> {
+        let acc = self.open_account(id)?;
+        self.keep_open(id, &acc);
+        Ok(acc)
+    }
+
+    /// Holds `acc` open for [`KEEP_OPEN_FOR`] from now; lets go of accounts
+    /// not handed out for that long, and of the least recently used beyond
+    /// [`KEEP_OPEN_MAX`].
+    fn keep_open(&self, id: AccountId, acc: &Arc<Account>) {
+        let now = Instant::now();
+        let mut kept = lock(&self.inner.kept);
+        kept.insert(id, (acc.clone(), now));
+        kept.retain(|_, (_, used)| now.duration_since(*used) < KEEP_OPEN_FOR);
+        while kept.len() > KEEP_OPEN_MAX {
+            let Some(oldest) = kept.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k) else { break };
+            kept.remove(&oldest);
+        }
+    }
+
+    /// Lets go of the accounts held open without a session (they close
+    /// when their last handle goes).
+    pub fn close_unused(&self) {
+        let kept = std::mem::take(&mut *lock(&self.inner.kept));
+        drop(kept);
+    }
+
+    fn open_account(&self, id: AccountId) -> Result<Arc<Account>> {
         let mut open = lock(&self.inner.accounts);
         if let Some(acc) = open.get(&id).and_then(Weak::upgrade) {
             return Ok(acc);

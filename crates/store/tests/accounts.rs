@@ -67,9 +67,15 @@ async fn account_handles_are_shared() {
     assert!(feed.try_recv().is_ok());
     assert_eq!(a.id(), fx.id);
 
-    // when every handle is gone the account closes; opening again works
+    // when every handle is gone the account stays open for a while (a
+    // client that reconnects finds it ready) ...
     let store = fx.store.clone();
     drop((a, b, fx.acc));
+    let c = store.account(fx.id).unwrap();
+    assert_eq!(c.commit_count(), 1, "the same writer");
+    // ... and closes once the store lets go of it; opening again works
+    drop(c);
+    store.close_unused();
     let c = store.account(fx.id).unwrap();
     assert_eq!(c.status(inbox).await.unwrap().messages, 1);
     assert_eq!(c.commit_count(), 0, "a new handle, a new writer");
@@ -142,4 +148,23 @@ async fn database_is_readable_with_plain_sqlite() {
         })
         .unwrap();
     assert_eq!((name.as_str(), subject.as_str()), ("INBOX", "hello"));
+}
+
+/// At most `KEEP_OPEN_MAX` accounts are held open without a session; a
+/// deleted account is not among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unused_accounts_kept_open_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let n = store::directory::KEEP_OPEN_MAX + 3;
+    let ids: Vec<_> = (0..n).map(|i| store.create_account(&format!("u{i}"), "h").unwrap()).collect();
+    for id in &ids {
+        drop(store.account(*id).unwrap());
+    }
+    let open = ids.iter().filter(|id| store.account_if_open(**id).is_some()).count();
+    assert_eq!(open, store::directory::KEEP_OPEN_MAX);
+    assert!(store.account_if_open(ids[0]).is_none(), "the least recently used went first");
+    assert!(store.account_if_open(ids[n - 1]).is_some());
+    store.delete_account(&format!("u{}", n - 1)).unwrap();
+    assert!(store.account_if_open(ids[n - 1]).is_none());
 }
