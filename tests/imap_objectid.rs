@@ -91,6 +91,10 @@ async fn restart(mut server: TestServer) -> Restarted {
     let mut config = postfach::config::Config::default();
     config.listen.imap = Some("127.0.0.1:0".parse().unwrap());
     config.listen.imaps = None;
+    // Not the default ports: a running server may hold them.
+    config.listen.lmtp = None;
+    config.listen.managesieve = None;
+    config.submission.relay = None;
     let store = store::Store::open(dir.path()).expect("reopen store");
     let (tls, _) = postfach::tls::load_or_generate(&config.tls, dir.path()).expect("tls");
     let srv = postfach::imap::Server::bind(config, store, tls).await.expect("bind");
