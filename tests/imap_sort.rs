@@ -1,10 +1,27 @@
 //! SORT (RFC 5256, RFC 5957 DISPLAYFROM/DISPLAYTO), ESORT (RFC 5267 §3),
 //! PARTIAL (RFC 9394) and THREAD (ORDEREDSUBJECT, REFERENCES, REFS) against
 //! small corpora whose expected answers are computed by hand below.
+//!
+//! SORT from the stored sort keys (issue #6) against the reference: on a
+//! seeded random corpus, every SORT answer equals what `sort_item`/`sort`
+//! (the keys computed from each message's stored metadata at SORT time,
+//! as SORT did before the keys were stored) give for the same messages.
+//! That corpus has many ties (few distinct dates, sizes, subjects,
+//! addresses), non-ASCII and RFC 2047 text, missing and broken headers; some
+//! messages are stored without sort keys, as messages stored before
+//! migration 12 are, and some arrive by COPY and MOVE. The comparison runs
+//! for every key alone, REVERSE and several keys, with and without a search
+//! program, before and after the mailbox changes (appends, expunges, flag
+//! changes, copies), so that the server's cache of sort orders is checked too.
 
 mod common;
 
 use common::Raw;
+use imap_proto::{SortCriterion, SortKey};
+use postfach::imap::sort::{sort, sort_item};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 
 #[track_caller]
 fn assert_ok(lines: &[String]) {
@@ -337,4 +354,227 @@ async fn thread_algorithms_on_a_corpus() {
     assert!(r.last().unwrap().starts_with("T NO [BADCHARSET"), "{r:?}");
     let r = raw.cmd("THREAD JWZ UTF-8 ALL").await;
     assert!(r.last().unwrap().starts_with("T BAD"), "{r:?}");
+}
+
+const KEYS: &[(SortKey, &str)] = &[
+    (SortKey::Arrival, "ARRIVAL"),
+    (SortKey::Date, "DATE"),
+    (SortKey::Size, "SIZE"),
+    (SortKey::Subject, "SUBJECT"),
+    (SortKey::From, "FROM"),
+    (SortKey::To, "TO"),
+    (SortKey::Cc, "CC"),
+    (SortKey::DisplayFrom, "DISPLAYFROM"),
+    (SortKey::DisplayTo, "DISPLAYTO"),
+];
+
+const ADDRESSES: &[&str] = &[
+    "Zed <zed@a.org>",
+    "alice@b.org",
+    "=?UTF-8?Q?=C3=84rger?= <bob@c.org>",
+    "\"Bob\" <BOB@c.org>",
+    "carl <Carl@d.org>",
+    "Ärger <aerger@x.org>",
+    "=?ISO-8859-1?Q?Stra=DFe?= <s@x.org>",
+    "STRASSE <s@x.org>",
+    "émile@x.org",
+    "undisclosed-recipients:;",
+    "[x] <weird@y.org>",
+    "_under <u@y.org>",
+];
+
+const SUBJECTS: &[&str] = &[
+    "apple",
+    "Apple",
+    "Re: apple",
+    "RE: [tag] Apple",
+    "Fwd: banana",
+    "banana (fwd)",
+    "[Fwd: Re: cherry]",
+    "Ärger",
+    "ärger",
+    "=?UTF-8?B?w6RyZ2Vy?=",
+    "straße",
+    "STRASSE",
+    "",
+    "   spaced \t  out  ",
+    "Re: [list] Re: x",
+    "[PATCH]",
+    "zebra",
+    "[zebra]",
+];
+
+const DATES: &[&str] = &[
+    "Mon, 1 Jan 2024 10:00:00 +0000",
+    "Mon, 1 Jan 2024 11:00:00 +0100",
+    "Tue, 2 Jan 2024 10:00:00 -0500",
+    "Wed, 3 Jan 2024 10:00:00 +0000",
+    "not a date at all",
+];
+
+/// A random message and its INTERNALDATE.
+fn generate(rng: &mut StdRng) -> (String, String) {
+    let mut h = String::new();
+    if rng.gen_bool(0.9) {
+        h.push_str(&format!("From: {}\r\n", ADDRESSES.choose(rng).unwrap()));
+    }
+    if rng.gen_bool(0.8) {
+        let n = rng.gen_range(1..3);
+        let to: Vec<&str> = (0..n).map(|_| *ADDRESSES.choose(rng).unwrap()).collect();
+        h.push_str(&format!("To: {}\r\n", to.join(", ")));
+    }
+    if rng.gen_bool(0.4) {
+        h.push_str(&format!("Cc: {}\r\n", ADDRESSES.choose(rng).unwrap()));
+    }
+    if rng.gen_bool(0.9) {
+        h.push_str(&format!("Subject: {}\r\n", SUBJECTS.choose(rng).unwrap()));
+    }
+    if rng.gen_bool(0.8) {
+        h.push_str(&format!("Date: {}\r\n", DATES.choose(rng).unwrap()));
+    }
+    let body = "x".repeat(*[10, 10, 100, 1000].choose(rng).unwrap());
+    let internal = format!("0{}-Jan-2024 0{}:00:00 +0000", rng.gen_range(1..4), rng.gen_range(0..2));
+    (internal, format!("{h}\r\n{body}\r\n"))
+}
+
+/// Stores a message without sort keys, as before migration 12.
+async fn append_without_keys(acc: &store::Account, mailbox: store::MailboxId, msg: &str, internal_date: i64) {
+    let bytes = msg.as_bytes().to_vec();
+    let mut meta = postfach::imap::fetch::compute_meta(&bytes);
+    meta.sort = None;
+    let blob = acc.blobs().write(&bytes).unwrap();
+    let m = store::NewMessage {
+        blob,
+        size: bytes.len() as u64,
+        prefix: Vec::new(),
+        flags: store::Flags::default(),
+        internal_date,
+        internal_date_zone: 0,
+        meta,
+    };
+    acc.append(mailbox, vec![m]).await.unwrap();
+}
+
+/// The numbers of the one `* SORT` or `* SEARCH` response.
+#[track_caller]
+fn numbers(lines: &[String], prefix: &str) -> Vec<u32> {
+    assert_ok(lines);
+    untagged(lines, prefix)[prefix.len()..].split_whitespace().map(|n| n.parse().unwrap()).collect()
+}
+
+fn criteria_text(criteria: &[SortCriterion]) -> String {
+    let name = |k: SortKey| KEYS.iter().find(|(key, _)| *key == k).unwrap().1;
+    let words: Vec<String> =
+        criteria.iter().map(|c| format!("{}{}", if c.reverse { "REVERSE " } else { "" }, name(c.key))).collect();
+    words.join(" ")
+}
+
+/// Every key alone and reversed, and random combinations of two or three.
+fn criteria_cases(rng: &mut StdRng) -> Vec<Vec<SortCriterion>> {
+    let mut cases = Vec::new();
+    for &(key, _) in KEYS {
+        cases.push(vec![SortCriterion { key, reverse: false }]);
+        cases.push(vec![SortCriterion { key, reverse: true }]);
+    }
+    for _ in 0..12 {
+        let n = rng.gen_range(2..4);
+        let keys: Vec<&(SortKey, &str)> = KEYS.choose_multiple(rng, n).collect();
+        cases.push(keys.iter().map(|&&(key, _)| SortCriterion { key, reverse: rng.gen_bool(0.5) }).collect());
+    }
+    cases
+}
+
+/// Compares SORT and UID SORT with the reference for every case, over
+/// `program` (a search program; its matches come from UID SEARCH).
+async fn compare(
+    raw: &mut Raw,
+    acc: &store::Account,
+    mailbox: store::MailboxId,
+    cases: &[Vec<SortCriterion>],
+    program: &str,
+) {
+    let view = numbers(&raw.cmd("UID SEARCH ALL").await, "* SEARCH");
+    let matched = numbers(&raw.cmd(&format!("UID SEARCH {program}")).await, "* SEARCH");
+    let records = acc.records(mailbox, matched.clone()).await.unwrap();
+    assert_eq!(records.len(), matched.len());
+    for criteria in cases {
+        let mut items: Vec<_> = records
+            .iter()
+            .map(|r| {
+                let seq = view.binary_search(&r.uid).unwrap() as u32 + 1;
+                sort_item(seq, r, criteria)
+            })
+            .collect();
+        sort(&mut items, criteria);
+        let text = criteria_text(criteria);
+        let seqs = numbers(&raw.cmd(&format!("SORT ({text}) UTF-8 {program}")).await, "* SORT");
+        assert_eq!(seqs, items.iter().map(|i| i.seq).collect::<Vec<_>>(), "SORT ({text}) UTF-8 {program}");
+        let uids = numbers(&raw.cmd(&format!("UID SORT ({text}) UTF-8 {program}")).await, "* SORT");
+        assert_eq!(uids, items.iter().map(|i| i.uid).collect::<Vec<_>>(), "UID SORT ({text}) UTF-8 {program}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sort_keys_match_the_reference_on_a_random_corpus() {
+    let server = common::start().await;
+    let id = server.store.account_id(common::USER).unwrap().unwrap();
+    let acc = server.store.account(id).unwrap();
+    let mut rng = StdRng::seed_from_u64(5256);
+    let mut raw = Raw::login(server.addr).await;
+    assert_ok(&raw.cmd("CREATE Sorting").await);
+    assert_ok(&raw.cmd("CREATE Other").await);
+    let sorting = acc.mailbox("Sorting").await.unwrap().unwrap().id;
+    let other = acc.mailbox("Other").await.unwrap().unwrap().id;
+
+    // Most messages by APPEND, one in five without keys; some in Other,
+    // copied over later (with their keys, or without).
+    for i in 0..240 {
+        let (date, msg) = generate(&mut rng);
+        match i % 10 {
+            0 | 5 => append_without_keys(&acc, sorting, &msg, 1_704_067_200 + rng.gen_range(0..3) * 86_400).await,
+            3 => append_at(&mut raw, "Other", &date, &msg).await,
+            7 => append_without_keys(&acc, other, &msg, 1_704_067_200).await,
+            _ => append_at(&mut raw, "Sorting", &date, &msg).await,
+        }
+    }
+    assert_ok(&raw.cmd("SELECT Other").await);
+    assert_ok(&raw.cmd("COPY 1:* Sorting").await);
+    assert_ok(&raw.cmd("SELECT Sorting").await);
+    // Expunges, so that sequence numbers are not UIDs.
+    assert_ok(&raw.cmd("STORE 2,7,30:33 +FLAGS.SILENT (\\Deleted)").await);
+    assert_ok(&raw.cmd("EXPUNGE").await);
+    assert_ok(&raw.cmd("STORE 1:15,40:70,100:130,200:210 +FLAGS.SILENT (\\Seen)").await);
+
+    let cases = criteria_cases(&mut rng);
+    let programs = ["ALL", "UNSEEN", "LARGER 500", "OR FROM zed SUBJECT apple", "NOT 10:40"];
+    for program in programs {
+        compare(&mut raw, &acc, sorting, &cases, program).await;
+    }
+
+    // The mailbox changes under the cached orders: another session appends
+    // (with and without keys), expunges and changes flags; copies arrive.
+    let mut other_session = Raw::login(server.addr).await;
+    assert_ok(&other_session.cmd("SELECT Sorting").await);
+    for i in 0..20 {
+        let (date, msg) = generate(&mut rng);
+        if i % 4 == 0 {
+            append_without_keys(&acc, sorting, &msg, 1_704_153_600).await;
+        } else {
+            append_at(&mut other_session, "Sorting", &date, &msg).await;
+        }
+    }
+    assert_ok(&other_session.cmd("STORE 3:12 +FLAGS.SILENT (\\Deleted)").await);
+    assert_ok(&other_session.cmd("EXPUNGE").await);
+    assert_ok(&other_session.cmd("STORE 1:20 FLAGS.SILENT (\\Flagged)").await);
+    assert_ok(&raw.cmd("NOOP").await);
+    for program in ["ALL", "FLAGGED"] {
+        compare(&mut raw, &acc, sorting, &cases, program).await;
+    }
+    assert_ok(&other_session.cmd("UID COPY 1:* Other").await);
+    assert_ok(&other_session.cmd("SELECT Other").await);
+    assert_ok(&other_session.cmd("UID MOVE 1:5 Sorting").await);
+    assert_ok(&raw.cmd("NOOP").await);
+    compare(&mut raw, &acc, sorting, &cases, "ALL").await;
+    assert_ok(&raw.cmd("SELECT Other").await);
+    compare(&mut raw, &acc, other, &cases, "ALL").await;
 }

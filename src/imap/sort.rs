@@ -14,7 +14,7 @@
 use std::cmp::Ordering;
 
 use imap_proto::{SortCriterion, SortKey};
-use store::MessageRecord;
+use store::{MessageMeta, MessageRecord, SortColumn, SortKeys};
 
 /// The base subject (RFC 5256 §2.1) of a decoded subject, and whether the
 /// extraction removed a reply/forward indicator (a `subj-refwd`, a `(fwd)`
@@ -192,6 +192,48 @@ pub fn sent_date(r: &MessageRecord) -> i64 {
     r.meta.sent_date.unwrap_or(r.internal_date)
 }
 
+/// The string sort key `key` of a message, case-folded: what SORT compares.
+fn string_key(m: &MessageMeta, key: SortKey) -> String {
+    casemap(match key {
+        SortKey::Subject => return casemap(&base_subject(&m.subject).0),
+        SortKey::From => &m.from_mailbox,
+        SortKey::To => &m.to_mailbox,
+        SortKey::Cc => &m.cc_mailbox,
+        SortKey::DisplayFrom => &m.display_from,
+        SortKey::DisplayTo => &m.display_to,
+        SortKey::Arrival | SortKey::Date | SortKey::Size => "",
+    })
+}
+
+/// The string keys the store keeps per message (issue #6), computed once
+/// when the message is stored; [`sort_item`] computes the same values.
+pub fn sort_keys(m: &MessageMeta) -> SortKeys {
+    let k = |key| string_key(m, key);
+    SortKeys {
+        subject: k(SortKey::Subject),
+        from: k(SortKey::From),
+        to: k(SortKey::To),
+        cc: k(SortKey::Cc),
+        display_from: k(SortKey::DisplayFrom),
+        display_to: k(SortKey::DisplayTo),
+    }
+}
+
+/// The store's index for a sort key.
+pub fn sort_column(key: SortKey) -> SortColumn {
+    match key {
+        SortKey::Arrival => SortColumn::Arrival,
+        SortKey::Date => SortColumn::Date,
+        SortKey::Size => SortColumn::Size,
+        SortKey::Subject => SortColumn::Subject,
+        SortKey::From => SortColumn::From,
+        SortKey::To => SortColumn::To,
+        SortKey::Cc => SortColumn::Cc,
+        SortKey::DisplayFrom => SortColumn::DisplayFrom,
+        SortKey::DisplayTo => SortColumn::DisplayTo,
+    }
+}
+
 /// One sort key value of one message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Value {
@@ -210,19 +252,13 @@ pub struct SortItem {
 
 /// The key values of `record` for `criteria`, computed from stored metadata.
 pub fn sort_item(seq: u32, record: &MessageRecord, criteria: &[SortCriterion]) -> SortItem {
-    let m = &record.meta;
     let values = criteria
         .iter()
         .map(|c| match c.key {
             SortKey::Arrival => Value::Num(record.internal_date),
             SortKey::Date => Value::Num(sent_date(record)),
             SortKey::Size => Value::Num(record.size as i64),
-            SortKey::Subject => Value::Str(casemap(&base_subject(&m.subject).0)),
-            SortKey::From => Value::Str(casemap(&m.from_mailbox)),
-            SortKey::To => Value::Str(casemap(&m.to_mailbox)),
-            SortKey::Cc => Value::Str(casemap(&m.cc_mailbox)),
-            SortKey::DisplayFrom => Value::Str(casemap(&m.display_from)),
-            SortKey::DisplayTo => Value::Str(casemap(&m.display_to)),
+            key => Value::Str(string_key(&record.meta, key)),
         })
         .collect();
     SortItem { seq, uid: record.uid, modseq: record.modseq, values }

@@ -120,13 +120,21 @@ fn partial_data(range: &crate::PartialRange, set: Option<&SequenceSet>, out: &mu
     out.push(b')');
 }
 
+/// `*(SP nz-number)` of SEARCH and SORT responses ([`uint`]: a SORT of a
+/// large mailbox writes 100 000 numbers).
+fn numbers_data(numbers: &[u32], out: &mut Vec<u8>) {
+    out.reserve(numbers.len() * 7);
+    for &n in numbers {
+        out.push(b' ');
+        uint(n.into(), out);
+    }
+}
+
 /// RFC 5256 §5 `sort-data = "SORT" *(SP nz-number)`, with RFC 7162 §3.1.5's
 /// `SP "(" "MODSEQ" SP mod-sequence-value ")"` when asked.
 fn sort_data(numbers: &[u32], modseq: Option<u64>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"SORT");
-    for n in numbers {
-        let _ = write!(out, " {n}");
-    }
+    numbers_data(numbers, out);
     if let Some(m) = modseq {
         let _ = write!(out, " (MODSEQ {m})");
     }
@@ -461,9 +469,7 @@ fn encode_data(data: &Data, out: &mut Vec<u8>) {
         }
         Data::Search { numbers, modseq } => {
             out.extend_from_slice(b"SEARCH");
-            for n in numbers {
-                let _ = write!(out, " {n}");
-            }
+            numbers_data(numbers, out);
             if let Some(m) = modseq {
                 let _ = write!(out, " (MODSEQ {m})");
             }

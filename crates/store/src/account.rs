@@ -47,6 +47,7 @@ use crate::{
 pub mod fts;
 pub mod metadata;
 pub mod sieve;
+pub mod sort;
 
 /// Most jobs grouped into one transaction.
 pub const MAX_BATCH: usize = 256;
@@ -578,6 +579,7 @@ fn copy_rows(
     for (i, s) in existing.iter().enumerate() {
         let new_uid = first + i as u32;
         stmt.execute(params![from.0, s.uid, to.0, new_uid, modseq as i64, now])?;
+        sort::copy_keys(conn, from, s.uid, to, new_uid)?;
         mapping.push((s.uid, new_uid));
     }
     changes.push(Change::Mailbox { mailbox: to, modseq });
@@ -1189,6 +1191,7 @@ impl Account {
                     m.meta.preview,
                     text_id,
                 ])?;
+                sort::insert_keys(c, mailbox, uid, &m.meta, m.internal_date, m.size)?;
                 uids.push(uid);
             }
             changes.push(Change::Mailbox {

@@ -32,6 +32,7 @@ pub mod snapshot;
 pub mod types;
 
 pub use account::fts::{MessageText, TextField, TextTerm, Unindexed};
+pub use account::sort::{SortColumn, SortKeys};
 pub use account::{Account, OpenedMailbox};
 pub use blob::{BlobId, BlobStore};
 pub use directory::Store;

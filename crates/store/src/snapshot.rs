@@ -67,6 +67,8 @@ impl MailboxSnapshot {
 #[derive(Default)]
 pub struct SnapshotCache {
     inner: Mutex<CacheInner>,
+    /// SORT orders, kept alike (see [`crate::account::sort`]).
+    pub(crate) sort_orders: crate::account::sort::OrderCache,
 }
 
 #[derive(Default)]

@@ -139,6 +139,10 @@ pub struct MessageMeta {
     /// delivery; `None` leaves the message unindexed (SEARCH then always
     /// checks it). Not read back from the store.
     pub text: Option<crate::MessageText>,
+    /// The string SORT keys (issue #6), computed at delivery like `text`;
+    /// `None` stores the message without keys (SORT then computes them on
+    /// first use). Not read back from the store.
+    pub sort: Option<crate::SortKeys>,
 }
 
 /// The large columns of a message a FETCH needs ([`crate::Account::fetch_records`]);

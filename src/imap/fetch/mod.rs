@@ -94,8 +94,10 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
         references,
         preview: Some(preview::of_message(raw, msg.as_ref())),
         text: None,
+        sort: None,
     };
     meta.text = crate::imap::search::message_text_of(raw, Some(&root), &meta);
+    meta.sort = Some(crate::imap::sort::sort_keys(&meta));
     meta
 }
 
