@@ -219,7 +219,7 @@ pub fn sort_keys(m: &MessageMeta) -> SortKeys {
     }
 }
 
-/// The store's index for a sort key.
+/// The store's column for a sort key.
 pub fn sort_column(key: SortKey) -> SortColumn {
     match key {
         SortKey::Arrival => SortColumn::Arrival,

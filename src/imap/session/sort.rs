@@ -71,9 +71,9 @@ impl Session {
 
     /// The messages of the view that match `search`, `(seq, uid)` in the
     /// order of `criteria`, and their highest MODSEQ if `search` mentions
-    /// MODSEQ (RFC 7162 §3.1.5). The order comes from the store's sort
-    /// indexes (issue #6); the search program only decides which messages
-    /// are in it, so `ALL` reads no message at all.
+    /// MODSEQ (RFC 7162 §3.1.5). The order comes from the sort keys stored
+    /// with each message (issue #6); the search program only decides which
+    /// messages are in it, so `ALL` reads no message at all.
     async fn sorted(
         &mut self,
         search: &SearchKey,
