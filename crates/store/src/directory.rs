@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -32,6 +32,8 @@ struct StoreInner {
     /// Mailbox snapshots for SELECT, shared by all accounts' handles and
     /// kept when the last session of an account goes.
     snapshots: Arc<SnapshotCache>,
+    /// Given to every account opened after it is set.
+    commit_hook: OnceLock<crate::CommitHook>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,6 +64,7 @@ impl Store {
                 directory: Mutex::new(conn),
                 accounts: Mutex::new(HashMap::new()),
                 snapshots: Arc::default(),
+                commit_hook: OnceLock::new(),
             }),
         })
     }
@@ -191,6 +194,7 @@ impl Store {
             &dir.join("index.sqlite"),
             self.inner.blobs.clone(),
             self.inner.snapshots.clone(),
+            self.inner.commit_hook.get().cloned(),
         )?);
         open.retain(|_, w| w.strong_count() > 0);
         open.insert(id, Arc::downgrade(&acc));
@@ -362,6 +366,13 @@ impl Store {
     /// (to pass on a change made by another process), without opening it.
     pub fn account_if_open(&self, id: AccountId) -> Option<Arc<Account>> {
         lock(&self.inner.accounts).get(&id).and_then(Weak::upgrade)
+    }
+
+    /// Sets the hook every account opened from now on calls with its
+    /// committed changes (the server's worker processes forward them to each
+    /// other). Set it before any account opens; a second call is ignored.
+    pub fn set_commit_hook(&self, hook: crate::CommitHook) {
+        let _ = self.inner.commit_hook.set(hook);
     }
 
     /// Passes a change to the sessions of every account open in this process

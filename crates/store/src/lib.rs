@@ -32,7 +32,7 @@ pub mod snapshot;
 pub mod types;
 
 pub use account::fts::{MessageText, TextField, TextTerm, Unindexed};
-pub use account::Account;
+pub use account::{Account, CommitHook};
 pub use blob::{BlobId, BlobStore};
 pub use directory::Store;
 pub use error::{Error, Result};
