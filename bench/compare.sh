@@ -262,7 +262,7 @@ lmtp_of() { [ "$1" = postfach ] && echo "$PF_LMTP" || echo "$DC_LMTP"; }
 mem_of() { # server -> "rss_kb pss_kb processes"
     local pids
     # postfach with workers: the supervisor and its workers.
-    if [ "$1" = postfach ]; then pids="$PF_PID $(pgrep -P "$PF_PID" | tr '\n' ' ')"; else pids="$DC_PID $(pgrep -P "$DC_PID" | tr '\n' ' ')"; fi
+    if [ "$1" = postfach ]; then pids="$PF_PID $({ pgrep -P "$PF_PID" || true; } | tr '\n' ' ')"; else pids="$DC_PID $(pgrep -P "$DC_PID" | tr '\n' ' ')"; fi
     local rss=0 pss=0 n=0 p v w
     for p in $pids; do
         v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
@@ -378,7 +378,7 @@ done
     echo "# postfach vs Dovecot, $(date -u +'%Y-%m-%d %H:%M UTC')"
     echo
     echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
-    echo "postfach $(cd "$ROOT" && git rev-parse --short HEAD), $(rustc --version), $(dovecot --version | sed 's/^/Dovecot /')"
+    echo "postfach $(cd "$ROOT" && git rev-parse --short HEAD), $(rustc --version), $(command -v dovecot >/dev/null && dovecot --version | sed "s/^/Dovecot /")"
     echo "WORKLOADS='$WORKLOADS' SERVERS='$SERVERS' MIX_CLIENTS='$MIX_CLIENTS' MIX_SECONDS=$MIX_SECONDS BIG_N=$BIG_N IDLE_NS='$IDLE_NS' USERS=$USERS CORPUS_N=$CORPUS_N SEED=$SEED"
     echo "IDLE: postfach with $IDLE_WORKERS worker processes above $PF_SINGLE_MAX connections (memory = RSS of the supervisor and all workers); Dovecot only up to $DC_IDLE_MAX connections."
     echo

@@ -163,6 +163,8 @@ fn receive_handoff(sock: impl AsFd) -> anyhow::Result<(String, Vec<OwnedFd>)> {
 /// The `worker` command: receives the hand-over on standard input, serves
 /// until SIGTERM, SIGINT or the supervisor's end.
 pub fn run_worker(data_dir: &Path) -> anyhow::Result<()> {
+    // Started as /proc/self/exe, the process would be called `exe` in top and pgrep.
+    let _ = rustix::thread::set_name(c"postfach");
     let (text, fds) = receive_handoff(std::io::stdin())?;
     let (index, kinds, config) = decode_handoff(&text)?;
     if kinds.len() != fds.len() {

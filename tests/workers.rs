@@ -11,9 +11,8 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -63,34 +62,29 @@ impl Supervisor {
         let data = dir.path().join("data");
         let out = common::postfach_cli(&data, &["user", "add", USER, "--password-stdin"], PASSWORD.as_bytes());
         assert!(out.status.success(), "{out:?}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_postfach"))
-            .arg("--data")
-            .arg(&data)
-            .args(["serve", "--workers", "2", "--imap", "127.0.0.1:0", "--imaps", "none"])
-            .args(["--lmtp", "127.0.0.1:0", "--managesieve", "none"])
-            .env_remove("POSTFACH_DATA")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start postfach");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, log) = std::sync::mpsc::channel();
-        // Keeps draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let addr_of = |line: &str| line.split("addr=").nth(1).and_then(|a| a.split_whitespace().next()?.parse().ok());
+        let (child, log) = common::serve_process(
+            &data,
+            &[
+                "--workers",
+                "2",
+                "--imap",
+                "127.0.0.1:0",
+                "--imaps",
+                "none",
+                "--lmtp",
+                "127.0.0.1:0",
+                "--managesieve",
+                "none",
+            ],
+        );
         let (mut imap, mut lmtp, mut workers) = (None, None, HashMap::new());
         let deadline = Instant::now() + Duration::from_secs(30);
         while imap.is_none() || lmtp.is_none() || workers.len() < 2 {
             let line = log.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("server start log");
             if line.contains("IMAP (STARTTLS) listening") {
-                imap = addr_of(&line);
+                imap = common::logged_addr(&line);
             } else if line.contains("LMTP listening") {
-                lmtp = addr_of(&line);
+                lmtp = common::logged_addr(&line);
             } else if let Some((i, pid)) = worker_started(&line) {
                 workers.insert(i, pid);
             }

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::sync::Mutex;
 
@@ -268,7 +269,13 @@ pub async fn connection_permit(shared: &Shared) -> OwnedSemaphorePermit {
     if let Ok(p) = shared.connections.clone().try_acquire_owned() {
         return p;
     }
-    tracing::warn!("connection limit of this process reached; accepting again when a connection ends");
+    // At most once a minute: at the limit, every ended connection lets one in.
+    static LAST_WARNING: AtomicU64 = AtomicU64::new(0);
+    let now = chrono::Utc::now().timestamp() as u64;
+    if now.saturating_sub(LAST_WARNING.load(Ordering::Relaxed)) >= 60 {
+        LAST_WARNING.store(now, Ordering::Relaxed);
+        tracing::warn!("connection limit of this process reached; accepting again when a connection ends");
+    }
     match shared.connections.clone().acquire_owned().await {
         Ok(p) => p,
         // The semaphore is never closed.
