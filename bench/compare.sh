@@ -5,10 +5,14 @@
 #   bench/compare.sh                     # everything, 100 000-message mailbox
 #   BIG_N=20000 IDLE_NS="1000" bench/compare.sh      # a quicker run
 #   WORKLOADS="mixed big" bench/compare.sh           # a subset
+#   SERVERS=postfach WORKLOADS=idle IDLE_NS=50000 USERS=100 bench/compare.sh   # 50 000 IDLE, postfach only
 #
 # Knobs (environment): WORKLOADS ("mixed lmtp big idle"), MIX_CLIENTS ("10 50"),
-# MIX_SECONDS (20), BIG_N (100000), BIG_REPEAT (3), IDLE_NS ("1000 10000"),
+# MIX_SECONDS (20), BIG_N (100000), BIG_REPEAT (3), IDLE_NS ("1000 10000 50000"),
 # IDLE_HOLD (10), MEM_GUARD_MB (3072), LMTP_SENDERS ("1 4 16"), LMTP_MESSAGES (2000), USERS (50),
+# SERVERS ("postfach dovecot"), DC_IDLE_MAX (10000: Dovecot's ~5 MB per IDLE connection would not
+# fit 50 000), PF_SINGLE_MAX (15000: above it postfach's IDLE run uses IDLE_WORKERS (4) worker
+# processes, since one process holds at most its open-file limit, 20 000 here),
 # CORPUS_N (2000), SEED (1), OUT (bench/results/<date>), KEEP_TMP (unset),
 # AUTH_CACHE_TTL (300: both servers' authentication caches, in seconds; 0 = off).
 #
@@ -23,7 +27,11 @@ MIX_CLIENTS=${MIX_CLIENTS:-"10 50"}
 MIX_SECONDS=${MIX_SECONDS:-20}
 BIG_N=${BIG_N:-100000}
 BIG_REPEAT=${BIG_REPEAT:-3}
-IDLE_NS=${IDLE_NS:-"1000 10000"}
+IDLE_NS=${IDLE_NS:-"1000 10000 50000"}
+SERVERS=${SERVERS:-"postfach dovecot"}
+DC_IDLE_MAX=${DC_IDLE_MAX:-10000}
+PF_SINGLE_MAX=${PF_SINGLE_MAX:-15000}
+IDLE_WORKERS=${IDLE_WORKERS:-4}
 IDLE_HOLD=${IDLE_HOLD:-10}
 LMTP_SENDERS=${LMTP_SENDERS:-"1 4 16"}
 LMTP_MESSAGES=${LMTP_MESSAGES:-2000}
@@ -65,8 +73,10 @@ log "fd limit $(ulimit -n)"
 
 # ---------------------------------------------------------------- tools
 need_apt=()
-command -v dovecot >/dev/null || need_apt+=(dovecot-imapd dovecot-lmtpd)
-[ -x /usr/lib/dovecot/lmtp ] || need_apt+=(dovecot-lmtpd)
+if [[ " $SERVERS " == *" dovecot "* ]]; then
+    command -v dovecot >/dev/null || need_apt+=(dovecot-imapd dovecot-lmtpd)
+    [ -x /usr/lib/dovecot/lmtp ] || need_apt+=(dovecot-lmtpd)
+fi
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing ${need_apt[*]} from Debian"
@@ -128,13 +138,25 @@ if "$PF" serve --help | grep -q -- '--lmtp'; then
     PF_HAS_LMTP=1
     PF_ARGS+=(--lmtp "127.0.0.1:$PF_LMTP")
 fi
-"$PF" "${PF_ARGS[@]}" >>"$OUT/postfach.log" 2>&1 &
-PF_PID=$!
-PIDS+=("$PF_PID")
-wait_port "$PF_IMAP" 30
-log "postfach pid $PF_PID imap $PF_IMAP lmtp $([ $PF_HAS_LMTP = 1 ] && echo "$PF_LMTP" || echo none)"
+start_postfach() { # [serve flags…]: (re)starts postfach with the same ports
+    if [ -n "${PF_PID:-}" ]; then
+        kill "$PF_PID" 2>/dev/null || true
+        wait "$PF_PID" 2>/dev/null || true
+    fi
+    "$PF" "${PF_ARGS[@]}" "$@" >>"$OUT/postfach.log" 2>&1 &
+    PF_PID=$!
+    PIDS+=("$PF_PID")
+    wait_port "$PF_IMAP" 30
+    log "postfach pid $PF_PID $* imap $PF_IMAP lmtp $([ $PF_HAS_LMTP = 1 ] && echo "$PF_LMTP" || echo none)"
+}
+PF_WORKERS=1
+start_postfach
 
 # ---------------------------------------------------------------- dovecot
+DC_PID=""
+DC_IMAP=""
+DC_LMTP=""
+if [[ " $SERVERS " == *" dovecot "* ]]; then
 DC_IMAP=$(free_port)
 DC_LMTP=$(free_port)
 DC=$T/dc
@@ -229,16 +251,18 @@ DC_PID=$!
 PIDS+=("$DC_PID")
 wait_port "$DC_IMAP" 30
 log "dovecot pid $DC_PID ($(dovecot --version)) imap $DC_IMAP lmtp $DC_LMTP"
+fi
 
 port_of() { [ "$1" = postfach ] && echo "$PF_IMAP" || echo "$DC_IMAP"; }
 lmtp_of() { [ "$1" = postfach ] && echo "$PF_LMTP" || echo "$DC_LMTP"; }
 
-# Resident memory of a server: postfach's one process; Dovecot's master and
-# all its children. RSS counts shared pages once per process (the issue's
+# Resident memory of a server: postfach's process (with workers: the
+# supervisor and every worker); Dovecot's master and all its children. RSS counts shared pages once per process (the issue's
 # measure); PSS shares them out and is reported alongside.
 mem_of() { # server -> "rss_kb pss_kb processes"
     local pids
-    if [ "$1" = postfach ]; then pids=$PF_PID; else pids="$DC_PID $(pgrep -P "$DC_PID" | tr '\n' ' ')"; fi
+    # postfach with workers: the supervisor and its workers.
+    if [ "$1" = postfach ]; then pids="$PF_PID $({ pgrep -P "$PF_PID" || true; } | tr '\n' ' ')"; else pids="$DC_PID $(pgrep -P "$DC_PID" | tr '\n' ' ')"; fi
     local rss=0 pss=0 n=0 p v w
     for p in $pids; do
         v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
@@ -249,8 +273,6 @@ mem_of() { # server -> "rss_kb pss_kb processes"
     done
     echo "$rss $pss $n"
 }
-
-SERVERS="postfach dovecot"
 
 for w in $WORKLOADS; do
     case $w in
@@ -291,6 +313,19 @@ for w in $WORKLOADS; do
     idle)
         for n in $IDLE_NS; do
             for s in $SERVERS; do
+                if [ "$s" = dovecot ] && [ "$n" -gt "$DC_IDLE_MAX" ]; then
+                    log "idle: $n connections: only postfach runs (Dovecot's ~5 MB per IDLE connection would not fit; DC_IDLE_MAX=$DC_IDLE_MAX)"
+                    echo "{\"server\":\"dovecot\",\"connections\":$n,\"not_measured\":\"above DC_IDLE_MAX=$DC_IDLE_MAX: Dovecot's memory would not fit\"}" >"$OUT/idle-n$n-dovecot.mem.json"
+                    continue
+                fi
+                # One postfach process holds at most its open-file limit: above
+                # PF_SINGLE_MAX, worker processes; back to one process after.
+                want=1
+                if [ "$s" = postfach ] && [ "$n" -gt "$PF_SINGLE_MAX" ]; then want=$IDLE_WORKERS; fi
+                if [ "$s" = postfach ] && [ "$want" != "$PF_WORKERS" ]; then
+                    start_postfach --workers "$want"
+                    PF_WORKERS=$want
+                fi
                 sleep 3
                 read -r rss0 pss0 np0 < <(mem_of $s)
                 log "idle: $s, $n connections (baseline rss ${rss0} kB, pss ${pss0} kB, $np0 processes)"
@@ -319,16 +354,21 @@ for w in $WORKLOADS; do
                     est=$(cat "$T/ready" 2>/dev/null || echo 0)
                 fi
                 read -r rss1 pss1 np1 < <(mem_of $s)
-                log "idle: $s, $est established: rss ${rss1} kB, pss ${pss1} kB, $np1 processes"
-                printf '{"server":"%s","connections":%s,"established":%s,"guard":"%s","baseline_rss_kb":%s,"loaded_rss_kb":%s,"baseline_pss_kb":%s,"loaded_pss_kb":%s,"baseline_processes":%s,"loaded_processes":%s}\n' \
-                    "$s" "$n" "${est:-0}" "$guard" "$rss0" "$rss1" "$pss0" "$pss1" "$np0" "$np1" >"$OUT/idle-n$n-$s.mem.json"
+                log "idle: $s, $est established: rss ${rss1} kB, pss ${pss1} kB, $np1 processes ($(awk -v r="$rss1" -v e="${est:-0}" 'BEGIN { if (e > 0) printf "%.1f KiB/conn total RSS", r / e; else printf "no connections" }'))"
+                printf '{"server":"%s","connections":%s,"established":%s,"guard":"%s","baseline_rss_kb":%s,"loaded_rss_kb":%s,"baseline_pss_kb":%s,"loaded_pss_kb":%s,"baseline_processes":%s,"loaded_processes":%s,"workers":%s}\n' \
+                    "$s" "$n" "${est:-0}" "$guard" "$rss0" "$rss1" "$pss0" "$pss1" "$np0" "$np1" "$([ "$s" = postfach ] && echo "$PF_WORKERS" || echo 0)" >"$OUT/idle-n$n-$s.mem.json"
                 # Release: the generator ends IDLE on every connection and exits.
                 kill -INT $IPID 2>/dev/null || true
                 for _ in $(seq 1 120); do kill -0 $IPID 2>/dev/null || break; sleep 1; done
                 kill -9 $IPID 2>/dev/null || true
                 wait $IPID 2>/dev/null || true
+                grep -h "delivery check" "$OUT/idle-n$n-$s.txt" | sed "s/^/idle: $s: /" | tee -a "$OUT/run.log" >&2 || true
             done
         done
+        if [ "$PF_WORKERS" != 1 ] && [[ " $SERVERS " == *" postfach "* ]]; then
+            start_postfach
+            PF_WORKERS=1
+        fi
         ;;
     *) log "unknown workload $w" ;;
     esac
@@ -338,8 +378,9 @@ done
     echo "# postfach vs Dovecot, $(date -u +'%Y-%m-%d %H:%M UTC')"
     echo
     echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
-    echo "postfach $(cd "$ROOT" && git rev-parse --short HEAD), $(rustc --version), $(dovecot --version | sed 's/^/Dovecot /')"
-    echo "WORKLOADS='$WORKLOADS' MIX_CLIENTS='$MIX_CLIENTS' MIX_SECONDS=$MIX_SECONDS BIG_N=$BIG_N IDLE_NS='$IDLE_NS' USERS=$USERS CORPUS_N=$CORPUS_N SEED=$SEED"
+    echo "postfach $(cd "$ROOT" && git rev-parse --short HEAD), $(rustc --version), $(command -v dovecot >/dev/null && dovecot --version | sed "s/^/Dovecot /")"
+    echo "WORKLOADS='$WORKLOADS' SERVERS='$SERVERS' MIX_CLIENTS='$MIX_CLIENTS' MIX_SECONDS=$MIX_SECONDS BIG_N=$BIG_N IDLE_NS='$IDLE_NS' USERS=$USERS CORPUS_N=$CORPUS_N SEED=$SEED"
+    echo "IDLE: postfach with $IDLE_WORKERS worker processes above $PF_SINGLE_MAX connections (memory = RSS of the supervisor and all workers); Dovecot only up to $DC_IDLE_MAX connections."
     echo
     "$PB" report --dir "$OUT"
 } | tee "$OUT/summary.md"

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: Listen,
+    pub server: Server,
     pub tls: Tls,
     pub limits: Limits,
     pub auth: Auth,
@@ -26,6 +27,26 @@ pub struct Config {
     pub metadata: Metadata,
     pub search: Search,
 }
+
+/// How the server runs (docs/architecture.md, "Worker processes").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// Worker processes serving connections. 1: one process, as always. More
+    /// let one machine hold more connections than one process's open-file
+    /// limit allows: `serve` then binds the listeners and supervises that many
+    /// workers (`src/workers.rs`), which accept from the same sockets.
+    pub workers: usize,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server { workers: 1 }
+    }
+}
+
+/// Most `[server] workers`: far more than cores on any machine it runs on.
+pub const MAX_WORKERS: usize = 64;
 
 /// METADATA (RFC 5464): mailbox and server annotations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,6 +354,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: Listen::default(),
+            server: Server::default(),
             tls: Tls::default(),
             limits: Limits::default(),
             auth: Auth::default(),
@@ -432,6 +454,7 @@ struct Setting {
 /// Sections in file order, each with its doc comment.
 const SECTIONS: &[(&str, &str)] = &[
     ("listen", "Listener addresses: \"host:port\", or \"none\" to disable a listener.\nThe `serve` flags of the same names override these."),
+    ("server", "How the server runs (docs/architecture.md, \"Worker processes\")."),
     ("tls", "TLS certificate. Without one, a self-signed certificate is generated into\nDATA/tls/ on first start and its SHA-256 fingerprint is printed at every start."),
     ("limits", "Protocol limits (RFC 9051 §4 leaves them to the server). Each has a reason."),
     ("auth", "Authentication policy."),
@@ -463,6 +486,12 @@ const SETTINGS: &[Setting] = &[
         section: "listen",
         key: "managesieve",
         doc: "ManageSieve (RFC 5804) for editing Sieve filters (sieve-connect, Thunderbird,\nRoundcube). Production: \"0.0.0.0:4190\"; plain logins need STARTTLS off loopback.",
+        example: None,
+    },
+    Setting {
+        section: "server",
+        key: "workers",
+        doc: "Worker processes serving connections (the `serve --workers` flag). 1: one process.\nMore, when one process's open-file limit (`ulimit -n`) is below the connections\nto hold: each worker holds up to that limit less a reserve, all accept from the same\nlisteners, and the per-IP and per-account connection limits apply per worker.",
         example: None,
     },
     Setting {
@@ -748,6 +777,9 @@ impl Config {
 
     /// Checks what serde cannot: settings that only make sense together.
     pub fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=MAX_WORKERS).contains(&self.server.workers) {
+            anyhow::bail!("server.workers must be between 1 and {MAX_WORKERS}");
+        }
         match (&self.tls.cert, &self.tls.key) {
             (Some(_), None) => {
                 anyhow::bail!("tls.cert is set but tls.key is not; set both or neither")
@@ -896,6 +928,17 @@ mod tests {
             Config::parse("[sieve]\nvirustest_header = \"X-Virus\"\nvirustest_values = [\"ok\"]\n", Path::new("t"))
                 .unwrap_err();
         assert!(format!("{err:#}").contains("5 words"), "{err:#}");
+    }
+
+    #[test]
+    fn workers_are_bounded() {
+        assert_eq!(Config::default().server.workers, 1);
+        let c = Config::parse("[server]\nworkers = 4\n", Path::new("t")).unwrap();
+        assert_eq!(c.server.workers, 4);
+        for bad in ["0", "65"] {
+            let err = Config::parse(&format!("[server]\nworkers = {bad}\n"), Path::new("t")).unwrap_err();
+            assert!(format!("{err:#}").contains("server.workers"), "{err:#}");
+        }
     }
 
     #[test]

@@ -14,8 +14,9 @@
 //! | ManageSieve (RFC 5804) | `managesieve/` |
 //! | COMPRESS=DEFLATE stream (IMAP RFC 4978, ManageSieve) | `compress.rs` |
 //! | `sieve put/get/list/…/test` | `admin/sieve.rs` |
-//! | `deliver`'s changes reaching a running server | `notify.rs` |
+//! | other processes' changes reaching a running server's sessions | `notify.rs` |
 //! | quotas: warning notice, KiB units, sizes for people | `quota.rs` |
+//! | `serve --workers N`: supervisor, worker processes | `workers.rs` |
 
 pub mod admin;
 pub mod auth;
@@ -28,3 +29,4 @@ pub mod managesieve;
 pub mod notify;
 pub mod quota;
 pub mod tls;
+pub mod workers;

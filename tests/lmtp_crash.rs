@@ -6,10 +6,9 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,32 +31,16 @@ impl Drop for Server {
 /// Starts `postfach serve` on free ports and reads the bound addresses from
 /// its log (plain text when stderr is a pipe).
 fn start(data: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postfach"))
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--imap", "127.0.0.1:0", "--imaps", "none", "--lmtp", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start postfach");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keeps draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let addr_of = |line: &str| line.split("addr=").nth(1).and_then(|a| a.split_whitespace().next()?.parse().ok());
+    let (child, rx) =
+        common::serve_process(data, &["--imap", "127.0.0.1:0", "--imaps", "none", "--lmtp", "127.0.0.1:0"]);
     let (mut lmtp, mut imap) = (None, None);
     let deadline = Instant::now() + Duration::from_secs(20);
     while lmtp.is_none() || imap.is_none() {
         let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("server start log");
         if line.contains("LMTP listening") {
-            lmtp = addr_of(&line);
+            lmtp = common::logged_addr(&line);
         } else if line.contains("IMAP (STARTTLS) listening") {
-            imap = addr_of(&line);
+            imap = common::logged_addr(&line);
         }
     }
     Server { child, lmtp: lmtp.unwrap(), imap: imap.unwrap() }

@@ -3,10 +3,11 @@
 //! against any IMAP4rev1/rev2 server.
 
 use anyhow::{bail, Context, Result};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// One logical response line: the text parts with each literal's `{n}`
 /// marker kept, and the literal payloads separately (so that parsing the
@@ -63,7 +64,24 @@ pub fn literal_len(line: &str) -> Option<usize> {
 
 impl Client {
     pub async fn connect(host: &str, port: u16) -> Result<Client> {
-        let s = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect((host, port)))
+        Client::connect_from(host, port, None).await
+    }
+
+    /// Connects from the local address `source` (any port), e.g. one of
+    /// 127.0.0.2, 127.0.0.3, … so that more than one source address's
+    /// ephemeral ports (about 28 000) reach one server port.
+    pub async fn connect_from(host: &str, port: u16, source: Option<IpAddr>) -> Result<Client> {
+        let connect = async {
+            let Some(src) = source else { return TcpStream::connect((host, port)).await };
+            let addr = tokio::net::lookup_host((host, port))
+                .await?
+                .find(|a| a.is_ipv4() == src.is_ipv4())
+                .ok_or_else(|| std::io::Error::other("no address of the source's family"))?;
+            let sock = if src.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+            sock.bind(SocketAddr::new(src, 0))?;
+            sock.connect(addr).await
+        };
+        let s = tokio::time::timeout(Duration::from_secs(30), connect)
             .await
             .context("connect timeout")?
             .with_context(|| format!("connect {host}:{port}"))?;
@@ -88,7 +106,12 @@ impl Client {
 
     /// Connect, LOGIN, and remember the capabilities.
     pub async fn login(host: &str, port: u16, user: &str, pass: &str) -> Result<Client> {
-        let mut c = Client::connect(host, port).await?;
+        Client::login_from(host, port, None, user, pass).await
+    }
+
+    /// [`Client::login`] from the local address `source`.
+    pub async fn login_from(host: &str, port: u16, source: Option<IpAddr>, user: &str, pass: &str) -> Result<Client> {
+        let mut c = Client::connect_from(host, port, source).await?;
         let r = c.cmd(&format!("LOGIN {} {}", quote(user), quote(pass))).await?;
         if !r.ok() {
             bail!("LOGIN {user}: {:?} {}", r.status, r.text);

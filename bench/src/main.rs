@@ -140,6 +140,22 @@ enum Cmd {
         ready_file: Option<PathBuf>,
         #[arg(long, default_value_t = 60)]
         setup_timeout: u64,
+        /// Generator processes, each holding a share (0: one per 15 000
+        /// connections; one process holds at most its `ulimit -n`).
+        #[arg(long, default_value_t = 0)]
+        processes: usize,
+        /// Source addresses 127.0.0.1 … 127.0.0.N, used in turn (0: one per
+        /// 10 000 connections to 127.0.0.1; one address has ~28 000 ports).
+        #[arg(long, default_value_t = 0)]
+        sources: usize,
+        /// Once all are idle, APPEND one message for the first user and wait
+        /// this many seconds for its idle connections to see EXISTS (0: skip).
+        #[arg(long, default_value_t = 10)]
+        check_wait: u64,
+        /// Internal: run as one generator process of a larger run, its
+        /// connections numbered from this one.
+        #[arg(long, hide = true)]
+        child_first: Option<usize>,
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -225,6 +241,10 @@ async fn main() -> Result<()> {
             hold,
             ready_file,
             setup_timeout,
+            processes,
+            sources,
+            check_wait,
+            child_first,
             json,
         } => {
             let o = idle::Opts {
@@ -238,7 +258,13 @@ async fn main() -> Result<()> {
                 hold,
                 ready_file,
                 setup_timeout,
+                processes,
+                sources,
+                check_wait,
             };
+            if let Some(first) = child_first {
+                return idle::child(o, first).await;
+            }
             let r = idle::run(o).await?;
             println!(
                 "idle: {}/{} established in {:.1}s, {} failed, {} still answered DONE after the hold",

@@ -5,8 +5,8 @@
 //! The message is stored exactly as LMTP stores it ([`crate::delivery`]):
 //! bare LF becomes CRLF, one blob, `Return-Path`/`Delivered-To` per copy,
 //! exit status 0 only after the row committed. A running server learns of the
-//! new message through `DATA/run/notify.sock` ([`crate::notify`]), so its
-//! IDLE clients see it at once.
+//! new message through its socket in `DATA/run/notify.d/` ([`crate::notify`]),
+//! so its IDLE clients see it at once.
 //!
 //! Exit status (sysexits.h), so the MTA bounces or retries correctly:
 //!

@@ -2,7 +2,7 @@
 //! entries (RFC 5464 §3.2.1.1) every user reads with `GETMETADATA ""`, e.g.
 //! `/shared/comment` or Delta Chat's `/shared/vendor/deltachat/irohrelay`.
 //! They live in the directory and apply to a running server at once (its
-//! NOTIFY sessions are told through `DATA/run/notify.sock`);
+//! NOTIFY sessions are told through `DATA/run/notify.d/`);
 //! `/shared/admin` comes from `[metadata] admin` in the config instead.
 
 use std::io::Write;

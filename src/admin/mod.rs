@@ -62,6 +62,10 @@ pub enum Command {
     /// The full-text index SEARCH uses (works while the server runs).
     #[command(subcommand)]
     Index(IndexCommand),
+    /// One worker process of `serve --workers N`, started by `serve` itself
+    /// (src/workers.rs); it reads its listeners from standard input.
+    #[command(hide = true)]
+    Worker,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +163,9 @@ pub struct ServeArgs {
     /// LMTP Unix socket path [config: listen.lmtp_socket].
     #[arg(long, value_name = "PATH")]
     pub lmtp_socket: Option<PathBuf>,
+    /// Worker processes; above 1, `serve` supervises that many [config: server.workers].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
 }
 
 /// A listener address from the command line; `None` is `none` (disabled).
@@ -248,6 +255,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Metadata(cmd) => metadata::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
         Command::Index(cmd) => index::run(&open_store(&cli.data, false)?, cmd, &mut std::io::stdout().lock()),
+        Command::Worker => crate::workers::run_worker(&cli.data),
         Command::Deliver(args) => {
             let stdin = std::io::stdin();
             deliver::run(&cli.data, &cli.config_path(), &args.to, &args.from, &args.mailbox, &mut stdin.lock())?;
@@ -279,6 +287,10 @@ pub fn serve(data_dir: &Path, config_path: &Path, args: &ServeArgs) -> anyhow::R
     }
     let (tls, fingerprint) = crate::tls::load_or_generate(&config.tls, data_dir).context("cannot set up TLS")?;
     println!("TLS certificate SHA-256 fingerprint: {fingerprint}");
+    if config.server.workers > 1 {
+        drop(store);
+        return crate::workers::supervise(data_dir, config);
+    }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(crate::imap::serve(config, store, tls))
@@ -288,6 +300,7 @@ pub fn serve(data_dir: &Path, config_path: &Path, args: &ServeArgs) -> anyhow::R
 pub fn prepare_config(data_dir: &Path, config_path: &Path, args: &ServeArgs) -> anyhow::Result<Config> {
     let mut config = Config::load_or_init(data_dir, config_path)?;
     args.apply(&mut config);
+    config.validate().context("invalid serve flags")?;
     if config.listen.imap.is_none() && config.listen.imaps.is_none() {
         anyhow::bail!("every IMAP listener is disabled (listen.imap and listen.imaps are both \"none\")");
     }
@@ -311,6 +324,9 @@ impl ServeArgs {
         }
         if let Some(p) = &self.lmtp_socket {
             config.listen.lmtp_socket = Some(p.clone());
+        }
+        if let Some(n) = self.workers {
+            config.server.workers = n;
         }
     }
 }
@@ -370,5 +386,9 @@ mod tests {
         let args = ServeArgs { imap: Some(ListenAddr(None)), ..ServeArgs::default() };
         let err = prepare_config(dir.path(), &path, &args).unwrap_err();
         assert!(err.to_string().contains("every IMAP listener is disabled"));
+        let args = ServeArgs { workers: Some(3), ..ServeArgs::default() };
+        assert_eq!(prepare_config(dir.path(), &path, &args).unwrap().server.workers, 3);
+        let args = ServeArgs { workers: Some(0), ..ServeArgs::default() };
+        assert!(format!("{:#}", prepare_config(dir.path(), &path, &args).unwrap_err()).contains("server.workers"));
     }
 }

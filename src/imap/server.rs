@@ -1,18 +1,28 @@
 //! Listeners: binds the configured addresses, accepts connections (implicit
 //! TLS on the IMAPS port), and runs one task per connection until shutdown.
-//! LMTP connections are served by [`crate::lmtp`]; the change-notification
-//! socket of `postfach deliver` by [`crate::notify`].
+//! LMTP connections are served by [`crate::lmtp`]; the change notifications of
+//! other processes by [`crate::notify`]. With `[server] workers` above 1 the
+//! listeners are bound by the supervisor and handed to each worker process
+//! ([`crate::workers`]), which runs a [`Server`] on them.
+//!
+//! A process serves at most [`connection_budget`] connections at once (all
+//! listeners together): its open-file limit less a reserve for databases,
+//! blobs and spool files. At the limit it stops accepting until a connection
+//! ends; new connections wait in the kernel's queue, where another worker
+//! takes them, instead of failing `accept` with EMFILE.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::sync::Mutex;
 
 use anyhow::Context;
-use tokio::net::{TcpListener, TcpStream, UnixDatagram, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::connection::Stream;
@@ -32,6 +42,8 @@ pub struct Shared {
     pub per_account: Counter<store::AccountId>,
     /// Successful password checks remembered for `auth.cache_ttl` seconds.
     pub auth_cache: Arc<crate::auth::AuthCache>,
+    /// Places for open connections, [`connection_budget`] in all.
+    pub connections: Arc<Semaphore>,
 }
 
 /// Counts open things per key; a [`Slot`] gives its place back when dropped.
@@ -78,90 +90,146 @@ impl<K: Eq + Hash> Drop for Slot<K> {
     }
 }
 
+/// The bound sockets of the configured listeners.
+#[derive(Default)]
+pub struct Listeners {
+    pub imap: Option<TcpListener>,
+    pub imaps: Option<TcpListener>,
+    pub lmtp: Option<TcpListener>,
+    pub lmtp_unix: Option<UnixListener>,
+    /// ManageSieve (RFC 5804), served by [`crate::managesieve`].
+    pub managesieve: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds every configured listener (port 0 picks a free port: tests use
+    /// it) and logs where it listens.
+    pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
+        let l = Listeners {
+            imap: bind_opt(config.listen.imap).await?,
+            imaps: bind_opt(config.listen.imaps).await?,
+            lmtp: bind_opt(config.listen.lmtp).await?,
+            managesieve: bind_opt(config.listen.managesieve).await?,
+            lmtp_unix: match &config.listen.lmtp_socket {
+                None => None,
+                Some(path) => {
+                    Some(crate::lmtp::bind_unix(path).with_context(|| format!("cannot listen on {}", path.display()))?)
+                }
+            },
+        };
+        let addr = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
+        if let Some(a) = addr(&l.imap) {
+            tracing::info!(addr = %a, "IMAP (STARTTLS) listening");
+        }
+        if let Some(a) = addr(&l.imaps) {
+            tracing::info!(addr = %a, "IMAPS listening");
+        }
+        if let Some(a) = addr(&l.lmtp) {
+            tracing::info!(addr = %a, "LMTP listening");
+        }
+        if let (Some(_), Some(path)) = (&l.lmtp_unix, &config.listen.lmtp_socket) {
+            tracing::info!(path = %path.display(), "LMTP listening");
+        }
+        if let Some(a) = addr(&l.managesieve) {
+            tracing::info!(addr = %a, "ManageSieve listening");
+        }
+        Ok(l)
+    }
+}
+
 /// Bound listeners, ready to run.
 pub struct Server {
     shared: Arc<Shared>,
-    imap: Option<TcpListener>,
-    imaps: Option<TcpListener>,
-    lmtp: Option<TcpListener>,
-    lmtp_unix: Option<UnixListener>,
-    /// ManageSieve (RFC 5804), served by [`crate::managesieve`].
-    managesieve: Option<TcpListener>,
-    /// `DATA/run/notify.sock`: changes committed by `postfach deliver`.
-    notify: Option<UnixDatagram>,
+    listeners: Listeners,
+    /// `DATA/run/notify.d/<pid>.sock`: changes committed by other processes.
+    notify: Option<crate::notify::Listener>,
+    /// Prune old tombstones hourly (one worker does it for all).
+    prune: bool,
 }
 
 impl Server {
-    /// Binds every configured listener (port 0 picks a free port: tests use it).
+    /// Binds every configured listener: the server of a single process.
     pub async fn bind(config: Config, store: store::Store, tls: Arc<rustls::ServerConfig>) -> anyhow::Result<Server> {
+        let listeners = Listeners::bind(&config).await?;
+        Server::new(config, store, tls, listeners, true)
+    }
+
+    /// A server on listeners bound elsewhere (a worker's, bound by the supervisor).
+    pub fn new(
+        config: Config,
+        store: store::Store,
+        tls: Arc<rustls::ServerConfig>,
+        listeners: Listeners,
+        prune: bool,
+    ) -> anyhow::Result<Server> {
         let spool_dir = store.data_dir().join("tmp");
         std::fs::create_dir_all(&spool_dir).with_context(|| format!("cannot create {}", spool_dir.display()))?;
-        let imap = bind_opt(config.listen.imap).await?;
-        let imaps = bind_opt(config.listen.imaps).await?;
-        let lmtp = bind_opt(config.listen.lmtp).await?;
-        let managesieve = bind_opt(config.listen.managesieve).await?;
-        let lmtp_unix = match &config.listen.lmtp_socket {
-            None => None,
-            Some(path) => {
-                Some(crate::lmtp::bind_unix(path).with_context(|| format!("cannot listen on {}", path.display()))?)
-            }
-        };
-        // Without it, IDLE clients see `deliver`ed mail only at their next
-        // command; not a reason to refuse to start.
+        // Without it, IDLE clients see other processes' changes only at their
+        // next command; not a reason to refuse to start.
         let notify = crate::notify::bind(store.data_dir())
             .map_err(|e| tracing::warn!(error = %e, "cannot bind the change notification socket"))
             .ok();
         let auth_cache = Arc::new(crate::auth::AuthCache::new(std::time::Duration::from_secs(config.auth.cache_ttl)));
-        let shared =
-            Shared { config, store, tls, spool_dir, per_ip: Counter::new(), per_account: Counter::new(), auth_cache };
-        Ok(Server { shared: Arc::new(shared), imap, imaps, lmtp, lmtp_unix, managesieve, notify })
+        let connections = Arc::new(Semaphore::new(connection_budget()));
+        let shared = Shared {
+            config,
+            store,
+            tls,
+            spool_dir,
+            per_ip: Counter::new(),
+            per_account: Counter::new(),
+            auth_cache,
+            connections,
+        };
+        Ok(Server { shared: Arc::new(shared), listeners, notify, prune })
+    }
+
+    /// This process's change notification socket, if it could be bound.
+    pub fn notify_socket(&self) -> Option<PathBuf> {
+        self.notify.as_ref().map(|n| n.path().to_path_buf())
     }
 
     pub fn lmtp_addr(&self) -> Option<SocketAddr> {
-        self.lmtp.as_ref().and_then(|l| l.local_addr().ok())
+        self.listeners.lmtp.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn managesieve_addr(&self) -> Option<SocketAddr> {
-        self.managesieve.as_ref().and_then(|l| l.local_addr().ok())
+        self.listeners.managesieve.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn imap_addr(&self) -> Option<SocketAddr> {
-        self.imap.as_ref().and_then(|l| l.local_addr().ok())
+        self.listeners.imap.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn imaps_addr(&self) -> Option<SocketAddr> {
-        self.imaps.as_ref().and_then(|l| l.local_addr().ok())
+        self.listeners.imaps.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// Accepts connections until `shutdown` completes, then stops accepting
     /// and ends the open connections.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
-        if let Some(l) = self.imap {
-            tracing::info!(addr = %l.local_addr()?, "IMAP (STARTTLS) listening");
+        let Listeners { imap, imaps, lmtp, lmtp_unix, managesieve } = self.listeners;
+        if let Some(l) = imap {
             tasks.spawn(accept_loop(l, self.shared.clone(), false));
         }
-        if let Some(l) = self.imaps {
-            tracing::info!(addr = %l.local_addr()?, "IMAPS listening");
+        if let Some(l) = imaps {
             tasks.spawn(accept_loop(l, self.shared.clone(), true));
         }
-        tasks.spawn(prune_tombstones(self.shared.clone()));
-        if let Some(l) = self.lmtp {
-            tracing::info!(addr = %l.local_addr()?, "LMTP listening");
+        if self.prune {
+            tasks.spawn(prune_tombstones(self.shared.clone()));
+        }
+        if let Some(l) = lmtp {
             tasks.spawn(crate::lmtp::accept_tcp(l, self.shared.clone()));
         }
-        if let Some(l) = self.lmtp_unix {
-            if let Some(path) = &self.shared.config.listen.lmtp_socket {
-                tracing::info!(path = %path.display(), "LMTP listening");
-            }
+        if let Some(l) = lmtp_unix {
             tasks.spawn(crate::lmtp::accept_unix(l, self.shared.clone()));
         }
-        if let Some(l) = self.managesieve {
-            tracing::info!(addr = %l.local_addr()?, "ManageSieve listening");
+        if let Some(l) = managesieve {
             tasks.spawn(crate::managesieve::accept(l, self.shared.clone()));
         }
-        if let Some(sock) = self.notify {
-            tasks.spawn(crate::notify::listen(sock, self.shared.store.clone()));
+        if let Some(n) = self.notify {
+            tasks.spawn(n.listen(self.shared.store.clone()));
         }
         shutdown.await;
         tracing::info!("shutting down");
@@ -170,13 +238,60 @@ impl Server {
     }
 }
 
-/// The entry point of `postfach serve`: binds, then serves until Ctrl-C or SIGTERM.
+/// The entry point of `postfach serve` with one process: binds, then serves
+/// until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config, store: store::Store, tls: Arc<rustls::ServerConfig>) -> anyhow::Result<()> {
     let server = Server::bind(config, store, tls).await?;
     server.run(shutdown_signal()).await
 }
 
-async fn shutdown_signal() {
+/// How many connections one process serves at once: its open-file limit
+/// (raised to the hard limit first) less a reserve of an eighth, at least
+/// 64, for SQLite files (three per open database), blobs being read or
+/// written, spooled literals and the listeners themselves.
+pub fn connection_budget() -> usize {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            limit = getrlimit(Resource::Nofile);
+        }
+    }
+    // No limit at all: as many as a process can name in practice.
+    let files = limit.current.unwrap_or(1 << 20).min(1 << 24) as usize;
+    files.saturating_sub((files / 8).max(64)).max(1)
+}
+
+/// Waits for a place in the process's connection budget: a listener accepts
+/// only with one in hand, and the connection's task keeps it until it ends.
+pub async fn connection_permit(shared: &Shared) -> OwnedSemaphorePermit {
+    if let Ok(p) = shared.connections.clone().try_acquire_owned() {
+        return p;
+    }
+    // At most once a minute: at the limit, every ended connection lets one in.
+    static LAST_WARNING: AtomicU64 = AtomicU64::new(0);
+    let now = chrono::Utc::now().timestamp() as u64;
+    if now.saturating_sub(LAST_WARNING.load(Ordering::Relaxed)) >= 60 {
+        LAST_WARNING.store(now, Ordering::Relaxed);
+        tracing::warn!("connection limit of this process reached; accepting again when a connection ends");
+    }
+    match shared.connections.clone().acquire_owned().await {
+        Ok(p) => p,
+        // The semaphore is never closed.
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// `accept` failed (EMFILE and friends, which the budget makes rare): back
+/// off instead of spinning.
+pub async fn accept_failed(e: std::io::Error, listener: &str) {
+    tracing::warn!(error = %e, listener, "accept failed");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+}
+
+/// Completes at Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -205,18 +320,18 @@ async fn bind_opt(addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, implicit_tls: bool) {
     let mut conns = JoinSet::new();
     loop {
+        let permit = connection_permit(&shared).await;
         let (tcp, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                accept_failed(e, "IMAP").await;
                 continue;
             }
         };
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
         conns.spawn(async move {
+            let _permit = permit;
             // RFC 9051 §7.1.5: BYE at greeting time when the server will not talk.
             let Some(_slot) = shared.per_ip.acquire(peer.ip(), shared.config.limits.max_connections_per_ip) else {
                 tracing::info!(%peer, "too many connections from this address");

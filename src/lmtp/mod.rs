@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinSet;
 
-use crate::imap::server::Shared;
+use crate::imap::server::{accept_failed, connection_permit, Shared};
 
 /// Binds the Unix socket, replacing a stale socket file from a previous run.
 /// The socket is made connectable by every local user (mode 0666), like the
@@ -39,12 +39,17 @@ pub fn bind_unix(path: &Path) -> std::io::Result<UnixListener> {
 pub async fn accept_tcp(listener: TcpListener, shared: Arc<Shared>) {
     let mut conns = JoinSet::new();
     loop {
+        let permit = connection_permit(&shared).await;
         match listener.accept().await {
             Ok((tcp, peer)) => {
                 let _ = tcp.set_nodelay(true);
-                conns.spawn(session::run(shared.clone(), tcp, peer.to_string()));
+                let shared = shared.clone();
+                conns.spawn(async move {
+                    let _permit = permit;
+                    session::run(shared, tcp, peer.to_string()).await
+                });
             }
-            Err(e) => backoff(e).await,
+            Err(e) => accept_failed(e, "LMTP").await,
         }
         while conns.try_join_next().is_some() {}
     }
@@ -54,20 +59,19 @@ pub async fn accept_tcp(listener: TcpListener, shared: Arc<Shared>) {
 pub async fn accept_unix(listener: UnixListener, shared: Arc<Shared>) {
     let mut conns = JoinSet::new();
     loop {
+        let permit = connection_permit(&shared).await;
         match listener.accept().await {
             Ok((stream, _)) => {
-                conns.spawn(session::run(shared.clone(), stream, "unix".to_string()));
+                let shared = shared.clone();
+                conns.spawn(async move {
+                    let _permit = permit;
+                    session::run(shared, stream, "unix".to_string()).await
+                });
             }
-            Err(e) => backoff(e).await,
+            Err(e) => accept_failed(e, "LMTP").await,
         }
         while conns.try_join_next().is_some() {}
     }
-}
-
-/// EMFILE and friends: back off instead of spinning.
-async fn backoff(e: std::io::Error) {
-    tracing::warn!(error = %e, "LMTP accept failed");
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 }
 
 /// The name in the greeting and the LHLO reply.

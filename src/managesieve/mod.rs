@@ -56,11 +56,11 @@ pub async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     let tls = Arc::new(tls);
     let mut conns = JoinSet::new();
     loop {
+        let permit = crate::imap::server::connection_permit(&shared).await;
         let (tcp, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
-                tracing::warn!(error = %e, "ManageSieve accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                crate::imap::server::accept_failed(e, "ManageSieve").await;
                 continue;
             }
         };
@@ -68,6 +68,7 @@ pub async fn accept(listener: TcpListener, shared: Arc<Shared>) {
         let shared = shared.clone();
         let tls = tls.clone();
         conns.spawn(async move {
+            let _permit = permit;
             let Some(_slot) = shared.per_ip.acquire(peer.ip(), shared.config.limits.max_connections_per_ip) else {
                 let mut tcp = tcp;
                 let _ = tcp.write_all(b"BYE \"too many connections from your address\"\r\n").await;

@@ -472,3 +472,38 @@ pub fn postfach_cli(data: &std::path::Path, args: &[&str], stdin: &[u8]) -> std:
     drop(pipe);
     child.wait_with_output().unwrap()
 }
+
+/// Starts the real `postfach --data DATA serve ARGS…` with its log (plain
+/// text, `RUST_LOG=info`) delivered line by line; a thread keeps draining
+/// it so the server never blocks on a full pipe. The caller ends the child.
+pub fn serve_process(
+    data: &std::path::Path,
+    args: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postfach"))
+        .arg("--data")
+        .arg(data)
+        .arg("serve")
+        .args(args)
+        .env_remove("POSTFACH_DATA")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start postfach");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// The address in a log line such as `IMAP (STARTTLS) listening addr=127.0.0.1:PORT`.
+pub fn logged_addr(line: &str) -> Option<SocketAddr> {
+    line.split("addr=").nth(1).and_then(|a| a.split_whitespace().next()?.parse().ok())
+}

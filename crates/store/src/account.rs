@@ -56,6 +56,12 @@ pub const FEED_CAPACITY: usize = 1024;
 /// Idle read connections kept per account.
 const READ_POOL_IDLE: usize = 4;
 
+/// Told, on the writer thread, of the changes each commit publishes on an
+/// account's feed (after they are on it). The server's worker processes pass
+/// them on to each other with it ([`crate::Store::set_commit_hook`]);
+/// changes from [`Account::publish_external`] do not go through it.
+pub type CommitHook = Arc<dyn Fn(AccountId, &[Change]) + Send + Sync>;
+
 /// The default mailboxes of a new account and their RFC 6154 special use.
 pub const DEFAULT_MAILBOXES: &[(&str, Option<&str>)] = &[
     ("INBOX", None),
@@ -215,6 +221,7 @@ fn writer_loop(
     rx: mpsc::Receiver<Box<dyn WriteJob>>,
     feed: broadcast::Sender<Change>,
     commits: Arc<AtomicU64>,
+    hook: Option<Box<dyn Fn(&[Change]) + Send>>,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -224,11 +231,17 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        run_batch(&conn, batch, &feed, &commits);
+        run_batch(&conn, batch, &feed, &commits, hook.as_deref());
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Box<dyn WriteJob>>, feed: &broadcast::Sender<Change>, commits: &AtomicU64) {
+fn run_batch(
+    conn: &Connection,
+    batch: Vec<Box<dyn WriteJob>>,
+    feed: &broadcast::Sender<Change>,
+    commits: &AtomicU64,
+    hook: Option<&(dyn Fn(&[Change]) + Send)>,
+) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let msg = format!("cannot begin transaction: {e}");
         for job in batch {
@@ -297,16 +310,21 @@ fn run_batch(conn: &Connection, batch: Vec<Box<dyn WriteJob>>, feed: &broadcast:
             }
         }
     }
+    let mut published = Vec::new();
     if list {
-        let _ = feed.send(Change::MailboxList);
+        published.push(Change::MailboxList);
     }
     for (mailbox, modseq) in per_mailbox {
-        let _ = feed.send(Change::Mailbox { mailbox, modseq });
+        published.push(Change::Mailbox { mailbox, modseq });
     }
     for d in done.iter().filter(|d| d.ok) {
-        for c in d.changes.iter().filter(|c| matches!(c, Change::Metadata { .. })) {
-            let _ = feed.send(c.clone());
-        }
+        published.extend(d.changes.iter().filter(|c| matches!(c, Change::Metadata { .. })).cloned());
+    }
+    for c in &published {
+        let _ = feed.send(c.clone());
+    }
+    if let Some(hook) = hook.filter(|_| !published.is_empty()) {
+        hook(&published);
     }
     for d in done {
         (d.finish)(None);
@@ -749,8 +767,15 @@ fn thread_of_refs(conn: &Connection, refs: &[String]) -> Result<Option<String>> 
 impl Account {
     /// Opens the account database at `path` (creating it with the default
     /// mailboxes if new) and starts its writer thread.
-    pub(crate) fn open(id: AccountId, path: &Path, blobs: BlobStore, snapshots: Arc<SnapshotCache>) -> Result<Account> {
+    pub(crate) fn open(
+        id: AccountId,
+        path: &Path,
+        blobs: BlobStore,
+        snapshots: Arc<SnapshotCache>,
+        hook: Option<CommitHook>,
+    ) -> Result<Account> {
         let conn = init_db(path)?;
+        let hook = hook.map(|h| Box::new(move |changes: &[Change]| h(id, changes)) as Box<dyn Fn(&[Change]) + Send>);
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let commits = Arc::new(AtomicU64::new(0));
@@ -759,7 +784,7 @@ impl Account {
             let commits = commits.clone();
             std::thread::Builder::new()
                 .name(format!("store-writer-{}", id.0))
-                .spawn(move || writer_loop(conn, rx, feed, commits))?
+                .spawn(move || writer_loop(conn, rx, feed, commits, hook))?
         };
         Ok(Account {
             id,
@@ -1514,7 +1539,7 @@ mod tests {
     fn open_tmp() -> (tempfile::TempDir, Account) {
         let dir = tempfile::tempdir().unwrap();
         let blobs = BlobStore::new(dir.path().join("blobs"));
-        let acc = Account::open(AccountId(1), &dir.path().join("index.sqlite"), blobs, Arc::default()).unwrap();
+        let acc = Account::open(AccountId(1), &dir.path().join("index.sqlite"), blobs, Arc::default(), None).unwrap();
         (dir, acc)
     }
 
@@ -1594,7 +1619,7 @@ mod tests {
             .unwrap();
         }
         let blobs = BlobStore::new(dir.path().join("blobs"));
-        let acc = Account::open(AccountId(1), &path, blobs, Arc::default()).unwrap();
+        let acc = Account::open(AccountId(1), &path, blobs, Arc::default(), None).unwrap();
         let mbs = acc.mailboxes().await.unwrap();
         assert_eq!(mbs.len(), 2);
         for m in &mbs {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -39,6 +39,8 @@ struct StoreInner {
     /// Mailbox snapshots for SELECT, shared by all accounts' handles and
     /// kept when the last session of an account goes.
     snapshots: Arc<SnapshotCache>,
+    /// Given to every account opened after it is set.
+    commit_hook: OnceLock<crate::CommitHook>,
 }
 
 /// How long an account stays open after it was last handed out.
@@ -76,6 +78,7 @@ impl Store {
                 accounts: Mutex::new(HashMap::new()),
                 kept: Mutex::new(HashMap::new()),
                 snapshots: Arc::default(),
+                commit_hook: OnceLock::new(),
             }),
         })
     }
@@ -233,6 +236,7 @@ impl Store {
             &dir.join("index.sqlite"),
             self.inner.blobs.clone(),
             self.inner.snapshots.clone(),
+            self.inner.commit_hook.get().cloned(),
         )?);
         open.retain(|_, w| w.strong_count() > 0);
         open.insert(id, Arc::downgrade(&acc));
@@ -404,6 +408,13 @@ impl Store {
     /// (to pass on a change made by another process), without opening it.
     pub fn account_if_open(&self, id: AccountId) -> Option<Arc<Account>> {
         lock(&self.inner.accounts).get(&id).and_then(Weak::upgrade)
+    }
+
+    /// Sets the hook every account opened from now on calls with its
+    /// committed changes (the server's worker processes forward them to each
+    /// other). Set it before any account opens; a second call is ignored.
+    pub fn set_commit_hook(&self, hook: crate::CommitHook) {
+        let _ = self.inner.commit_hook.set(hook);
     }
 
     /// Passes a change to the sessions of every account open in this process

@@ -33,7 +33,7 @@ pub mod types;
 
 pub use account::fts::{MessageText, TextField, TextTerm, Unindexed};
 pub use account::sort::{SortColumn, SortKeys};
-pub use account::{Account, OpenedMailbox};
+pub use account::{Account, CommitHook, OpenedMailbox};
 pub use blob::{BlobId, BlobStore};
 pub use directory::Store;
 pub use error::{Error, Result};
