@@ -22,7 +22,7 @@
 //! | `<account> <mailbox> <modseq>` | messages of a mailbox ([`Change::Mailbox`]) |
 //! | `<account> list` | mailboxes or subscriptions ([`Change::MailboxList`]) |
 //! | `<account> metadata <mailbox or -> <entry>` | a METADATA entry of a mailbox or of the account's server entries |
-//! | `metadata <entry>` | a server-wide `/shared` entry (`postfach metadata set|unset`): every session hears of it (NOTIFY ServerMetadataChange, RFC 5465 §5.7) |
+//! | `metadata <entry>` | a server-wide `/shared` entry (`postfach metadata set` or `unset`): every session hears of it (NOTIFY ServerMetadataChange, RFC 5465 §5.7) |
 //!
 //! Workers forward what their own commits publish through
 //! [`store::Store::set_commit_hook`] ([`forward_hook`]); what they receive

@@ -10,6 +10,7 @@
 
 mod common;
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::Child;
@@ -120,10 +121,11 @@ impl Supervisor {
         for _ in 0..300 {
             let raw = Raw::connect(self.imap).await;
             let owner = self.owner(&raw).expect("a worker holds every accepted connection");
-            if found.contains_key(&owner) {
-                extra.push(raw);
-            } else {
-                found.insert(owner, raw);
+            match found.entry(owner) {
+                Entry::Occupied(_) => extra.push(raw),
+                Entry::Vacant(v) => {
+                    v.insert(raw);
+                }
             }
             if found.len() == self.workers.len() {
                 return found;

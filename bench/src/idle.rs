@@ -199,8 +199,7 @@ async fn hold(o: Opts, first: usize, count: usize, tx: mpsc::UnboundedSender<Ev>
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let _ = tx.send(Ev::Ready(established.load(Ordering::Relaxed), check.load(Ordering::Relaxed)));
-    let mut part = Part::default();
-    part.established = established.load(Ordering::Relaxed);
+    let mut part = Part { established: established.load(Ordering::Relaxed), ..Part::default() };
     while let Some(r) = tasks.join_next().await {
         match r {
             Ok(Ok(true)) => part.alive += 1,

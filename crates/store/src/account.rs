@@ -62,6 +62,9 @@ const READ_POOL_IDLE: usize = 4;
 /// changes from [`Account::publish_external`] do not go through it.
 pub type CommitHook = Arc<dyn Fn(AccountId, &[Change]) + Send + Sync>;
 
+/// A [`CommitHook`] bound to its account, as the writer thread calls it.
+type OnCommit = Box<dyn Fn(&[Change]) + Send>;
+
 /// The default mailboxes of a new account and their RFC 6154 special use.
 pub const DEFAULT_MAILBOXES: &[(&str, Option<&str>)] = &[
     ("INBOX", None),
@@ -221,7 +224,7 @@ fn writer_loop(
     rx: mpsc::Receiver<Box<dyn WriteJob>>,
     feed: broadcast::Sender<Change>,
     commits: Arc<AtomicU64>,
-    hook: Option<Box<dyn Fn(&[Change]) + Send>>,
+    hook: Option<OnCommit>,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -231,7 +234,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        run_batch(&conn, batch, &feed, &commits, hook.as_deref());
+        run_batch(&conn, batch, &feed, &commits, hook.as_ref());
     }
 }
 
@@ -240,7 +243,7 @@ fn run_batch(
     batch: Vec<Box<dyn WriteJob>>,
     feed: &broadcast::Sender<Change>,
     commits: &AtomicU64,
-    hook: Option<&(dyn Fn(&[Change]) + Send)>,
+    hook: Option<&OnCommit>,
 ) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let msg = format!("cannot begin transaction: {e}");
@@ -775,7 +778,7 @@ impl Account {
         hook: Option<CommitHook>,
     ) -> Result<Account> {
         let conn = init_db(path)?;
-        let hook = hook.map(|h| Box::new(move |changes: &[Change]| h(id, changes)) as Box<dyn Fn(&[Change]) + Send>);
+        let hook = hook.map(|h| Box::new(move |changes: &[Change]| h(id, changes)) as OnCommit);
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let commits = Arc::new(AtomicU64::new(0));
