@@ -504,7 +504,8 @@ mod tests {
             )
             .unwrap();
         }
-        let acc = Account::open(AccountId(1), &path, BlobStore::new(dir.path().join("blobs")), Arc::default()).unwrap();
+        let acc =
+            Account::open(AccountId(1), &path, BlobStore::new(dir.path().join("blobs")), Arc::default(), None).unwrap();
         let inbox = MailboxId(1);
         let order = |criteria: Vec<(SortColumn, bool)>| {
             let acc = &acc;
