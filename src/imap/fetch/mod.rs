@@ -95,7 +95,7 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
         preview: Some(preview::of_message(raw, msg.as_ref())),
         text: None,
     };
-    meta.text = crate::imap::search::message_text_of(raw, Some(&root), &meta);
+    meta.text = crate::imap::search::message_text_of(raw, Some(&root), &meta).map(|t| store::TextDoc::new(&t));
     meta
 }
 
