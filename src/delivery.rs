@@ -118,7 +118,7 @@ pub async fn deliver_filtered(
         let meta = crate::imap::fetch::compute_meta(&served(&for_text[0]));
         // The index keeps the text as served, trace headers included: one
         // per distinct prefix (the first came with the metadata).
-        let texts: Vec<Option<store::MessageText>> = for_text
+        let texts: Vec<Option<store::TextDoc>> = for_text
             .iter()
             .map(|p| match &meta.text {
                 Some(first) if *p != for_text[0] => {

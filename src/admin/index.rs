@@ -60,7 +60,7 @@ pub async fn rebuild(store: &store::Store, account: &store::Account) -> anyhow::
                     bad += 1;
                     continue;
                 };
-                docs.push((u, text));
+                docs.push((u, store::TextDoc::new(&text)));
             }
             (docs, bad)
         })

@@ -8,7 +8,7 @@
 use std::cell::OnceCell;
 
 use imap_proto::{Date, SearchKey};
-use store::{Flags, MessageMeta, MessageRecord, MessageText, TextField, TextTerm};
+use store::{Flags, MessageMeta, MessageRecord, MessageText, TextDoc, TextField, TextTerm};
 
 use super::fetch::{self, Kind, Node};
 
@@ -120,11 +120,13 @@ pub(crate) fn message_text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &Messag
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| text_of(raw, root, meta, None))).ok()
 }
 
-/// The text of the same message served with another trace prefix (one per
-/// LMTP recipient): only the header fields differ, so the body text of
+/// The index document of the same message served with another trace prefix
+/// (one per LMTP recipient): only the header fields differ, so the rest of
 /// `first` is reused instead of decoding every part again.
-pub(crate) fn message_text_reheaded(raw: &[u8], first: &MessageText, meta: &MessageMeta) -> Option<MessageText> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| text_of(raw, None, meta, Some(&first.body)))).ok()
+pub(crate) fn message_text_reheaded(raw: &[u8], first: &TextDoc, meta: &MessageMeta) -> Option<TextDoc> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| text_of(raw, None, meta, Some("")).headers))
+        .ok()
+        .map(|headers| first.reheaded(&headers))
 }
 
 fn text_of(raw: &[u8], root: Option<&Node<'_>>, meta: &MessageMeta, body: Option<&str>) -> MessageText {
@@ -590,9 +592,9 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         let with = |prefix: &[u8]| [prefix, MSG].concat();
         let (a, b) = (with(b"Delivered-To: a@x\r\n"), with(b"Delivered-To: b@y\r\n"));
         let meta = fetch::compute_meta(&a);
-        let first = message_text(&a, &meta).unwrap();
+        let first = TextDoc::new(&message_text(&a, &meta).unwrap());
         let fresh = message_text(&b, &meta).unwrap();
-        assert_eq!(message_text_reheaded(&b, &first, &meta).unwrap(), fresh);
+        assert_eq!(message_text_reheaded(&b, &first, &meta).unwrap(), TextDoc::new(&fresh));
         assert!(fresh.headers.contains("b@y") && !fresh.body.is_empty());
     }
 
@@ -618,8 +620,9 @@ c2VjcmV0IGF0dGFjaG1lbnQ=\r\n\
         assert!(check(SearchKey::Body(s("wörld"))));
         assert!(!check(SearchKey::Body(s("<b>"))));
         assert!(!check(SearchKey::Body(s("html"))));
-        let text = r.meta.text.clone().expect("computed at delivery");
+        let text = message_text(raw, &r.meta).unwrap();
         assert!(text.body.contains("hello bold"));
+        assert_eq!(r.meta.text, Some(TextDoc::new(&text)), "computed at delivery");
     }
 
     /// Only string keys that every match must satisfy narrow the search.

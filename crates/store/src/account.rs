@@ -226,7 +226,26 @@ fn writer_loop(
     commits: Arc<AtomicU64>,
     hook: Option<OnCommit>,
 ) {
-    while let Ok(first) = rx.recv() {
+    // Full-text documents wait in a plain table until the writer folds a
+    // batch of them into the index (see `fts`): at FOLD_AT, after FOLD_IDLE
+    // without writes, and when the account closes.
+    let mut pending = fts::pending(&conn).unwrap_or(0);
+    loop {
+        let first = if pending > 0 {
+            match rx.recv_timeout(fts::FOLD_IDLE) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    pending = fold(&conn);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -235,7 +254,30 @@ fn writer_loop(
             }
         }
         run_batch(&conn, batch, &feed, &commits, hook.as_ref());
+        pending = fts::pending(&conn).unwrap_or(0);
+        if pending >= fts::FOLD_AT {
+            pending = fold(&conn);
+        }
     }
+    if pending > 0 {
+        fold(&conn);
+    }
+}
+
+/// Folds the pending full-text documents in a transaction of its own;
+/// returns how many still wait.
+fn fold(conn: &Connection) -> usize {
+    let folded = conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::from).and_then(|()| {
+        let r = fts::fold_pending(conn).and_then(|()| Ok(conn.execute_batch("COMMIT")?));
+        if r.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        r
+    });
+    if let Err(e) = folded {
+        tracing::warn!(error = %e, "cannot fold pending full-text documents; SEARCH reads their messages meanwhile");
+    }
+    fts::pending(conn).unwrap_or(0)
 }
 
 fn run_batch(

@@ -28,6 +28,7 @@ pub(crate) const ACCOUNT_MIGRATIONS: &[&str] = &[
     include_str!("migrations/account_0008_metadata.sql"),
     include_str!("migrations/account_0009_preview.sql"),
     include_str!("migrations/account_0010_recent.sql"),
+    include_str!("migrations/account_0011_fts_words.sql"),
     include_str!("migrations/account_0012_sort_keys.sql"),
 ];
 

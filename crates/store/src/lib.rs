@@ -31,7 +31,7 @@ pub mod error;
 pub mod snapshot;
 pub mod types;
 
-pub use account::fts::{MessageText, TextField, TextTerm, Unindexed};
+pub use account::fts::{MessageText, TextDoc, TextField, TextTerm, Unindexed};
 pub use account::sort::{SortColumn, SortKeys};
 pub use account::{Account, CommitHook, OpenedMailbox};
 pub use blob::{BlobId, BlobStore};

@@ -135,10 +135,10 @@ pub struct MessageMeta {
     /// RFC 8970 PREVIEW text (at most 256 characters; empty when the message
     /// has no readable text). `None`: not computed yet (stored before PREVIEW).
     pub preview: Option<String>,
-    /// The decoded text for the full-text index (issue #7), computed at
-    /// delivery; `None` leaves the message unindexed (SEARCH then always
+    /// The message's document for the full-text index (issue #7), computed
+    /// at delivery; `None` leaves the message unindexed (SEARCH then always
     /// checks it). Not read back from the store.
-    pub text: Option<crate::MessageText>,
+    pub text: Option<crate::TextDoc>,
     /// The string SORT keys (issue #6), computed at delivery like `text`;
     /// `None` stores the message without keys (SORT then computes them on
     /// first use). Not read back from the store.

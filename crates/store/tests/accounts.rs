@@ -139,7 +139,7 @@ async fn database_is_readable_with_plain_sqlite() {
     fx.acc.append(inbox, vec![msg(&fx.store, "hello")]).await.unwrap();
     let c = rusqlite::Connection::open(fx.dir.path().join(format!("accounts/{}/index.sqlite", fx.id.0))).unwrap();
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 11, "schema version: account_0001 .. account_0010, account_0012");
+    assert_eq!(v, 12, "schema version: account_0001 .. account_0012");
     let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     let (name, subject): (String, String) = c

@@ -96,7 +96,7 @@ fn compute_meta_inner(raw: &[u8]) -> store::MessageMeta {
         text: None,
         sort: None,
     };
-    meta.text = crate::imap::search::message_text_of(raw, Some(&root), &meta);
+    meta.text = crate::imap::search::message_text_of(raw, Some(&root), &meta).map(|t| store::TextDoc::new(&t));
     meta.sort = Some(crate::imap::sort::sort_keys(&meta));
     meta
 }
