@@ -104,7 +104,7 @@ impl TextDoc {
     }
 }
 
-/// The words for `text`: each distinct trigram once, in no meaningful order.
+/// The words for `text`: each distinct trigram once, ordered by code points.
 /// A trigram's characters are kept as they are, except ASCII other than
 /// `a-z0-9`, which becomes `_` and two hex digits (`"o w"` → `o_20w`), so
 /// that every word is one token for the `ascii` tokenizer (letters, digits,
