@@ -214,6 +214,8 @@ async fn pending_documents_are_folded_after_a_restart() {
     let reopen = |fx: Fixture| {
         let Fixture { dir, store, id, acc } = fx;
         drop(acc);
+        // The store holds unused accounts open for a while; let go now.
+        store.close_unused();
         Fixture { acc: store.account(id).unwrap(), dir, store, id }
     };
     let fx = reopen(fx);
