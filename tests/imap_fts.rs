@@ -246,12 +246,7 @@ fn generate(rng: &mut StdRng, i: usize) -> Gen {
 /// A second server on the same store: with `fts = false`, SEARCH there
 /// reads every message (the naive scan).
 async fn second_server(s: &TestServer, fts: bool) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let mut config = postfach::config::Config::default();
-    config.listen.imap = Some("127.0.0.1:0".parse().unwrap());
-    config.listen.imaps = None;
-    config.listen.lmtp = None;
-    config.listen.managesieve = None;
-    config.submission.relay = None;
+    let mut config = common::imap_only_config();
     config.search.fts = fts;
     let (tls, _) = postfach::tls::load_or_generate(&config.tls, s.dir.path()).expect("tls");
     let server = postfach::imap::Server::bind(config, s.store.clone(), tls).await.expect("bind");

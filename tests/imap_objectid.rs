@@ -88,13 +88,7 @@ async fn restart(mut server: TestServer) -> Restarted {
     let dir = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
     drop(server);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut config = postfach::config::Config::default();
-    config.listen.imap = Some("127.0.0.1:0".parse().unwrap());
-    config.listen.imaps = None;
-    // Not the default ports: a running server may hold them.
-    config.listen.lmtp = None;
-    config.listen.managesieve = None;
-    config.submission.relay = None;
+    let config = common::imap_only_config();
     let store = store::Store::open(dir.path()).expect("reopen store");
     let (tls, _) = postfach::tls::load_or_generate(&config.tls, dir.path()).expect("tls");
     let srv = postfach::imap::Server::bind(config, store, tls).await.expect("bind");

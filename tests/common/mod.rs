@@ -43,6 +43,19 @@ pub async fn start() -> TestServer {
     start_with(|_| {}).await
 }
 
+/// A config for a second server on an existing data directory: plain IMAP
+/// on `127.0.0.1:0` only (no default ports, which a running server may
+/// hold), nothing relayed.
+pub fn imap_only_config() -> Config {
+    let mut config = Config::default();
+    config.listen.imap = Some("127.0.0.1:0".parse().unwrap());
+    config.listen.imaps = None;
+    config.listen.lmtp = None;
+    config.listen.managesieve = None;
+    config.submission.relay = None;
+    config
+}
+
 /// Starts a server with `alice` as the only account; `tweak` adjusts the config.
 pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().expect("tempdir");
