@@ -235,6 +235,80 @@ async fn fetch_envelope_and_simple_attributes() {
     assert_eq!(f[0].uid, Some(1));
 }
 
+/// A FETCH of row metadata over many messages (encoded straight from the
+/// store's rows) answers every message once, in order, with what a FETCH
+/// that goes through the encoder (EMAILID added) answers; messages with
+/// keywords or `\Recent` carry them, a keyword this session was not told
+/// is announced first (RFC 9051 §7.3.5), and CHANGEDSINCE keeps only the
+/// messages changed since (RFC 7162 §3.1.4).
+#[tokio::test]
+async fn fetch_of_row_metadata_over_many_messages() {
+    let server = common::start().await;
+    let mut a = Raw::login(server.addr).await;
+    let mut b = Raw::login(server.addr).await;
+    fill_inbox(&mut a, 30).await;
+    append(&mut a, "INBOX", MULTIPART.as_bytes()).await;
+    a.cmd("SELECT INBOX").await;
+    a.cmd("STORE 3,7 +FLAGS ($Work)").await;
+    a.cmd("STORE 5 +FLAGS (\\Seen \\Flagged)").await;
+    a.cmd("STORE 9 +FLAGS (\\Deleted)").await;
+    a.cmd("UID EXPUNGE 9").await;
+    a.cmd("CLOSE").await;
+    append(&mut a, "INBOX", &message("late", "x")).await;
+    // b's SELECT takes \Recent of the last message (IMAP4rev1) and knows $Work.
+    let r = b.cmd("SELECT INBOX").await;
+    assert!(has(&r, "* 31 EXISTS") && has(&r, "* 1 RECENT"), "{r:?}");
+    a.cmd("SELECT INBOX").await;
+    a.cmd("STORE 10 +FLAGS ($Fresh)").await;
+
+    let items = "UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE";
+    let r = b.cmd(&format!("FETCH 1:* ({items})")).await;
+    assert_ok(&r);
+    // Unsolicited FLAGS updates may come too: the answers carry ENVELOPE.
+    let answers = |lines: &[String]| -> Vec<(u32, String)> {
+        lines
+            .iter()
+            .filter(|l| l.starts_with("* ") && l.contains(" FETCH (") && l.contains("ENVELOPE ("))
+            .map(|l| (l[2..].split(' ').next().unwrap().parse().unwrap(), l.clone()))
+            .collect()
+    };
+    let fast = answers(&r);
+    assert_eq!(fast.iter().map(|a| a.0).collect::<Vec<_>>(), (1..=31).collect::<Vec<_>>(), "{r:?}");
+    let line = |seq: u32| fast[seq as usize - 1].1.as_str();
+    assert!(line(3).contains("FLAGS ($Work)") && line(7).contains("FLAGS ($Work)"), "{r:?}");
+    assert!(line(5).contains("FLAGS (\\Seen \\Flagged)"), "{r:?}");
+    assert!(line(10).contains("FLAGS ($Fresh)"), "{r:?}");
+    assert!(line(31).contains("FLAGS (\\Recent)") && line(1).contains("FLAGS ()"), "{r:?}");
+    assert!(line(30).contains("BODYSTRUCTURE ((") && line(29).contains("BODYSTRUCTURE (\"text\""), "{r:?}");
+    let announced = r.iter().position(|l| l.starts_with("* FLAGS (") && l.contains("$Fresh")).expect("FLAGS announced");
+    let used = r.iter().position(|l| l.contains(" FETCH (") && l.contains("$Fresh")).expect("$Fresh shown");
+    assert!(announced < used, "{r:?}");
+
+    // The same answer through the encoder (EMAILID needs a record).
+    let slow = b.cmd(&format!("FETCH 1:* ({items} EMAILID)")).await;
+    assert_ok(&slow);
+    let slow = answers(&slow);
+    assert_eq!(slow.len(), 31);
+    for (seq, mut l) in slow {
+        let at = l.find(" EMAILID (").unwrap();
+        let end = at + l[at..].find(')').unwrap() + 1;
+        l.replace_range(at..end, "");
+        assert_eq!(l, line(seq), "message {seq}");
+    }
+
+    // CHANGEDSINCE: only what changed after the MODSEQ of message 20.
+    let r = b.cmd("FETCH 20 (MODSEQ)").await;
+    let l = fetch_line(&r, 20);
+    let modseq: u64 = l[l.find("MODSEQ (").unwrap() + 8..l.rfind("))").unwrap()].parse().unwrap();
+    a.cmd("STORE 4,25 +FLAGS (\\Answered)").await;
+    let r = b.cmd(&format!("FETCH 1:* (ENVELOPE) (CHANGEDSINCE {modseq})")).await;
+    assert_ok(&r);
+    let changed: Vec<&String> = r.iter().filter(|l| l.contains(" FETCH (") && l.contains("ENVELOPE (")).collect();
+    assert!(changed.iter().all(|l| l.contains("MODSEQ (")), "{r:?}");
+    let changed: Vec<&str> = changed.iter().map(|l| &l[..l.find(" FETCH").unwrap()]).collect();
+    assert!(changed.contains(&"* 4") && changed.contains(&"* 25") && !changed.contains(&"* 1"), "{r:?}");
+}
+
 #[tokio::test]
 async fn fetch_bodystructure_of_multipart() {
     let server = common::start().await;

@@ -669,7 +669,7 @@ pub fn encode_section(section: &Section, out: &mut Vec<u8>) {
 }
 
 /// `msg-att-dynamic` / `msg-att-static` items.
-fn fetch_value(v: &FetchValue, out: &mut Vec<u8>) {
+pub fn fetch_value(v: &FetchValue, out: &mut Vec<u8>) {
     match v {
         FetchValue::Flags(flags) => {
             out.extend_from_slice(b"FLAGS ");

@@ -38,10 +38,11 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::snapshot::{MailboxSnapshot, SnapshotCache};
+use crate::types::keywords_from_text;
 use crate::{
     db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FetchParts, FlagOp, Flags, MailboxId,
     MailboxInfo, MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, QuotaLimits, QuotaUsage,
-    Result, UsageChange,
+    RecordRef, Result, UsageChange,
 };
 
 pub mod fts;
@@ -386,10 +387,6 @@ fn keywords_to_text(k: &[String]) -> String {
     k.join(" ")
 }
 
-fn keywords_from_text(s: &str) -> Vec<String> {
-    s.split(' ').filter(|k| !k.is_empty()).map(str::to_string).collect()
-}
-
 fn flags_from(system: i64, keywords: &str) -> Flags {
     Flags { system: (system & 0xff) as u8, keywords: keywords_from_text(keywords) }
 }
@@ -582,11 +579,25 @@ fn rows_for<T>(
     uids: &[u32],
     map: fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(uids.len());
+    visit_rows(conn, cols, mailbox, uids, |r| Ok(out.push(map(r)?)))?;
+    Ok(out)
+}
+
+/// Calls `visit` with the row of each of `uids` that exists, ascending
+/// (`uid` must be the first of `cols`): one range scan when the UIDs are
+/// dense, else one lookup per UID.
+fn visit_rows(
+    conn: &Connection,
+    cols: &str,
+    mailbox: MailboxId,
+    uids: &[u32],
+    mut visit: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
+) -> Result<()> {
     let mut uids: Vec<u32> = uids.to_vec();
     uids.sort_unstable();
     uids.dedup();
-    let (Some(&lo), Some(&hi)) = (uids.first(), uids.last()) else { return Ok(Vec::new()) };
-    let mut out = Vec::with_capacity(uids.len());
+    let (Some(&lo), Some(&hi)) = (uids.first(), uids.last()) else { return Ok(()) };
     if u64::from(hi - lo) < 4 * uids.len() as u64 {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {cols} FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
@@ -595,18 +606,19 @@ fn rows_for<T>(
         while let Some(r) = rows.next()? {
             let uid = r.get::<_, i64>(0)? as u32;
             if uids.binary_search(&uid).is_ok() {
-                out.push(map(r)?);
+                visit(r)?;
             }
         }
-        return Ok(out);
+        return Ok(());
     }
     let mut stmt = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE mailbox_id = ?1 AND uid = ?2"))?;
     for uid in uids {
-        if let Some(row) = stmt.query_row(params![mailbox.0, uid], map).optional()? {
-            out.push(row);
+        let mut rows = stmt.query(params![mailbox.0, uid])?;
+        if let Some(r) = rows.next()? {
+            visit(r)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Copies rows (ascending source UID) into `to` with new UIDs and one new MODSEQ.
@@ -1362,6 +1374,56 @@ impl Account {
             let _ = mailbox_by_id(c, mailbox)?;
             let map = if parts.keys { record_from_row } else { record_core_from_row };
             rows_for(c, &fetch_cols(parts), mailbox, &uids, map)
+        })
+        .await
+    }
+
+    /// Calls `visit` with `state` and each existing message of `uids`,
+    /// ascending, borrowed from SQLite ([`RecordRef`]; only the large
+    /// columns in `parts` are read, `parts.ids` and `parts.keys` are
+    /// ignored), and returns `state`. What FETCH uses to encode responses
+    /// straight into bytes: the visitor runs on the store's reader thread
+    /// inside one read transaction, so it must only compute (invariant 5:
+    /// nothing of the store is held while the caller writes to a socket).
+    pub async fn visit_records<S, F>(
+        &self,
+        mailbox: MailboxId,
+        uids: Vec<u32>,
+        parts: FetchParts,
+        mut state: S,
+        mut visit: F,
+    ) -> Result<S>
+    where
+        S: Send + 'static,
+        F: FnMut(&mut S, &RecordRef<'_>) + Send + 'static,
+    {
+        let col = |wanted: bool, name: &'static str| if wanted { name } else { "x''" };
+        let cols = format!(
+            "uid, modseq, flags, keywords, internaldate, internaldate_zone, size, {}, {}, {}",
+            col(parts.envelope, "envelope"),
+            col(parts.bodystructure, "bodystructure"),
+            col(parts.body, "body")
+        );
+        self.read(move |c| {
+            let _ = mailbox_by_id(c, mailbox)?;
+            visit_rows(c, &cols, mailbox, &uids, |r| {
+                let blob = |i: usize| r.get_ref(i).map(|v| v.as_blob().unwrap_or_default());
+                let rec = RecordRef {
+                    uid: r.get::<_, i64>(0)? as u32,
+                    modseq: r.get::<_, i64>(1)? as u64,
+                    system_flags: (r.get::<_, i64>(2)? & 0xff) as u8,
+                    keywords: r.get_ref(3)?.as_str().unwrap_or_default(),
+                    internal_date: r.get(4)?,
+                    internal_date_zone: r.get::<_, i64>(5)? as i16,
+                    size: r.get::<_, i64>(6)? as u64,
+                    envelope: blob(7)?,
+                    bodystructure: blob(8)?,
+                    body: blob(9)?,
+                };
+                visit(&mut state, &rec);
+                Ok(())
+            })?;
+            Ok(state)
         })
         .await
     }

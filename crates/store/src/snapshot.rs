@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 
+use crate::types::keywords_from_text;
 use crate::{AccountId, Flags, MailboxId, MailboxInfo, MessageSummary, Result};
 
 /// Messages held by all cached snapshots together (13 bytes each without
@@ -288,11 +289,6 @@ fn forward(conn: &Connection, old: &MailboxSnapshot, mb: &MailboxInfo) -> Result
         keywords: sorted_keywords(keywords),
         first_unseen,
     })
-}
-
-/// The stored keyword text → keywords (as `account::keywords_from_text`).
-fn keywords_from_text(s: &str) -> Vec<String> {
-    s.split(' ').filter(|k| !k.is_empty()).map(str::to_string).collect()
 }
 
 /// A TEXT column without allocating (`keywords` is always UTF-8 text).

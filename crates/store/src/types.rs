@@ -160,6 +160,38 @@ pub struct FetchParts {
     pub keys: bool,
 }
 
+/// A message row borrowed from SQLite for the length of one call of the
+/// visitor given to [`crate::Account::visit_records`]: what FETCH encodes
+/// straight into its response bytes, without building a [`MessageRecord`].
+/// The large columns not asked for in [`FetchParts`] are empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub uid: u32,
+    pub modseq: u64,
+    /// The system flag bits ([`Flags::SEEN`]…).
+    pub system_flags: u8,
+    /// Keywords, space-separated (empty: none).
+    pub keywords: &'a str,
+    /// Unix seconds and the client's zone offset in minutes.
+    pub internal_date: i64,
+    pub internal_date_zone: i16,
+    pub size: u64,
+    pub envelope: &'a [u8],
+    pub bodystructure: &'a [u8],
+    pub body: &'a [u8],
+}
+
+impl RecordRef<'_> {
+    pub fn flags(&self) -> Flags {
+        Flags { system: self.system_flags, keywords: keywords_from_text(self.keywords) }
+    }
+}
+
+/// The stored keyword text (space-separated) → keywords.
+pub(crate) fn keywords_from_text(s: &str) -> Vec<String> {
+    s.split(' ').filter(|k| !k.is_empty()).map(str::to_string).collect()
+}
+
 /// A message row with its stored metadata (for FETCH and SEARCH).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRecord {

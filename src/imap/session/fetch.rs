@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use imap_proto::{Code, Data, FetchAttr, FetchValue, Section, SectionText, SequenceSet};
-use store::{FetchParts, FlagOp, Flags, MessageRecord};
+use store::{FetchParts, FlagOp, Flags, MessageRecord, RecordRef};
 
 use super::{Done, Session, State};
 use crate::imap::convert::{flags_to_wire, unix_to_datetime};
@@ -92,38 +92,63 @@ impl Session {
             !sets_seen && items.iter().all(|i| matches!(i, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq));
         if flags_only {
             // Answered from the mailbox snapshot (checked against the store's
-            // HIGHESTMODSEQ when taken), without reading a row. A message
-            // without keywords that is not \Recent for this session is
-            // written straight into the output buffer; the others go through
-            // the encoder, which also announces new keywords.
+            // HIGHESTMODSEQ when taken), without reading a row.
             let snap = account.snapshot(mailbox).await?;
-            let rev1 = !self.enabled.imap4rev2;
-            let mut spare: Vec<FetchValue> = Vec::with_capacity(items.len());
+            let mut batch = Encoded::default();
             for &u in &uids {
                 let Ok(i) = snap.uids.binary_search(&u) else { continue };
                 if changed_since.is_some_and(|c| snap.modseqs[i] <= c) {
                     continue;
                 }
-                let State::Selected { view, .. } = &self.state else {
-                    return Err(ImapError::Internal("FETCH outside the selected state".into()));
+                let Some(seq) = self.view()?.seq_of(u) else { continue };
+                let keywords = snap.message_keywords.get(&u).map_or("", |k| k.as_str());
+                let rec = RecordRef {
+                    uid: u,
+                    modseq: snap.modseqs[i],
+                    system_flags: snap.flags[i],
+                    keywords,
+                    ..RecordRef::default()
                 };
-                let Some(seq) = view.seq_of(u) else { continue };
-                if snap.message_keywords.contains_key(&u) || (rev1 && view.is_recent(u)) {
-                    let s = snap.summary(i);
-                    let mut values = std::mem::take(&mut spare);
-                    values.clear();
-                    values.extend(items.iter().map(|item| match item {
-                        FetchAttr::Uid => FetchValue::Uid(s.uid),
-                        FetchAttr::ModSeq => FetchValue::ModSeq(s.modseq),
-                        _ => FetchValue::Flags(flags_to_wire(&s.flags)),
-                    }));
-                    spare = self.fetch_data(seq, values);
-                } else {
-                    encode_flags_fetch(&mut self.conn.out, seq, &items, u, snap.modseqs[i], snap.flags[i]);
+                batch.push(seq, self.is_plain(u), &items, &rec);
+                if batch.out.len() >= FLUSH_AT {
+                    self.send_encoded(std::mem::take(&mut batch)).await?;
                 }
-                if self.conn.out.len() >= FLUSH_AT {
-                    self.conn.flush().await?;
-                }
+            }
+            self.send_encoded(batch).await?;
+            return Ok(Done::ok(if uid { "UID FETCH completed" } else { "FETCH completed" }));
+        }
+        if !sets_seen && items.iter().all(Encoded::can_encode) {
+            // Metadata from the message rows (ENVELOPE, BODYSTRUCTURE, dates,
+            // sizes): encoded on the store's reader thread straight from the
+            // SQLite row into response bytes, without a record in between.
+            let parts = FetchParts {
+                envelope: items.contains(&FetchAttr::Envelope),
+                bodystructure: items.contains(&FetchAttr::BodyStructure),
+                body: items.contains(&FetchAttr::Body),
+                ..FetchParts::default()
+            };
+            let items = std::sync::Arc::new(items);
+            for chunk in uids.chunks(CHUNK * 16) {
+                // Per UID of the chunk: its sequence number and whether it
+                // may skip the encoder (see `Encoded::push`).
+                let rev1 = !self.enabled.imap4rev2;
+                let view = self.view()?;
+                let seqs: Vec<(u32, bool)> =
+                    chunk.iter().map(|&u| (view.seq_of(u).unwrap_or(0), !(rev1 && view.is_recent(u)))).collect();
+                let (uids, items) = (chunk.to_vec(), items.clone());
+                let batch = account
+                    .visit_records(mailbox, chunk.to_vec(), parts, Encoded::default(), move |batch, rec| {
+                        if changed_since.is_some_and(|c| rec.modseq <= c) {
+                            return;
+                        }
+                        let Ok(i) = uids.binary_search(&rec.uid) else { return };
+                        let (seq, plain) = seqs[i];
+                        if seq > 0 {
+                            batch.push(seq, plain, &items, rec);
+                        }
+                    })
+                    .await?;
+                self.send_encoded(batch).await?;
             }
             return Ok(Done::ok(if uid { "UID FETCH completed" } else { "FETCH completed" }));
         }
@@ -209,45 +234,71 @@ impl Session {
     }
 }
 
-/// `* seq FETCH (...)` of UID / FLAGS / MODSEQ `items` for a message with
-/// only system flags, byte for byte what the encoder writes for the same
-/// values (tested below), without building the response first.
-fn encode_flags_fetch(out: &mut Vec<u8>, seq: u32, items: &[FetchAttr], uid: u32, modseq: u64, system: u8) {
-    use imap_proto::encoder::uint;
-    out.extend_from_slice(b"* ");
-    uint(u64::from(seq), out);
-    out.extend_from_slice(b" FETCH (");
-    for (n, item) in items.iter().enumerate() {
-        if n > 0 {
-            out.push(b' ');
-        }
-        match item {
-            FetchAttr::Uid => {
-                out.extend_from_slice(b"UID ");
-                uint(u64::from(uid), out);
-            }
-            FetchAttr::ModSeq => {
-                out.extend_from_slice(b"MODSEQ (");
-                uint(modseq, out);
-                out.push(b')');
-            }
-            _ => {
-                out.extend_from_slice(b"FLAGS (");
-                let mut first = true;
-                for (bit, name) in SYSTEM_FLAG_NAMES {
-                    if system & bit != 0 {
-                        if !first {
-                            out.push(b' ');
-                        }
-                        out.extend_from_slice(name);
-                        first = false;
-                    }
-                }
-                out.push(b')');
-            }
-        }
+/// FETCH responses encoded ahead of the session ([`Encoded::push`]), with the
+/// messages that must go through [`Session::fetch_data`] held aside in order.
+#[derive(Default)]
+struct Encoded {
+    out: Vec<u8>,
+    /// (offset in `out`, sequence number, values): sent at that point.
+    aside: Vec<(usize, u32, Vec<FetchValue>)>,
+}
+
+impl Encoded {
+    /// Items [`Encoded::push`] writes itself.
+    fn can_encode(item: &FetchAttr) -> bool {
+        use FetchAttr::*;
+        matches!(item, Uid | Flags | ModSeq | InternalDate | Rfc822Size | Envelope | BodyStructure | Body)
     }
-    out.extend_from_slice(b")\r\n");
+
+    /// Appends `* seq FETCH (...)` of `items` (all [`Encoded::can_encode`])
+    /// for `rec`: byte for byte what the encoder writes for the same values
+    /// (tested below), without building the response first. With FLAGS, a
+    /// message that has keywords or is not `plain` (\Recent for this
+    /// session) is held aside for [`Session::fetch_data`], which announces
+    /// new keywords and adds \Recent.
+    fn push(&mut self, seq: u32, plain: bool, items: &[FetchAttr], rec: &RecordRef<'_>) {
+        use imap_proto::encoder::{fetch_value, uint};
+        if (!plain || !rec.keywords.is_empty()) && items.contains(&FetchAttr::Flags) {
+            self.aside.push((self.out.len(), seq, items.iter().map(|i| owned_value(i, rec)).collect()));
+            return;
+        }
+        let out = &mut self.out;
+        out.extend_from_slice(b"* ");
+        uint(u64::from(seq), out);
+        out.extend_from_slice(b" FETCH (");
+        for (n, item) in items.iter().enumerate() {
+            if n > 0 {
+                out.push(b' ');
+            }
+            let (name, bytes): (&[u8], &[u8]) = match item {
+                FetchAttr::Envelope => (b"ENVELOPE ", rec.envelope),
+                FetchAttr::BodyStructure => (b"BODYSTRUCTURE ", rec.bodystructure),
+                FetchAttr::Body => (b"BODY ", rec.body),
+                FetchAttr::Flags => {
+                    out.extend_from_slice(b"FLAGS (");
+                    let mut first = true;
+                    for (bit, name) in SYSTEM_FLAG_NAMES {
+                        if rec.system_flags & bit != 0 {
+                            if !first {
+                                out.push(b' ');
+                            }
+                            out.extend_from_slice(name);
+                            first = false;
+                        }
+                    }
+                    out.push(b')');
+                    continue;
+                }
+                scalar => {
+                    fetch_value(&owned_value(scalar, rec), out);
+                    continue;
+                }
+            };
+            out.extend_from_slice(name);
+            out.extend_from_slice(bytes);
+        }
+        out.extend_from_slice(b")\r\n");
+    }
 }
 
 /// System flag bits in the order [`flags_to_wire`] lists them.
@@ -258,6 +309,54 @@ const SYSTEM_FLAG_NAMES: [(u8, &[u8]); 5] = [
     (Flags::DELETED, b"\\Deleted"),
     (Flags::DRAFT, b"\\Draft"),
 ];
+
+/// The value of one [`Encoded::can_encode`] item of `rec`.
+fn owned_value(item: &FetchAttr, rec: &RecordRef<'_>) -> FetchValue {
+    match item {
+        FetchAttr::Uid => FetchValue::Uid(rec.uid),
+        FetchAttr::ModSeq => FetchValue::ModSeq(rec.modseq),
+        FetchAttr::Flags => FetchValue::Flags(flags_to_wire(&rec.flags())),
+        FetchAttr::InternalDate => {
+            FetchValue::InternalDate(unix_to_datetime(rec.internal_date, rec.internal_date_zone))
+        }
+        FetchAttr::Rfc822Size => FetchValue::Rfc822Size(rec.size),
+        FetchAttr::Envelope => FetchValue::Envelope(rec.envelope.to_vec()),
+        FetchAttr::BodyStructure => FetchValue::BodyStructure(rec.bodystructure.to_vec()),
+        _ => FetchValue::Body(rec.body.to_vec()),
+    }
+}
+
+impl Session {
+    /// Whether FLAGS of `uid` need nothing from the session (not \Recent
+    /// for it under IMAP4rev1).
+    fn is_plain(&self, uid: u32) -> bool {
+        match &self.state {
+            State::Selected { view, .. } => self.enabled.imap4rev2 || !view.is_recent(uid),
+            _ => true,
+        }
+    }
+
+    /// Queues the responses of `batch` in order and flushes past
+    /// [`FLUSH_AT`].
+    async fn send_encoded(&mut self, batch: Encoded) -> Result<()> {
+        let Encoded { out, aside } = batch;
+        if aside.is_empty() && self.conn.out.is_empty() {
+            self.conn.out = out;
+        } else {
+            let mut at = 0;
+            for (offset, seq, values) in aside {
+                self.conn.out.extend_from_slice(&out[at..offset]);
+                self.fetch_data(seq, values);
+                at = offset;
+            }
+            self.conn.out.extend_from_slice(&out[at..]);
+        }
+        if self.conn.out.len() >= FLUSH_AT {
+            self.conn.flush().await?;
+        }
+        Ok(())
+    }
+}
 
 /// One FETCH item of one message. The stored ENVELOPE, BODYSTRUCTURE and
 /// BODY are moved out of `rec` (each item is asked for at most once).
@@ -321,35 +420,65 @@ mod tests {
     use super::*;
     use imap_proto::{encoder, Data, Response};
 
-    /// The direct writer of flag-only FETCH responses gives the encoder's bytes.
+    /// `Encoded::push` writes the encoder's bytes for every item it takes,
+    /// in any order, and holds aside exactly the messages with keywords or
+    /// not plain when FLAGS is asked for.
     #[test]
-    fn flags_fetch_is_what_the_encoder_writes() {
-        let orders: [&[FetchAttr]; 5] = [
-            &[FetchAttr::Flags],
-            &[FetchAttr::Uid, FetchAttr::Flags],
-            &[FetchAttr::Uid, FetchAttr::Flags, FetchAttr::ModSeq],
-            &[FetchAttr::ModSeq, FetchAttr::Flags, FetchAttr::Uid],
-            &[FetchAttr::Uid, FetchAttr::ModSeq],
+    fn encoded_fetch_is_what_the_encoder_writes() {
+        use FetchAttr::{Body, BodyStructure, Envelope, Flags, InternalDate, ModSeq, Rfc822Size, Uid};
+        let orders: [&[FetchAttr]; 8] = [
+            &[Flags],
+            &[Uid, Flags],
+            &[Uid, Flags, ModSeq],
+            &[ModSeq, Flags, Uid],
+            &[Uid, ModSeq],
+            &[Envelope],
+            &[Uid, Envelope, Flags, InternalDate, Rfc822Size],
+            &[BodyStructure, Body, ModSeq, InternalDate, Uid, Rfc822Size, Envelope, Flags],
         ];
+        let envelope = b"(\"Mon, 7 Feb 1994 21:52:25 -0800\" \"Hi\" NIL NIL NIL NIL NIL NIL NIL \"<a@b>\")";
+        let structure = b"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\") NIL NIL \"7BIT\" 3 1 NIL NIL NIL NIL)";
         for items in orders {
             for system in 0..32u8 {
-                for (seq, uid, modseq) in
-                    [(1, 1, 1), (7, 4_294_967_295, u64::MAX >> 1), (100_000, 123_456, 98_765_432_101)]
-                {
-                    let mut fast = Vec::new();
-                    encode_flags_fetch(&mut fast, seq, items, uid, modseq, system);
-                    let flags = Flags { system, keywords: Vec::new() };
-                    let values = items
-                        .iter()
-                        .map(|i| match i {
-                            FetchAttr::Uid => FetchValue::Uid(uid),
-                            FetchAttr::ModSeq => FetchValue::ModSeq(modseq),
-                            _ => FetchValue::Flags(flags_to_wire(&flags)),
-                        })
-                        .collect();
-                    let mut slow = Vec::new();
-                    encoder::encode(&Response::Data(Data::Fetch { seq, items: values }), &mut slow);
-                    assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow), "{items:?} {system}");
+                for (seq, uid, modseq, date, zone, size) in [
+                    (1, 1, 1, 0, 0, 0),
+                    (7, 4_294_967_295, u64::MAX >> 1, 1_700_000_000, -480, 123_456_789),
+                    (100_000, 123_456, 98_765_432_101, -86_401, 840, 1),
+                ] {
+                    for (keywords, plain) in [("", true), ("", false), ("$Forwarded Work", true)] {
+                        let rec = RecordRef {
+                            uid,
+                            modseq,
+                            system_flags: system,
+                            keywords,
+                            internal_date: date,
+                            internal_date_zone: zone,
+                            size,
+                            envelope,
+                            bodystructure: structure,
+                            body: &structure[..structure.len() - 16],
+                        };
+                        let mut batch = Encoded::default();
+                        batch.out.extend_from_slice(b"before");
+                        batch.push(seq, plain, items, &rec);
+                        let values: Vec<FetchValue> = items.iter().map(|i| owned_value(i, &rec)).collect();
+                        let aside = items.contains(&Flags) && (!plain || !keywords.is_empty());
+                        if aside {
+                            assert_eq!(batch.out, b"before");
+                            assert_eq!(batch.aside.len(), 1);
+                            assert_eq!((batch.aside[0].0, batch.aside[0].1), (6, seq));
+                            assert_eq!(batch.aside[0].2, values);
+                            continue;
+                        }
+                        assert!(batch.aside.is_empty());
+                        let mut slow = b"before".to_vec();
+                        encoder::encode(&Response::Data(Data::Fetch { seq, items: values }), &mut slow);
+                        assert_eq!(
+                            String::from_utf8_lossy(&batch.out),
+                            String::from_utf8_lossy(&slow),
+                            "{items:?} {system}"
+                        );
+                    }
                 }
             }
         }
