@@ -162,14 +162,15 @@ pub async fn deliver_filtered(
         tasks.push(tokio::spawn(async move {
             let id = t.account;
             let s = store.clone();
-            let account = tokio::task::spawn_blocking(move || s.account(id))
-                .await
-                .map_err(|e| DeliveryError::Task(e.to_string()))??;
+            let (account, limits) =
+                tokio::task::spawn_blocking(move || Ok::<_, store::Error>((s.account(id)?, s.quota_limits(id)?)))
+                    .await
+                    .map_err(|e| DeliveryError::Task(e.to_string()))??;
             if !filter::has_scripts(&config, &account).await? {
-                let stored = store_one(&store, &t, new, config.quota.warning_percent).await?;
+                let stored = store_one(&store, &t, &account, limits, new, config.quota.warning_percent).await?;
                 return Ok(Outcome { stored: vec![stored], rejected: None });
             }
-            filter::filter_and_store(&store, &config, &from, &t, new, Arc::new(served), message, account).await
+            filter::filter_and_store(&store, &config, &from, &t, new, Arc::new(served), message, account, limits).await
         }));
     }
     let mut out = Vec::with_capacity(tasks.len());
@@ -179,36 +180,25 @@ pub async fn deliver_filtered(
     out
 }
 
+/// Stores one copy into `t.mailbox` (INBOX when it does not exist) within
+/// `limits`, then updates the quota warning.
 async fn store_one(
     store: &store::Store,
     t: &Target,
+    account: &store::Account,
+    limits: store::QuotaLimits,
     new: NewMessage,
     warning_percent: u8,
 ) -> Result<Stored, DeliveryError> {
-    let id = t.account;
-    let (account, limits) = {
-        let store = store.clone();
-        tokio::task::spawn_blocking(move || Ok::<_, store::Error>((store.account(id)?, store.quota_limits(id)?)))
-            .await
-            .map_err(|e| DeliveryError::Task(e.to_string()))??
-    };
-    let mailbox = match account.mailbox(&t.mailbox).await? {
-        Some(m) => m,
-        None => {
-            if !t.mailbox.eq_ignore_ascii_case("INBOX") {
-                tracing::warn!(mailbox = %t.mailbox, "no such mailbox; delivering to INBOX");
-            }
-            account.mailbox("INBOX").await?.ok_or_else(|| store::Error::NoSuchMailbox("INBOX".into()))?
-        }
-    };
-    let (_, uids, usage) = account.append_within(mailbox.id, vec![new], limits).await.map_err(|e| match e {
+    let d = account.deliver(&t.mailbox, new, limits).await.map_err(|e| match e {
         store::Error::OverQuota(r) => DeliveryError::OverQuota(r),
         e => e.into(),
     })?;
-    let uid = uids.first().copied().ok_or_else(|| DeliveryError::Task("append returned no UID".into()))?;
-    crate::quota::after_write(store, &account, &t.address, limits, usage, warning_percent).await;
-    let modseq = account.mailbox_by_id(mailbox.id).await?.map(|m| m.highest_modseq).unwrap_or(0);
-    Ok(Stored { account: t.account, mailbox: mailbox.id, uid, modseq })
+    if d.fell_back && !t.mailbox.eq_ignore_ascii_case("INBOX") {
+        tracing::warn!(mailbox = %t.mailbox, "no such mailbox; delivered to INBOX");
+    }
+    crate::quota::after_write(store, account, &t.address, limits, d.usage, warning_percent).await;
+    Ok(Stored { account: t.account, mailbox: d.mailbox, uid: d.uid, modseq: d.modseq })
 }
 
 #[cfg(test)]

@@ -196,6 +196,7 @@ pub(super) async fn filter_and_store(
     served: Arc<Vec<u8>>,
     message: Arc<Vec<u8>>,
     account: Arc<Account>,
+    limits: store::QuotaLimits,
 ) -> Result<Outcome, DeliveryError> {
     let compiler = compiler(config);
     let mut scripts: Vec<(String, Script)> = Vec::new();
@@ -253,7 +254,7 @@ pub(super) async fn filter_and_store(
     if let Some(header) = &plan.edited_header {
         new = edited_copy(store, &served, header, new).await?;
     }
-    execute(store, config, from, t, new, &message, &account, plan.actions).await
+    execute(store, config, from, t, new, &message, (&account, limits), plan.actions).await
 }
 
 /// Runs the scripts in order (see the module docs for the rules).
@@ -399,7 +400,7 @@ async fn execute(
     t: &Target,
     new: NewMessage,
     message: &[u8],
-    account: &Account,
+    (account, limits): (&Account, store::QuotaLimits),
     actions: Vec<Action>,
 ) -> Result<Outcome, DeliveryError> {
     let mut out = Outcome::default();
@@ -481,7 +482,7 @@ async fn execute(
         let mut copy = new.clone();
         copy.flags = to_flags(&flags);
         let target = Target { mailbox, ..t.clone() };
-        out.stored.push(store_one(store, &target, copy, config.quota.warning_percent).await?);
+        out.stored.push(store_one(store, &target, account, limits, copy, config.quota.warning_percent).await?);
     }
     Ok(out)
 }

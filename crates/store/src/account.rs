@@ -40,9 +40,9 @@ use tokio::sync::{broadcast, oneshot};
 use crate::snapshot::{MailboxSnapshot, SnapshotCache};
 use crate::types::keywords_from_text;
 use crate::{
-    db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Error, FetchParts, FlagOp, Flags, MailboxId,
-    MailboxInfo, MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, QuotaLimits, QuotaUsage,
-    RecordRef, Result, UsageChange,
+    db, AccountId, BlobId, BlobStore, Change, Changes, CopyResult, Delivered, Error, FetchParts, FlagOp, Flags,
+    MailboxId, MailboxInfo, MailboxStatus, MessageMeta, MessageRecord, MessageSummary, NewMessage, QuotaLimits,
+    QuotaUsage, RecordRef, Result, UsageChange,
 };
 
 pub mod fts;
@@ -619,6 +619,95 @@ fn visit_rows(
         }
     }
     Ok(())
+}
+
+/// Inserts `messages` into `mb` (after checking their blobs and the quota):
+/// their UIDs, the usage change (with limits) and the new MODSEQ.
+fn insert_messages(
+    c: &Connection,
+    blobs: &BlobStore,
+    mb: &MailboxInfo,
+    messages: Vec<NewMessage>,
+    limits: &QuotaLimits,
+    changes: &mut Vec<Change>,
+) -> Result<(Vec<u32>, Option<UsageChange>, u64)> {
+    let mailbox = mb.id;
+    // Invariant 3: no row may refer to a blob that is not on disk.
+    for m in &messages {
+        if !blobs.exists(&m.blob) {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("blob {} is not stored", m.blob.0),
+            )));
+        }
+    }
+    if messages.is_empty() {
+        return Ok((Vec::new(), None, mb.highest_modseq));
+    }
+    let added = messages.iter().map(|m| m.size).sum::<u64>();
+    let usage = check_quota(c, limits, added, messages.len() as u64)?;
+    let first = reserve_uids(c, mb, messages.len())?;
+    let modseq = bump_modseq(c, mailbox)? as i64;
+    let mut stmt = c.prepare_cached(
+        "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size,
+                               blob, prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr,
+                               sent_date, message_id, thread_refs, savedate, email_id, thread_id,
+                               from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs,
+                               preview, text_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+                 'M' || lower(hex(randomblob(12))), coalesce(?22, 'T' || lower(hex(randomblob(12)))),
+                 ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+    )?;
+    let now = db::now();
+    let mut uids = Vec::with_capacity(messages.len());
+    for (i, m) in messages.into_iter().enumerate() {
+        let uid = first + i as u32;
+        // The full-text document, in this same transaction (issue #7).
+        let text_id = match &m.meta.text {
+            Some(t) => Some(fts::document_for(c, &m, t)?),
+            None => None,
+        };
+        let flags = normalized(m.flags);
+        // Earlier messages of this batch are already inserted, so a
+        // reply appended together with its parent joins its thread.
+        let thread = thread_of_refs(c, &m.meta.references)?;
+        stmt.execute(params![
+            mailbox.0,
+            uid,
+            modseq,
+            i64::from(flags.system),
+            keywords_to_text(&flags.keywords),
+            m.internal_date,
+            i64::from(m.internal_date_zone),
+            m.size as i64,
+            m.blob.0,
+            m.prefix,
+            m.meta.envelope,
+            m.meta.bodystructure,
+            m.meta.body,
+            m.meta.subject,
+            m.meta.from,
+            m.meta.to,
+            m.meta.cc,
+            m.meta.sent_date,
+            m.meta.message_id,
+            refs_to_text(&m.meta.references),
+            now,
+            thread,
+            m.meta.from_mailbox,
+            m.meta.to_mailbox,
+            m.meta.cc_mailbox,
+            m.meta.display_from,
+            m.meta.display_to,
+            m.meta.thread_refs,
+            m.meta.preview,
+            text_id,
+        ])?;
+        sort::insert_keys(c, mailbox, uid, &m.meta, m.internal_date, m.size)?;
+        uids.push(uid);
+    }
+    changes.push(Change::Mailbox { mailbox, modseq: modseq as u64 });
+    Ok((uids, usage, modseq as u64))
 }
 
 /// Copies rows (ascending source UID) into `to` with new UIDs and one new MODSEQ.
@@ -1202,85 +1291,26 @@ impl Account {
                 expunge_rows(c, from, &[uid], changes)?;
             }
             let mb = mailbox_by_id(c, mailbox)?;
-            // Invariant 3: no row may refer to a blob that is not on disk.
-            for m in &messages {
-                if !blobs.exists(&m.blob) {
-                    return Err(Error::Io(std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        format!("blob {} is not stored", m.blob.0),
-                    )));
-                }
-            }
-            if messages.is_empty() {
-                return Ok((mb.uid_validity, Vec::new(), None));
-            }
-            let added = messages.iter().map(|m| m.size).sum::<u64>();
-            let usage = check_quota(c, &limits, added, messages.len() as u64)?;
-            let first = reserve_uids(c, &mb, messages.len())?;
-            let modseq = bump_modseq(c, mailbox)? as i64;
-            let mut stmt = c.prepare_cached(
-                "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_zone, size,
-                                       blob, prefix, envelope, bodystructure, body, subject, from_addr, to_addr, cc_addr,
-                                       sent_date, message_id, thread_refs, savedate, email_id, thread_id,
-                                       from_mailbox, to_mailbox, cc_mailbox, display_from, display_to, sort_refs,
-                                       preview, text_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-                         'M' || lower(hex(randomblob(12))), coalesce(?22, 'T' || lower(hex(randomblob(12)))),
-                         ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
-            )?;
-            let now = db::now();
-            let mut uids = Vec::with_capacity(messages.len());
-            for (i, m) in messages.into_iter().enumerate() {
-                let uid = first + i as u32;
-                // The full-text document, in this same transaction (issue #7).
-                let text_id = match &m.meta.text {
-                    Some(t) => Some(fts::document_for(c, &m, t)?),
-                    None => None,
-                };
-                let flags = normalized(m.flags);
-                // Earlier messages of this batch are already inserted, so a
-                // reply appended together with its parent joins its thread.
-                let thread = thread_of_refs(c, &m.meta.references)?;
-                stmt.execute(params![
-                    mailbox.0,
-                    uid,
-                    modseq,
-                    i64::from(flags.system),
-                    keywords_to_text(&flags.keywords),
-                    m.internal_date,
-                    i64::from(m.internal_date_zone),
-                    m.size as i64,
-                    m.blob.0,
-                    m.prefix,
-                    m.meta.envelope,
-                    m.meta.bodystructure,
-                    m.meta.body,
-                    m.meta.subject,
-                    m.meta.from,
-                    m.meta.to,
-                    m.meta.cc,
-                    m.meta.sent_date,
-                    m.meta.message_id,
-                    refs_to_text(&m.meta.references),
-                    now,
-                    thread,
-                    m.meta.from_mailbox,
-                    m.meta.to_mailbox,
-                    m.meta.cc_mailbox,
-                    m.meta.display_from,
-                    m.meta.display_to,
-                    m.meta.thread_refs,
-                    m.meta.preview,
-                    text_id,
-                ])?;
-                sort::insert_keys(c, mailbox, uid, &m.meta, m.internal_date, m.size)?;
-                uids.push(uid);
-            }
-            changes.push(Change::Mailbox {
-                mailbox,
-                modseq: modseq as u64,
-            });
+            let (uids, usage, _) = insert_messages(c, &blobs, &mb, messages, &limits, changes)?;
             Ok((mb.uid_validity, uids, usage))
+        })
+        .await
+    }
+
+    /// Delivery of one message (LMTP, `postfach deliver`, Sieve `fileinto`)
+    /// into the mailbox `name`, or into INBOX when there is no such mailbox,
+    /// within `limits`: lookup and append in one write transaction.
+    pub async fn deliver(&self, name: &str, message: NewMessage, limits: QuotaLimits) -> Result<Delivered> {
+        check_keywords(&message.flags)?;
+        let (blobs, name) = (self.blobs.clone(), name.to_string());
+        self.write(move |c, changes| {
+            let (mb, fell_back) = match mailbox_by_name(c, &name)? {
+                Some(mb) => (mb, false),
+                None => (mailbox_by_name(c, "INBOX")?.ok_or_else(|| Error::NoSuchMailbox("INBOX".into()))?, true),
+            };
+            let (uids, usage, modseq) = insert_messages(c, &blobs, &mb, vec![message], &limits, changes)?;
+            let uid = uids.first().copied().ok_or_else(|| Error::Task("append stored no message".into()))?;
+            Ok(Delivered { mailbox: mb.id, fell_back, uid, modseq, usage })
         })
         .await
     }

@@ -192,6 +192,19 @@ pub(crate) fn keywords_from_text(s: &str) -> Vec<String> {
     s.split(' ').filter(|k| !k.is_empty()).map(str::to_string).collect()
 }
 
+/// Where [`crate::Account::deliver`] stored a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub mailbox: MailboxId,
+    /// The mailbox asked for does not exist: stored in INBOX.
+    pub fell_back: bool,
+    pub uid: u32,
+    /// The mailbox's MODSEQ after this change.
+    pub modseq: u64,
+    /// Usage before and after, when the account has limits.
+    pub usage: Option<UsageChange>,
+}
+
 /// A message row with its stored metadata (for FETCH and SEARCH).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRecord {

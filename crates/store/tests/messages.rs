@@ -333,3 +333,28 @@ async fn snapshot_follows_every_change() {
     let s = check_snapshot(&fx.acc, inbox, "pruned").await;
     assert!(!s.uids.contains(&3));
 }
+
+/// Delivery in one transaction: into the named mailbox, else INBOX (said in
+/// `fell_back`); the MODSEQ returned is the mailbox's; the quota is binding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliver_falls_back_to_inbox_and_reports_modseq() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    fx.acc.create_mailbox("Lists", None).await.unwrap();
+    let lists = mailbox_id(&fx.acc, "Lists").await;
+    let none = store::QuotaLimits::default();
+
+    let d = fx.acc.deliver("Lists", msg(&fx.store, "1"), none).await.unwrap();
+    assert_eq!((d.mailbox, d.fell_back, d.uid, d.usage), (lists, false, 1, None));
+    assert_eq!(d.modseq, fx.acc.status(lists).await.unwrap().highest_modseq);
+
+    let d = fx.acc.deliver("Nowhere", msg(&fx.store, "2"), none).await.unwrap();
+    assert_eq!((d.mailbox, d.fell_back, d.uid), (inbox, true, 1));
+    assert_eq!(d.modseq, fx.acc.status(inbox).await.unwrap().highest_modseq);
+    assert!(fx.acc.mailbox("Nowhere").await.unwrap().is_none());
+
+    let two = store::QuotaLimits { storage: None, messages: Some(2) };
+    let r = fx.acc.deliver("INBOX", msg(&fx.store, "3"), two).await;
+    assert!(matches!(r, Err(Error::OverQuota(_))), "{r:?}");
+    assert_eq!(uids(&fx.acc.summaries(inbox).await.unwrap()), vec![1]);
+}
