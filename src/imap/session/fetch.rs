@@ -95,13 +95,29 @@ impl Session {
             // HIGHESTMODSEQ when taken), without reading a row.
             let snap = account.snapshot(mailbox).await?;
             let mut batch = Encoded::default();
+            // `uids`, the snapshot's and the view's UIDs all ascend: two
+            // cursors instead of two binary searches per message.
+            let (mut si, mut vi) = (0, 0);
             for &u in &uids {
-                let Ok(i) = snap.uids.binary_search(&u) else { continue };
+                si = seek(&snap.uids, si, u);
+                if snap.uids.get(si) != Some(&u) {
+                    continue;
+                }
+                let i = si;
                 if changed_since.is_some_and(|c| snap.modseqs[i] <= c) {
                     continue;
                 }
-                let Some(seq) = self.view()?.seq_of(u) else { continue };
-                let keywords = snap.message_keywords.get(&u).map_or("", |k| k.as_str());
+                let view = self.view()?;
+                vi = seek(&view.uids, vi, u);
+                if view.uids.get(vi) != Some(&u) {
+                    continue;
+                }
+                let seq = vi as u32 + 1;
+                let keywords = if snap.message_keywords.is_empty() {
+                    ""
+                } else {
+                    snap.message_keywords.get(&u).map_or("", |k| k.as_str())
+                };
                 let rec = RecordRef {
                     uid: u,
                     modseq: snap.modseqs[i],
@@ -133,8 +149,15 @@ impl Session {
                 // may skip the encoder (see `Encoded::push`).
                 let rev1 = !self.enabled.imap4rev2;
                 let view = self.view()?;
-                let seqs: Vec<(u32, bool)> =
-                    chunk.iter().map(|&u| (view.seq_of(u).unwrap_or(0), !(rev1 && view.is_recent(u)))).collect();
+                let mut vi = 0;
+                let seqs: Vec<(u32, bool)> = chunk
+                    .iter()
+                    .map(|&u| {
+                        vi = seek(&view.uids, vi, u);
+                        let seq = if view.uids.get(vi) == Some(&u) { vi as u32 + 1 } else { 0 };
+                        (seq, !(rev1 && view.is_recent(u)))
+                    })
+                    .collect();
                 let (uids, items) = (chunk.to_vec(), items.clone());
                 let batch = account
                     .visit_records(mailbox, chunk.to_vec(), parts, Encoded::default(), move |batch, rec| {
@@ -231,6 +254,16 @@ impl Session {
             .map_err(|e| ImapError::Internal(e.to_string()))??;
         raw.extend_from_slice(&body);
         Ok(raw)
+    }
+}
+
+/// The index of the first element of ascending `sorted` that is ≥ `u`,
+/// searching from `from` on (which must not be past it): O(1) when the
+/// next element is it, as in a walk over a dense range.
+fn seek(sorted: &[u32], from: usize, u: u32) -> usize {
+    match sorted.get(from) {
+        Some(&x) if x < u => from + 1 + sorted[from + 1..].partition_point(|&x| x < u),
+        _ => from,
     }
 }
 
@@ -419,6 +452,19 @@ fn fetch_value(item: &FetchAttr, rec: &mut MessageRecord, raw: Option<&[u8]>) ->
 mod tests {
     use super::*;
     use imap_proto::{encoder, Data, Response};
+
+    /// `seek` finds what a binary search finds, from any cursor not past it.
+    #[test]
+    fn seek_is_a_forward_binary_search() {
+        let sorted = [2, 3, 5, 8, 13, 21];
+        for u in 0..25 {
+            let want = sorted.partition_point(|&x| x < u);
+            for from in 0..=want {
+                assert_eq!(seek(&sorted, from, u), want, "{u} from {from}");
+            }
+        }
+        assert_eq!(seek(&[], 0, 7), 0);
+    }
 
     /// `Encoded::push` writes the encoder's bytes for every item it takes,
     /// in any order, and holds aside exactly the messages with keywords or
