@@ -258,12 +258,13 @@ impl Session {
 }
 
 /// The index of the first element of ascending `sorted` that is ≥ `u`,
-/// searching from `from` on (which must not be past it): O(1) when the
-/// next element is it, as in a walk over a dense range.
+/// searching from `from` on (which must not be past it): O(1) when it is
+/// one of the next two, as in a walk over a dense range.
 fn seek(sorted: &[u32], from: usize, u: u32) -> usize {
-    match sorted.get(from) {
-        Some(&x) if x < u => from + 1 + sorted[from + 1..].partition_point(|&x| x < u),
-        _ => from,
+    let rest = sorted.get(from..).unwrap_or_default();
+    match rest.iter().take(2).position(|&x| x >= u) {
+        Some(i) => from + i,
+        None => from + rest.len().min(2) + rest.get(2..).map_or(0, |r| r.partition_point(|&x| x < u)),
     }
 }
 
@@ -307,6 +308,17 @@ impl Encoded {
                 FetchAttr::Envelope => (b"ENVELOPE ", rec.envelope),
                 FetchAttr::BodyStructure => (b"BODYSTRUCTURE ", rec.bodystructure),
                 FetchAttr::Body => (b"BODY ", rec.body),
+                FetchAttr::Uid => {
+                    out.extend_from_slice(b"UID ");
+                    uint(u64::from(rec.uid), out);
+                    continue;
+                }
+                FetchAttr::ModSeq => {
+                    out.extend_from_slice(b"MODSEQ (");
+                    uint(rec.modseq, out);
+                    out.push(b')');
+                    continue;
+                }
                 FetchAttr::Flags => {
                     out.extend_from_slice(b"FLAGS (");
                     let mut first = true;
