@@ -8,7 +8,7 @@
 #   SERVERS=postfach WORKLOADS=idle IDLE_NS=50000 USERS=100 bench/compare.sh   # 50 000 IDLE, postfach only
 #
 # Knobs (environment): WORKLOADS ("mixed lmtp big idle"), MIX_CLIENTS ("10 50"),
-# MIX_SECONDS (20), BIG_N (100000), BIG_REPEAT (5), IDLE_NS ("1000 10000 50000"),
+# MIX_SECONDS (20), BIG_N (100000), BIG_REPEAT (5: each repetition also times 100 pipelined SELECTs), IDLE_NS ("1000 10000 50000"),
 # IDLE_HOLD (10), MEM_GUARD_MB (3072), LMTP_SENDERS ("1 4 16"), LMTP_MESSAGES (2000), USERS (50),
 # SERVERS ("postfach dovecot"), DC_IDLE_MAX (10000: Dovecot's ~5 MB per IDLE connection would not
 # fit 50 000), PF_SINGLE_MAX (15000: above it postfach's IDLE run uses IDLE_WORKERS (4) worker

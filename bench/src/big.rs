@@ -150,6 +150,11 @@ fn in_flight(tx: &tokio::sync::mpsc::Sender<()>) -> usize {
     tx.max_capacity() - tx.capacity()
 }
 
+/// SELECTs sent back to back in one write per repetition; the time per
+/// SELECT is the server's cost without the client's round trip.
+const PIPELINED: usize = 100;
+pub const PIPELINED_SELECT: &str = "SELECT, 100 pipelined (per command)";
+
 pub async fn run(o: Opts, corpus: &[Vec<u8>]) -> Result<BigResult> {
     let small: Vec<&Vec<u8>> = corpus.iter().filter(|m| m.len() <= o.max_size).collect();
     if small.is_empty() {
@@ -195,6 +200,15 @@ pub async fn run(o: Opts, corpus: &[Vec<u8>]) -> Result<BigResult> {
             let e = ops.entry(name.to_string()).or_default();
             e.0.push(d);
             e.1 = n;
+        }
+        if wanted(PIPELINED_SELECT) {
+            let t = Instant::now();
+            c.pipelined("SELECT INBOX", PIPELINED).await?;
+            let d = t.elapsed() / PIPELINED as u32;
+            eprintln!("  rep {rep}: {PIPELINED_SELECT}: {:.3} ms", d.as_secs_f64() * 1000.0);
+            let e = ops.entry(PIPELINED_SELECT.to_string()).or_default();
+            e.0.push(d);
+            e.1 = PIPELINED;
         }
         c.logout().await.ok();
     }

@@ -207,6 +207,28 @@ impl Client {
         tokio::time::timeout_at(deadline, self.count_until(&tag)).await.context("timeout waiting for server")?
     }
 
+    /// Sends `cmd` `times` times in one write and waits for every tagged
+    /// reply, in order: what the server spends per command without a round
+    /// trip per command (a warm SELECT is at the round-trip floor). Returns
+    /// the last reply; a command that is not OK is an error.
+    pub async fn pipelined(&mut self, cmd: &str, times: usize) -> Result<Reply> {
+        let tags: Vec<String> = (0..times).map(|_| self.tag()).collect();
+        let batch: String = tags.iter().map(|t| format!("{t} {cmd}\r\n")).collect();
+        self.wr.write_all(batch.as_bytes()).await?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut last = None;
+        for tag in &tags {
+            let (r, _) = tokio::time::timeout_at(deadline, self.count_until(tag))
+                .await
+                .context("timeout waiting for server")??;
+            if !r.ok() {
+                bail!("{cmd}: {:?} {}", r.status, r.text);
+            }
+            last = Some(r);
+        }
+        last.context("no command sent")
+    }
+
     async fn count_until(&mut self, tag: &str) -> Result<(Reply, usize)> {
         let mut n = 0;
         let mut search_hits = 0;
@@ -454,5 +476,37 @@ mod tests {
         assert_eq!(n, 3);
         assert_eq!(r.text, "done (search hits 3)");
         server.await.unwrap();
+    }
+
+    /// `pipelined` sends every command in one write and waits for each
+    /// tagged reply in turn; a refused one is an error.
+    #[tokio::test]
+    async fn pipelined_commands_are_sent_at_once_and_all_awaited() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let (rd, mut wr) = s.into_split();
+            wr.write_all(b"* OK ready\r\n").await.unwrap();
+            let mut lines = BufReader::new(rd).lines();
+            let mut tags = Vec::new();
+            while tags.len() < 5 {
+                let l = lines.next_line().await.unwrap().unwrap();
+                tags.push(l.split(' ').next().unwrap().to_string());
+            }
+            // Nothing is answered before all five arrived: the client must
+            // not wait for a reply between commands.
+            for (i, t) in tags.iter().enumerate() {
+                let status = if i == 4 { "NO" } else { "OK" };
+                wr.write_all(format!("* 3 EXISTS\r\n{t} {status} [READ-WRITE] done\r\n").as_bytes()).await.unwrap();
+            }
+            tags
+        });
+        let mut c = Client::connect("127.0.0.1", port).await.unwrap();
+        c.timeout = Duration::from_secs(10);
+        let err = c.pipelined("SELECT INBOX", 5).await.unwrap_err();
+        assert!(err.to_string().contains("SELECT INBOX"), "{err}");
+        let tags = server.await.unwrap();
+        assert_eq!(tags, vec!["b1", "b2", "b3", "b4", "b5"]);
     }
 }
