@@ -547,8 +547,29 @@ fn snapshot_in(
     mailbox: MailboxId,
 ) -> Result<Arc<MailboxSnapshot>> {
     let mb = mailbox_by_id(c, mailbox)?;
-    let floor: i64 = c.query_row("SELECT tombstone_floor FROM mailboxes WHERE id = ?1", [mailbox.0], |r| r.get(0))?;
+    let floor: i64 = c
+        .prepare_cached("SELECT tombstone_floor FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox.0], |r| r.get(0))?;
     cache.current(c, account, &mb, floor as u64)
+}
+
+/// [`Account::open_mailbox`] with the snapshot `snapshot` gives:
+/// `Some(None)` when there is no such mailbox, `None` when `snapshot` had
+/// none.
+fn open_in(
+    c: &Connection,
+    name: &str,
+    snapshot: impl FnOnce(&MailboxInfo) -> Result<Option<Arc<MailboxSnapshot>>>,
+) -> Result<Option<Option<OpenedMailbox>>> {
+    let Some(mailbox) = mailbox_by_name(c, name)? else { return Ok(Some(None)) };
+    let Some(snapshot) = snapshot(&mailbox)? else { return Ok(None) };
+    let recent_uid: u32 =
+        c.prepare_cached("SELECT recent_uid FROM mailboxes WHERE id = ?1")?.query_row([mailbox.id.0], |r| r.get(0))?;
+    let has_children = c
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM mailboxes WHERE name > ?1 || '/' AND name < ?1 || '0')")?
+        .query_row([name], |r| r.get(0))?;
+    let unclaimed_recent = recent_uid.saturating_add(1) < snapshot.uid_next;
+    Ok(Some(Some(OpenedMailbox { mailbox, snapshot, has_children, unclaimed_recent })))
 }
 
 fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MessageSummary> {
@@ -1011,18 +1032,21 @@ impl Account {
     /// (`\HasChildren`) and whether messages arrived that no IMAP4rev1
     /// session has taken as `\Recent` yet ([`Account::recent`]).
     pub async fn open_mailbox(&self, name: &str) -> Result<Option<OpenedMailbox>> {
-        let (snapshots, id, name) = (self.snapshots.clone(), self.id, name.to_string());
+        // With the mailbox's snapshot cached and current, this is a few
+        // indexed lookups in the mapped database: they run on the caller's
+        // thread, which saves the two thread switches of the blocking pool
+        // (most of a warm SELECT's cost, bench/RESULTS.md stop 11). Only
+        // when the snapshot must be built or brought forward does it go to
+        // the pool.
+        let (snapshots, id) = (self.snapshots.clone(), self.id);
+        let warm = self.readers.run(|c| open_in(c, name, |mb| Ok(snapshots.cached(id, mb))))?;
+        if let Some(opened) = warm {
+            return Ok(opened);
+        }
+        let name = name.to_string();
         self.read(move |c| {
-            let Some(mailbox) = mailbox_by_name(c, &name)? else { return Ok(None) };
-            let snapshot = snapshot_in(c, &snapshots, id, mailbox.id)?;
-            let recent_uid: u32 = c
-                .prepare_cached("SELECT recent_uid FROM mailboxes WHERE id = ?1")?
-                .query_row([mailbox.id.0], |r| r.get(0))?;
-            let has_children = c
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM mailboxes WHERE name > ?1 || '/' AND name < ?1 || '0')")?
-                .query_row([&name], |r| r.get(0))?;
-            let unclaimed_recent = recent_uid.saturating_add(1) < snapshot.uid_next;
-            Ok(Some(OpenedMailbox { mailbox, snapshot, has_children, unclaimed_recent }))
+            let opened = open_in(c, &name, |mb| snapshot_in(c, &snapshots, id, mb.id).map(Some))?;
+            Ok(opened.flatten())
         })
         .await
     }

@@ -132,6 +132,14 @@ impl SnapshotCache {
     /// The current snapshot of `mb`, read (or checked and brought forward)
     /// inside the caller's read transaction `conn`. `mb` must come from the
     /// same transaction.
+    /// The cached snapshot when it is exactly current (nothing to build,
+    /// bring forward or copy): what a read may take without leaving the
+    /// caller's thread ([`crate::Account::open_mailbox`]).
+    pub(crate) fn cached(&self, account: AccountId, mb: &MailboxInfo) -> Option<Arc<MailboxSnapshot>> {
+        self.get((account, mb.id))
+            .filter(|s| s.uid_validity == mb.uid_validity && s.modseq == mb.highest_modseq && s.uid_next == mb.uid_next)
+    }
+
     pub(crate) fn current(
         &self,
         conn: &Connection,

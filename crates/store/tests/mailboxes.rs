@@ -227,3 +227,31 @@ async fn recent_is_claimed_once() {
     assert_eq!(fx.acc.recent(id, true).await.unwrap(), Some(4..=4));
     assert_eq!(fx.acc.recent(id, true).await.unwrap(), None);
 }
+
+/// `open_mailbox` answers from a cached snapshot on the caller's thread only
+/// while it is current: after an append, a flag change and an expunge, the
+/// next open shows them, and opening again answers the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_mailbox_is_current_whether_warm_or_cold() {
+    let fx = setup();
+    let inbox = mailbox_id(&fx.acc, "INBOX").await;
+    fx.acc.append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2")]).await.unwrap();
+    let first = fx.acc.open_mailbox("INBOX").await.unwrap().unwrap();
+    let again = fx.acc.open_mailbox("INBOX").await.unwrap().unwrap();
+    assert_eq!((first.snapshot.uids.clone(), again.snapshot.uids.clone()), (vec![1, 2], vec![1, 2]));
+    assert_eq!(again.snapshot.modseq, first.snapshot.modseq);
+    assert!(!again.has_children);
+
+    fx.acc.append(inbox, vec![msg(&fx.store, "3")]).await.unwrap();
+    fx.acc.store_flags(inbox, vec![1], FlagOp::Add, flags(Flags::DELETED | Flags::SEEN), None).await.unwrap();
+    fx.acc.expunge(inbox, None).await.unwrap();
+    fx.acc.create_mailbox("INBOX/child", None).await.unwrap();
+    let after = fx.acc.open_mailbox("INBOX").await.unwrap().unwrap();
+    assert_eq!(after.snapshot.uids, vec![2, 3]);
+    assert_eq!(after.snapshot.modseq, fx.acc.status(inbox).await.unwrap().highest_modseq);
+    assert_eq!(after.snapshot.uid_next, 4);
+    assert!(after.has_children);
+    let warm = fx.acc.open_mailbox("INBOX").await.unwrap().unwrap();
+    assert_eq!((warm.snapshot.uids.clone(), warm.snapshot.modseq), (vec![2, 3], after.snapshot.modseq));
+    assert!(fx.acc.open_mailbox("Nowhere").await.unwrap().is_none());
+}
