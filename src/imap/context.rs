@@ -184,7 +184,7 @@ impl Session {
         let mailbox = view.mailbox.id;
         let largest = view.largest_uid();
         let candidates: Vec<u32> = if view.contexts.watches_largest() && largest != view.contexts.largest {
-            view.uids.clone()
+            view.uids.to_vec()
         } else {
             changed.into_iter().filter(|u| view.seq_of(*u).is_some()).collect()
         };
@@ -432,7 +432,7 @@ mod tests {
             special_use: None,
             object_id: String::new(),
         };
-        View::new(mailbox, false, 1, uids.to_vec())
+        View::new(mailbox, false, 1, std::sync::Arc::new(uids.to_vec()))
     }
 
     fn set(ranges: &[(u32, u32)]) -> SequenceSet {

@@ -12,6 +12,7 @@
 //! session instead of a `Flags` per message.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use imap_proto::{Data, FetchValue};
 use store::{Flags, MailboxInfo};
@@ -25,7 +26,9 @@ pub struct View {
     pub mailbox: MailboxInfo,
     pub read_only: bool,
     /// `uids[i]` is the UID of message sequence number `i + 1`.
-    pub uids: Vec<u32>,
+    /// Shared with the mailbox snapshot it came from until the first change
+    /// (`Arc::make_mut`).
+    pub uids: Arc<Vec<u32>>,
     /// Messages whose flags this session told the client at a MODSEQ above
     /// `modseq` (UID → that MODSEQ): a sync does not repeat them. Entries at or
     /// below `modseq` are dropped by each sync, so this stays small.
@@ -49,7 +52,7 @@ pub struct View {
 }
 
 impl View {
-    pub fn new(mailbox: MailboxInfo, read_only: bool, modseq: u64, uids: Vec<u32>) -> View {
+    pub fn new(mailbox: MailboxInfo, read_only: bool, modseq: u64, uids: Arc<Vec<u32>>) -> View {
         View {
             mailbox,
             read_only,
@@ -90,7 +93,7 @@ impl View {
     /// Removes a message from the view; returns its old sequence number.
     pub fn remove(&mut self, uid: u32) -> Option<u32> {
         let i = self.uids.binary_search(&uid).ok()?;
-        self.uids.remove(i);
+        Arc::make_mut(&mut self.uids).remove(i);
         self.told.remove(&uid);
         self.pending_expunge.remove(&uid);
         Some(i as u32 + 1)
@@ -172,7 +175,7 @@ impl Session {
                         flag_updates.push((s.uid, s.flags, s.modseq));
                     }
                 }
-                Err(i) if i == view.uids.len() => view.uids.push(s.uid),
+                Err(i) if i == view.uids.len() => Arc::make_mut(&mut view.uids).push(s.uid),
                 // Older than our newest but unknown: expunged before we saw it.
                 Err(_) => {}
             }

@@ -41,7 +41,9 @@ pub struct MailboxSnapshot {
     pub modseq: u64,
     pub uid_next: u32,
     /// UIDs of the messages, ascending.
-    pub uids: Vec<u32>,
+    /// Shared with the sessions that SELECT it (a view copies on its first
+    /// change), so SELECT does not copy 4 bytes per message.
+    pub uids: Arc<Vec<u32>>,
     /// MODSEQ and system flag bits of each message, parallel to `uids`
     /// (FETCH FLAGS is answered from them without reading rows).
     pub modseqs: Vec<u64>,
@@ -195,7 +197,7 @@ fn build(conn: &Connection, mb: &MailboxInfo) -> Result<MailboxSnapshot> {
         uid_validity: mb.uid_validity,
         modseq: mb.highest_modseq,
         uid_next: mb.uid_next,
-        uids,
+        uids: Arc::new(uids),
         modseqs,
         flags,
         message_keywords,
@@ -215,7 +217,7 @@ fn forward(conn: &Connection, old: &MailboxSnapshot, mb: &MailboxInfo) -> Result
     };
     gone.sort_unstable();
     let (mut uids, mut modseqs, mut flags) = if gone.is_empty() {
-        (old.uids.clone(), old.modseqs.clone(), old.flags.clone())
+        (old.uids.to_vec(), old.modseqs.clone(), old.flags.clone())
     } else {
         let keep: Vec<usize> = (0..old.uids.len()).filter(|&i| gone.binary_search(&old.uids[i]).is_err()).collect();
         (
@@ -290,7 +292,7 @@ fn forward(conn: &Connection, old: &MailboxSnapshot, mb: &MailboxInfo) -> Result
         uid_validity: mb.uid_validity,
         modseq: mb.highest_modseq,
         uid_next: mb.uid_next,
-        uids,
+        uids: Arc::new(uids),
         modseqs,
         flags,
         message_keywords,

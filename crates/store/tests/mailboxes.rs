@@ -238,7 +238,7 @@ async fn open_mailbox_is_current_whether_warm_or_cold() {
     fx.acc.append(inbox, vec![msg(&fx.store, "1"), msg(&fx.store, "2")]).await.unwrap();
     let first = fx.acc.open_mailbox("INBOX").await.unwrap().unwrap();
     let again = fx.acc.open_mailbox("INBOX").await.unwrap().unwrap();
-    assert_eq!((first.snapshot.uids.clone(), again.snapshot.uids.clone()), (vec![1, 2], vec![1, 2]));
+    assert_eq!((first.snapshot.uids.to_vec(), again.snapshot.uids.to_vec()), (vec![1, 2], vec![1, 2]));
     assert_eq!(again.snapshot.modseq, first.snapshot.modseq);
     assert!(!again.has_children);
 
@@ -247,11 +247,11 @@ async fn open_mailbox_is_current_whether_warm_or_cold() {
     fx.acc.expunge(inbox, None).await.unwrap();
     fx.acc.create_mailbox("INBOX/child", None).await.unwrap();
     let after = fx.acc.open_mailbox("INBOX").await.unwrap().unwrap();
-    assert_eq!(after.snapshot.uids, vec![2, 3]);
+    assert_eq!(*after.snapshot.uids, vec![2, 3]);
     assert_eq!(after.snapshot.modseq, fx.acc.status(inbox).await.unwrap().highest_modseq);
     assert_eq!(after.snapshot.uid_next, 4);
     assert!(after.has_children);
     let warm = fx.acc.open_mailbox("INBOX").await.unwrap().unwrap();
-    assert_eq!((warm.snapshot.uids.clone(), warm.snapshot.modseq), (vec![2, 3], after.snapshot.modseq));
+    assert_eq!((warm.snapshot.uids.to_vec(), warm.snapshot.modseq), (vec![2, 3], after.snapshot.modseq));
     assert!(fx.acc.open_mailbox("Nowhere").await.unwrap().is_none());
 }

@@ -266,7 +266,7 @@ async fn check_snapshot(
 ) -> std::sync::Arc<store::MailboxSnapshot> {
     let snap = acc.snapshot(mb).await.unwrap();
     let (uids, first_unseen, modseq) = expected_snapshot(acc, mb).await;
-    assert_eq!(snap.uids, uids, "{what}: UIDs");
+    assert_eq!(*snap.uids, uids, "{what}: UIDs");
     assert_eq!(snap.first_unseen, first_unseen, "{what}: first unseen");
     assert_eq!(snap.modseq, modseq, "{what}: MODSEQ");
     assert_eq!(snap.uid_next, acc.status(mb).await.unwrap().uid_next, "{what}: UIDNEXT");

@@ -78,7 +78,7 @@ impl Session {
         let fts = self.shared.config.search.fts;
         let view = self.view()?;
         let mailbox = view.mailbox.id;
-        let mut uids = view.uids.clone();
+        let mut uids = view.uids.to_vec();
         // Issue #7: the full-text index narrows the messages to look at; each
         // candidate is still checked by `matches`, so the result is the same.
         let terms = if fts { index_terms(criteria) } else { Vec::new() };
