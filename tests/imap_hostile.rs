@@ -775,6 +775,41 @@ async fn hundred_pipelined_noops_are_answered_in_order() {
     f.assert_intact().await;
 }
 
+/// Responses of pipelined commands may wait for the next command's, but
+/// never behind something the client must see first: a continuation
+/// request comes after the earlier commands' tagged responses, and a burst
+/// ending in a partial command is answered without waiting for the rest.
+#[tokio::test]
+async fn held_back_responses_come_before_a_continuation_request() {
+    let f = fixture(|_| {}).await;
+    let mut raw = f.selected().await;
+    // (To a mailbox that does not exist: the fixture stays intact.)
+    raw.send(b"C1 NOOP\r\nC2 NOOP\r\nC3 APPEND Nowhere {9}\r\n").await;
+    let mut lines = Vec::new();
+    loop {
+        let l = raw.line().await;
+        let done = l.starts_with('+');
+        lines.push(l);
+        if done {
+            break;
+        }
+    }
+    let order: Vec<&str> = lines.iter().filter(|l| !l.starts_with("* ")).map(|l| &l[..2]).collect();
+    assert_eq!(order, ["C1", "C2", "+ "], "{lines:?}");
+    raw.send(b"Subject:x\r\n").await;
+    let r = raw.until_tagged("C3").await;
+    assert!(last(&r).starts_with("C3 NO [TRYCREATE]"), "{r:?}");
+    // Two complete commands and the start of a third: both are answered
+    // while the third is still unfinished.
+    raw.send(b"D1 NOOP\r\nD2 NOOP\r\nD3 NO").await;
+    let r = raw.until_tagged("D2").await;
+    assert!(last(&r).starts_with("D2 OK"), "{r:?}");
+    raw.send(b"OP\r\n").await;
+    let r = raw.until_tagged("D3").await;
+    assert!(last(&r).starts_with("D3 OK"), "{r:?}");
+    f.assert_intact().await;
+}
+
 fn spool_files(f: &Fixture) -> Vec<std::path::PathBuf> {
     match std::fs::read_dir(f.server.dir.path().join("tmp")) {
         Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).collect(),

@@ -101,6 +101,10 @@ pub enum Framed {
     Eof,
 }
 
+/// Responses held back for pipelined commands ([`Conn::command_waiting`])
+/// are written once they reach this many bytes.
+const OUT_HELD_BACK: usize = 64 * 1024;
+
 /// How a literal reached us; spooled literals live in a temp file that is
 /// removed when this is dropped.
 pub struct Spool(pub Vec<tempfile::TempPath>);
@@ -130,6 +134,15 @@ impl Conn {
             self.out.clear();
         }
         self.io.get_mut().flush().await
+    }
+
+    /// Whether the next command's first line is already read from the
+    /// socket: the responses so far may then wait and go out with the next
+    /// command's in one write (pipelined commands cost one `send` per burst,
+    /// not one per command). Anything that waits for the client must flush
+    /// first; [`Conn::read_command`] does before a continuation request.
+    pub fn command_waiting(&self) -> bool {
+        self.out.len() < OUT_HELD_BACK && self.io.buffer().contains(&b'\n')
     }
 
     /// Reads one line into `line` (appending), at most `max` bytes. Cancel-safe.
@@ -224,8 +237,9 @@ impl Conn {
                 return Ok(Framed::Fatal("too many literals in one command".into()));
             }
             if h.sync {
-                self.io.get_mut().write_all(b"+ Ready for literal data\r\n").await?;
-                self.io.get_mut().flush().await?;
+                // After any responses still held back (see `command_waiting`).
+                self.out.extend_from_slice(b"+ Ready for literal data\r\n");
+                self.flush().await?;
             }
             match self.read_literal(h).await? {
                 Some(lit) => frags.push(Fragment::Literal(lit)),

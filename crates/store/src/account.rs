@@ -142,19 +142,27 @@ struct ReadPool {
 }
 
 impl ReadPool {
+    /// `f` inside one read transaction, so multi-statement reads see one
+    /// snapshot.
     fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.with_conn(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            let v = f(&tx)?;
+            tx.commit()?;
+            Ok(v)
+        })
+    }
+
+    /// `f` outside any transaction: for a read that is one statement (its
+    /// own implicit transaction), which saves parsing and running BEGIN and
+    /// COMMIT.
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match conn {
             Some(c) => c,
             None => db::open_ro(&self.path)?,
         };
-        // One read transaction, so multi-statement reads see one snapshot.
-        let res = (|| {
-            let tx = conn.unchecked_transaction()?;
-            let v = f(&tx)?;
-            tx.commit()?;
-            Ok(v)
-        })();
+        let res = f(&conn);
         if res.is_ok() {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
             if idle.len() < READ_POOL_IDLE {
@@ -555,19 +563,22 @@ fn snapshot_in(
 
 /// [`Account::open_mailbox`] with the snapshot `snapshot` gives:
 /// `Some(None)` when there is no such mailbox, `None` when `snapshot` had
-/// none.
+/// none. The mailbox's row, its `\Recent` mark and whether it has children
+/// are one statement, so a warm SELECT needs no explicit transaction.
 fn open_in(
     c: &Connection,
     name: &str,
     snapshot: impl FnOnce(&MailboxInfo) -> Result<Option<Arc<MailboxSnapshot>>>,
 ) -> Result<Option<Option<OpenedMailbox>>> {
-    let Some(mailbox) = mailbox_by_name(c, name)? else { return Ok(Some(None)) };
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {MAILBOX_COLS}, recent_uid, \
+         EXISTS (SELECT 1 FROM mailboxes WHERE name > ?1 || '/' AND name < ?1 || '0') \
+         FROM mailboxes WHERE name = ?1"
+    ))?;
+    let row =
+        stmt.query_row([name], |r| Ok((mailbox_from_row(r)?, r.get::<_, u32>(7)?, r.get::<_, bool>(8)?))).optional()?;
+    let Some((mailbox, recent_uid, has_children)) = row else { return Ok(Some(None)) };
     let Some(snapshot) = snapshot(&mailbox)? else { return Ok(None) };
-    let recent_uid: u32 =
-        c.prepare_cached("SELECT recent_uid FROM mailboxes WHERE id = ?1")?.query_row([mailbox.id.0], |r| r.get(0))?;
-    let has_children = c
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM mailboxes WHERE name > ?1 || '/' AND name < ?1 || '0')")?
-        .query_row([name], |r| r.get(0))?;
     let unclaimed_recent = recent_uid.saturating_add(1) < snapshot.uid_next;
     Ok(Some(Some(OpenedMailbox { mailbox, snapshot, has_children, unclaimed_recent })))
 }
@@ -1032,14 +1043,14 @@ impl Account {
     /// (`\HasChildren`) and whether messages arrived that no IMAP4rev1
     /// session has taken as `\Recent` yet ([`Account::recent`]).
     pub async fn open_mailbox(&self, name: &str) -> Result<Option<OpenedMailbox>> {
-        // With the mailbox's snapshot cached and current, this is a few
-        // indexed lookups in the mapped database: they run on the caller's
-        // thread, which saves the two thread switches of the blocking pool
-        // (most of a warm SELECT's cost, bench/RESULTS.md stop 11). Only
-        // when the snapshot must be built or brought forward does it go to
-        // the pool.
+        // With the mailbox's snapshot cached and current, this is one
+        // statement of indexed lookups in the mapped database, outside any
+        // explicit transaction: it runs on the caller's thread, which saves
+        // the two thread switches of the blocking pool (most of a warm
+        // SELECT's cost, bench/RESULTS.md stop 11). Only when the snapshot
+        // must be built or brought forward does it go to the pool.
         let (snapshots, id) = (self.snapshots.clone(), self.id);
-        let warm = self.readers.run(|c| open_in(c, name, |mb| Ok(snapshots.cached(id, mb))))?;
+        let warm = self.readers.with_conn(|c| open_in(c, name, |mb| Ok(snapshots.cached(id, mb))))?;
         if let Some(opened) = warm {
             return Ok(opened);
         }

@@ -309,8 +309,13 @@ impl Session {
             };
             // Spooled literals of the finished command are removed here.
             self.conn.spool.0.clear();
-            self.conn.flush().await?;
             self.commands += 1;
+            // A pipelined command already waiting takes this one's responses
+            // along; anything else (STARTTLS, COMPRESS, LOGOUT, a limit) has
+            // them written first.
+            if !(matches!(after, After::Continue) && self.conn.command_waiting()) {
+                self.conn.flush().await?;
+            }
             match after {
                 After::Continue => {}
                 After::Logout => return Ok(()),
@@ -318,7 +323,7 @@ impl Session {
                 After::Compress => self.start_compress(),
             }
             if matches!(self.state, State::Logout) {
-                return Ok(());
+                return self.conn.flush().await;
             }
             let max = self.shared.config.limits.max_commands_per_connection;
             if max > 0 && self.commands >= max {
