@@ -196,7 +196,7 @@ pub async fn run(o: Opts, corpus: &[Vec<u8>]) -> Result<BigResult> {
             if !r.ok() {
                 bail!("{cmd}: {:?} {}", r.status, r.text);
             }
-            eprintln!("  rep {rep}: {name}: {:.1} ms ({n} responses) {}", d.as_secs_f64() * 1000.0, r.text);
+            eprintln!("  rep {rep}: {name}: {:.3} ms ({n} responses) {}", d.as_secs_f64() * 1000.0, r.text);
             let e = ops.entry(name.to_string()).or_default();
             e.0.push(d);
             e.1 = n;
@@ -249,6 +249,6 @@ pub fn print(r: &BigResult) {
     );
     println!("{:<24} {:>12} {:>10}", "operation", "median ms", "responses");
     for (k, v) in &r.ops {
-        println!("{:<24} {:>12.1} {:>10}", k, v.median_ms, v.responses);
+        println!("{:<24} {:>12.3} {:>10}", k, v.median_ms, v.responses);
     }
 }
