@@ -154,6 +154,11 @@ fn in_flight(tx: &tokio::sync::mpsc::Sender<()>) -> usize {
 /// SELECT is the server's cost without the client's round trip.
 const PIPELINED: usize = 100;
 pub const PIPELINED_SELECT: &str = "SELECT, 100 pipelined (per command)";
+/// The same 100 SELECTs, and 100 NOOPs, each sent after the previous reply:
+/// NOOP is the client's round-trip floor, which a warm SELECT cannot go
+/// below on either server.
+pub const SEQUENTIAL_SELECT: &str = "SELECT, 100 one at a time (per command)";
+pub const SEQUENTIAL_NOOP: &str = "NOOP, 100 one at a time (per command)";
 
 pub async fn run(o: Opts, corpus: &[Vec<u8>]) -> Result<BigResult> {
     let small: Vec<&Vec<u8>> = corpus.iter().filter(|m| m.len() <= o.max_size).collect();
@@ -200,6 +205,23 @@ pub async fn run(o: Opts, corpus: &[Vec<u8>]) -> Result<BigResult> {
             let e = ops.entry(name.to_string()).or_default();
             e.0.push(d);
             e.1 = n;
+        }
+        for (name, cmd) in [(SEQUENTIAL_NOOP, "NOOP"), (SEQUENTIAL_SELECT, "SELECT INBOX")] {
+            if !wanted(name) {
+                continue;
+            }
+            let t = Instant::now();
+            for _ in 0..PIPELINED {
+                let r = c.cmd(cmd).await?;
+                if !r.ok() {
+                    bail!("{cmd}: {:?} {}", r.status, r.text);
+                }
+            }
+            let d = t.elapsed() / PIPELINED as u32;
+            eprintln!("  rep {rep}: {name}: {:.3} ms", d.as_secs_f64() * 1000.0);
+            let e = ops.entry(name.to_string()).or_default();
+            e.0.push(d);
+            e.1 = PIPELINED;
         }
         if wanted(PIPELINED_SELECT) {
             let t = Instant::now();

@@ -115,6 +115,8 @@ pub fn report(dir: &Path) -> Result<String> {
         writeln!(o, "|---|---:|---:|---:|")?;
         let ops = [
             "SELECT",
+            crate::big::SEQUENTIAL_NOOP,
+            crate::big::SEQUENTIAL_SELECT,
             crate::big::PIPELINED_SELECT,
             "UID FETCH 1:* (FLAGS)",
             "FETCH 1:* (ENVELOPE)",
