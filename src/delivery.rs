@@ -112,7 +112,20 @@ pub async fn deliver_filtered(
     let message = Arc::new(message);
     let for_blob = message.clone();
     let for_text = prefixes.clone();
+    let (for_accounts, ids): (store::Store, Vec<AccountId>) =
+        (store.clone(), targets.iter().map(|t| t.account).collect());
+    // One hop to a blocking thread for everything before the writes: the
+    // message file, its metadata and text, and each recipient's account,
+    // limits and active script.
     let written = tokio::task::spawn_blocking(move || -> Result<_, DeliveryError> {
+        let opened: Vec<store::Result<_>> = ids
+            .into_iter()
+            .map(|id| {
+                let account = for_accounts.account(id)?;
+                let active = account.sieve_active_blocking()?;
+                Ok((account, for_accounts.quota_limits(id)?, active))
+            })
+            .collect();
         let blob = blobs.write(&for_blob)?;
         let served = |p: &[u8]| [p, &for_blob[..]].concat();
         let meta = crate::imap::fetch::compute_meta(&served(&for_text[0]));
@@ -127,12 +140,12 @@ pub async fn deliver_filtered(
                 first => first.clone(),
             })
             .collect();
-        Ok((blob, meta, texts))
+        Ok((blob, meta, texts, opened))
     })
     .await
     .map_err(|e| DeliveryError::Task(e.to_string()))
     .and_then(|r| r);
-    let (blob, meta, texts) = match written {
+    let (blob, meta, texts, opened) = match written {
         Ok(x) => x,
         Err(e) => {
             let msg = e.to_string();
@@ -141,7 +154,7 @@ pub async fn deliver_filtered(
     };
     let now = chrono::Utc::now().timestamp();
     let mut tasks = Vec::with_capacity(targets.len());
-    for ((t, prefix), text) in targets.iter().zip(prefixes).zip(texts) {
+    for (((t, prefix), text), opened) in targets.iter().zip(prefixes).zip(texts).zip(opened) {
         let mut served = prefix.clone();
         served.extend_from_slice(&message);
         let meta = store::MessageMeta { text, ..meta.clone() };
@@ -160,17 +173,13 @@ pub async fn deliver_filtered(
         let t = t.clone();
         let message = message.clone();
         tasks.push(tokio::spawn(async move {
-            let id = t.account;
-            let s = store.clone();
-            let (account, limits) =
-                tokio::task::spawn_blocking(move || Ok::<_, store::Error>((s.account(id)?, s.quota_limits(id)?)))
-                    .await
-                    .map_err(|e| DeliveryError::Task(e.to_string()))??;
-            if !filter::has_scripts(&config, &account).await? {
+            let (account, limits, active) = opened?;
+            if !filter::has_scripts(&config, active.is_some()) {
                 let stored = store_one(&store, &t, &account, limits, new, config.quota.warning_percent).await?;
                 return Ok(Outcome { stored: vec![stored], rejected: None });
             }
-            filter::filter_and_store(&store, &config, &from, &t, new, Arc::new(served), message, account, limits).await
+            let served = Arc::new(served);
+            filter::filter_and_store(&store, &config, &from, &t, new, served, message, account, active, limits).await
         }));
     }
     let mut out = Vec::with_capacity(tasks.len());

@@ -177,15 +177,16 @@ async fn load_global(compiler: &Compiler, path: &Option<PathBuf>, key: &str) -> 
     }
 }
 
-/// Whether any script applies to this account (so plain delivery can skip
-/// everything else).
-pub(super) async fn has_scripts(config: &Config, account: &Account) -> Result<bool, DeliveryError> {
-    Ok(config.sieve.before.is_some() || config.sieve.after.is_some() || account.sieve_active().await?.is_some())
+/// Whether any script applies to an account (so plain delivery can skip
+/// everything else), given whether it has an active one.
+pub(super) fn has_scripts(config: &Config, active: bool) -> bool {
+    config.sieve.before.is_some() || config.sieve.after.is_some() || active
 }
 
 /// Runs the scripts for one recipient and carries out their actions.
 /// `served` is the copy as stored (trace prefix + message), `message` the
-/// message as received (what redirect sends on).
+/// message as received (what redirect sends on), `active` the account's
+/// active script (name, source) as read with the account.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn filter_and_store(
     store: &store::Store,
@@ -196,6 +197,7 @@ pub(super) async fn filter_and_store(
     served: Arc<Vec<u8>>,
     message: Arc<Vec<u8>>,
     account: Arc<Account>,
+    active: Option<(String, String)>,
     limits: store::QuotaLimits,
 ) -> Result<Outcome, DeliveryError> {
     let compiler = compiler(config);
@@ -204,7 +206,7 @@ pub(super) async fn filter_and_store(
     if let Some(s) = load_global(&compiler, &config.sieve.before, GLOBAL_BEFORE).await {
         scripts.push(s);
     }
-    if let Some((name, src)) = account.sieve_active().await? {
+    if let Some((name, src)) = active {
         match compiler.compile(&src) {
             Ok(s) => scripts.push((name, s)),
             Err(e) => broken = Some((name, format!("the script no longer compiles: {e}"))),

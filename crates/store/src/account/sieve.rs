@@ -6,7 +6,7 @@
 //! Limits (number and size of scripts) are the caller's: the store only keeps
 //! what it is given. Script names are compared exactly (RFC 5804 §1.6).
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::Account;
 use crate::{db, Error, Result};
@@ -54,13 +54,14 @@ impl Account {
 
     /// The active script: `(name, content)`, or `None`.
     pub async fn sieve_active(&self) -> Result<Option<(String, String)>> {
-        self.read(|c| {
-            Ok(c.query_row("SELECT name, content FROM sieve_scripts WHERE active = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?)
-        })
-        .await
+        self.read(sieve_active_in).await
+    }
+
+    /// [`Account::sieve_active`] on the caller's thread, for a caller that
+    /// already runs on a blocking thread (delivery looks the account, its
+    /// limits and its script up in one hop).
+    pub fn sieve_active_blocking(&self) -> Result<Option<(String, String)>> {
+        self.readers.with_conn(sieve_active_in)
     }
 
     /// Creates or replaces a script (keeping its active state) and forgets
@@ -222,4 +223,11 @@ impl Account {
         })
         .await
     }
+}
+
+/// The active script's name and source (one statement: no explicit
+/// transaction needed).
+fn sieve_active_in(c: &Connection) -> Result<Option<(String, String)>> {
+    let mut stmt = c.prepare_cached("SELECT name, content FROM sieve_scripts WHERE active = 1")?;
+    Ok(stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
 }
