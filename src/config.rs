@@ -491,7 +491,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         section: "server",
         key: "workers",
-        doc: "Worker processes serving connections (the `serve --workers` flag). 1: one process.\nMore, when one process's open-file limit (`ulimit -n`) is below the connections\nto hold: each worker holds up to that limit less a reserve, all accept from the same\nlisteners, and the per-IP and per-account connection limits apply per worker.",
+        doc: "Worker processes serving connections (the `serve --workers` flag). 1: one process.\nMore, when one process's open-file limit (`ulimit -n`) is below the connections\nto hold: each worker holds up to that limit less a reserve, all accept from the same\nlisteners, and the per-IP and per-account connection limits hold for all workers together.",
         example: None,
     },
     Setting {

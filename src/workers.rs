@@ -25,20 +25,27 @@
 //!   others through [`crate::notify`]: each worker binds its own socket and
 //!   forwards what its store commits publish ([`store::Store::set_commit_hook`]).
 //!
+//! - The per-IP and per-account connection limits (`[limits]
+//!   max_connections_per_*`) are counted by the supervisor for all workers
+//!   ([`Tally`]): a worker asks on its channel before it takes a place and
+//!   says when it gives one back; a worker's places are given back when its
+//!   channel closes (it exited). A place costs one round trip to the
+//!   supervisor, at connection and at login.
+//!
 //! What stays per worker: the credential cache (a login may pay for Argon2
-//! once per worker), the mailbox snapshot cache (checked against the database
-//! at every use, so other processes' writes are seen), and the per-IP and
-//! per-account connection limits (`[limits] max_connections_per_*` apply in
-//! each worker, so a client may get up to N times as many). Writes from
+//! once per worker) and the mailbox snapshot cache (checked against the
+//! database at every use, so other processes' writes are seen). Writes from
 //! several workers to one account are serialised by SQLite's write lock
 //! (each waits up to the 5 s busy timeout), each worker still grouping its
 //! own writers into one commit. Only worker 0 prunes old tombstones.
 
+use std::collections::HashMap;
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -46,6 +53,8 @@ use rustix::net::{
     AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SendAncillaryBuffer,
     SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
 };
+use tokio::net::UnixDatagram;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
@@ -176,18 +185,17 @@ pub fn run_worker(data_dir: &Path) -> anyhow::Result<()> {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listeners = listeners_from_fds(kinds.into_iter().zip(fds))?;
-        let server = Server::new(config, store.clone(), tls, listeners, index == 0)?;
+        // The channel carries the connection limits' questions from now on;
+        // its end means the supervisor is gone.
+        let (gone_tx, gone_rx) = tokio::sync::oneshot::channel::<()>();
+        let channel = rustix::io::dup(std::io::stdin()).context("cannot take the supervisor's channel")?;
+        let tally = Arc::new(Tally::start(channel, gone_tx).context("cannot use the supervisor's channel")?);
+        let server = Server::new(config, store.clone(), tls, listeners, index == 0, Some(tally))?;
         // Before any account opens: every account's commits are forwarded.
         if let Some(own) = server.notify_socket() {
             store.set_commit_hook(crate::notify::forward_hook(data_dir, own)?);
         }
         tracing::info!(worker = index, pid = std::process::id(), "worker serving");
-        let (gone_tx, gone_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new().name("supervisor-watch".into()).spawn(move || {
-            // The supervisor never writes again: this returns when it is gone.
-            let _ = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut Vec::new());
-            let _ = gone_tx.send(());
-        })?;
         server
             .run(async {
                 tokio::select! {
@@ -208,9 +216,6 @@ enum Event {
 struct Running {
     pid: u32,
     started: Instant,
-    /// Our end of the worker's standard input; closing it tells the worker
-    /// we are gone.
-    _channel: OwnedFd,
 }
 
 struct Supervisor {
@@ -220,6 +225,8 @@ struct Supervisor {
     fds: Vec<(&'static str, OwnedFd)>,
     running: Vec<Option<Running>>,
     backoff: Vec<Duration>,
+    /// Connection places taken in all workers.
+    places: Arc<Mutex<HashMap<String, u32>>>,
 }
 
 impl Supervisor {
@@ -245,7 +252,11 @@ impl Supervisor {
             return Err(e);
         }
         tracing::info!(worker = index, pid, "worker started");
-        self.running[index] = Some(Running { pid, started: Instant::now(), _channel: ours });
+        // Our end of the worker's standard input answers its connection-limit
+        // questions; it closes when we are gone, which tells the worker.
+        let channel = datagrams(ours).context("cannot watch a worker's channel")?;
+        tokio::spawn(answer_tally(channel, self.places.clone()));
+        self.running[index] = Some(Running { pid, started: Instant::now() });
         events.spawn(async move {
             let status = match child.wait().await {
                 Ok(s) => s.to_string(),
@@ -310,6 +321,7 @@ pub fn supervise(data_dir: &Path, config: Config) -> anyhow::Result<()> {
             fds,
             running: (0..n).map(|_| None).collect(),
             backoff: vec![Duration::ZERO; n],
+            places: Arc::default(),
         };
         let mut events = JoinSet::new();
         for i in 0..n {
@@ -354,6 +366,154 @@ pub fn supervise(data_dir: &Path, config: Config) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+// ---------------------------------------------------------------- connection limits
+
+/// A worker's side of the connection limits counted by the supervisor. The
+/// channel carries one datagram per message: `A <id> <max> <key>` (take a
+/// place for `key` unless `max` are taken), answered `R <id> 1` or `R <id> 0`,
+/// and `F <key>` (a place given back).
+pub struct Tally {
+    requests: mpsc::UnboundedSender<TallyRequest>,
+}
+
+enum TallyRequest {
+    Take { key: String, max: u32, reply: oneshot::Sender<bool> },
+    Give(String),
+}
+
+impl Tally {
+    /// Serves the worker's end of `channel` in a task; `gone` fires when the
+    /// supervisor closed it.
+    fn start(channel: OwnedFd, gone: oneshot::Sender<()>) -> std::io::Result<Tally> {
+        let channel = datagrams(channel)?;
+        let (requests, rx) = mpsc::unbounded_channel();
+        tokio::spawn(ask_tally(channel, rx, gone));
+        Ok(Tally { requests })
+    }
+
+    /// Takes a place for `key` unless `max` are taken in all workers. Without
+    /// a supervisor (it is gone: the worker is stopping) there is none.
+    pub async fn take(&self, key: String, max: u32) -> bool {
+        let (reply, answer) = oneshot::channel();
+        self.requests.send(TallyRequest::Take { key, max, reply }).is_ok() && answer.await.unwrap_or(false)
+    }
+
+    /// Gives back a place taken with [`Tally::take`].
+    pub fn give(&self, key: String) {
+        let _ = self.requests.send(TallyRequest::Give(key));
+    }
+}
+
+/// The channel (a `SOCK_SEQPACKET` socket: one message per datagram, and an
+/// end) as a tokio socket; only `send` and `recv` are used on it, which are
+/// the same system calls for both kinds.
+fn datagrams(fd: OwnedFd) -> std::io::Result<UnixDatagram> {
+    let socket = std::os::unix::net::UnixDatagram::from(fd);
+    socket.set_nonblocking(true)?;
+    UnixDatagram::from_std(socket)
+}
+
+/// One message from `channel`; `None` at its end.
+async fn receive(channel: &UnixDatagram, buf: &mut [u8]) -> Option<String> {
+    match channel.recv(buf).await {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+    }
+}
+
+/// The worker's task: sends the requests, hands the answers back.
+async fn ask_tally(
+    channel: UnixDatagram,
+    mut requests: mpsc::UnboundedReceiver<TallyRequest>,
+    gone: oneshot::Sender<()>,
+) {
+    let mut waiting: HashMap<u64, oneshot::Sender<bool>> = HashMap::new();
+    let mut next = 0u64;
+    let mut buf = vec![0u8; 1024];
+    loop {
+        tokio::select! {
+            request = requests.recv() => {
+                let text = match request {
+                    Some(TallyRequest::Take { key, max, reply }) => {
+                        next += 1;
+                        waiting.insert(next, reply);
+                        format!("A {next} {max} {key}")
+                    }
+                    Some(TallyRequest::Give(key)) => format!("F {key}"),
+                    None => return,
+                };
+                if channel.send(text.as_bytes()).await.is_err() {
+                    break;
+                }
+            }
+            answer = receive(&channel, &mut buf) => {
+                let Some(answer) = answer else { break };
+                let mut words = answer.split(' ');
+                if let (Some("R"), Some(id), Some(yes)) = (words.next(), words.next(), words.next()) {
+                    if let Some(reply) = id.parse().ok().and_then(|id| waiting.remove(&id)) {
+                        let _ = reply.send(yes == "1");
+                    }
+                }
+            }
+        }
+    }
+    // The supervisor is gone; whoever waits gets no place.
+    let _ = gone.send(());
+}
+
+/// The supervisor's task for one worker: answers its questions from the
+/// places of all workers, and gives back this worker's when it is gone.
+async fn answer_tally(channel: UnixDatagram, places: Arc<Mutex<HashMap<String, u32>>>) {
+    let mut held: HashMap<String, u32> = HashMap::new();
+    let mut buf = vec![0u8; 1024];
+    while let Some(message) = receive(&channel, &mut buf).await {
+        let reply = {
+            let mut places = places.lock().unwrap_or_else(|p| p.into_inner());
+            match message.split_once(' ') {
+                Some(("A", rest)) => {
+                    let mut parts = rest.splitn(3, ' ');
+                    let (id, max, key) = (parts.next(), parts.next().and_then(|m| m.parse::<u32>().ok()), parts.next());
+                    let (Some(id), Some(max), Some(key)) = (id, max, key) else { continue };
+                    let n = places.entry(key.to_string()).or_insert(0);
+                    let yes = *n < max;
+                    if yes {
+                        *n += 1;
+                        *held.entry(key.to_string()).or_insert(0) += 1;
+                    }
+                    Some(format!("R {id} {}", u8::from(yes)))
+                }
+                Some(("F", key)) => {
+                    if take_back(&mut held, key, 1) > 0 {
+                        take_back(&mut places, key, 1);
+                    }
+                    None
+                }
+                _ => None,
+            }
+        };
+        if let Some(reply) = reply {
+            if channel.send(reply.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    }
+    let mut places = places.lock().unwrap_or_else(|p| p.into_inner());
+    for (key, n) in held {
+        take_back(&mut places, &key, n);
+    }
+}
+
+/// Lowers `key`'s count by up to `n` (dropping it at 0); returns by how much.
+fn take_back(counts: &mut HashMap<String, u32>, key: &str, n: u32) -> u32 {
+    let Some(c) = counts.get_mut(key) else { return 0 };
+    let taken = n.min(*c);
+    *c -= taken;
+    if *c == 0 {
+        counts.remove(key);
+    }
+    taken
 }
 
 #[cfg(test)]

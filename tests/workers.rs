@@ -2,7 +2,8 @@
 //! connections from the shared listeners; an IDLE client on one worker hears
 //! of changes made through the other and through LMTP; a killed worker is
 //! started again; SIGTERM to the supervisor stops every worker, and so does
-//! the supervisor's death.
+//! the supervisor's death; the per-IP and per-account connection limits hold
+//! for both workers together.
 //!
 //! Which worker holds a connection is read from the kernel: the server side
 //! of the connection in `/proc/net/tcp` gives the socket's inode, and the
@@ -59,10 +60,18 @@ fn worker_started(line: &str) -> Option<(usize, u32)> {
 
 impl Supervisor {
     fn start() -> Supervisor {
+        Supervisor::start_with("")
+    }
+
+    /// With `config` as the data directory's `postfach.toml`.
+    fn start_with(config: &str) -> Supervisor {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let out = common::postfach_cli(&data, &["user", "add", USER, "--password-stdin"], PASSWORD.as_bytes());
         assert!(out.status.success(), "{out:?}");
+        if !config.is_empty() {
+            std::fs::write(data.join("postfach.toml"), config).unwrap();
+        }
         let (child, log) = common::serve_process(
             &data,
             &[
@@ -305,4 +314,75 @@ async fn workers_stop_when_the_supervisor_is_killed() {
     sup.child.kill().unwrap();
     sup.child.wait().unwrap();
     wait_gone(&pids);
+}
+
+/// A connection's greeting, and the connection when it was `* OK`.
+async fn greeted(addr: SocketAddr) -> (String, Option<Raw>) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut raw = Raw { io: tokio::io::BufReader::new(tcp), greeting: String::new() };
+    raw.greeting = raw.line().await;
+    let ok = raw.greeting.starts_with("* OK");
+    (raw.greeting.clone(), ok.then_some(raw))
+}
+
+/// Connects until `want` connections are open (each refused one is
+/// retried), within 10 s: places given back reach the supervisor a moment
+/// after the connection closed.
+async fn open(sup: &Supervisor, want: usize) -> Vec<Raw> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut open = Vec::new();
+    while open.len() < want {
+        assert!(Instant::now() < deadline, "only {} of {want} connections were accepted", open.len());
+        match greeted(sup.imap).await {
+            (_, Some(raw)) => open.push(raw),
+            (_, None) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    open
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limits_hold_for_all_workers_together() {
+    let mut sup = Supervisor::start_with("[limits]\nmax_connections_per_ip = 4\nmax_connections_per_account = 2\n");
+    // Per IP: of 12 connections, 4 are served, wherever the kernel hands
+    // them (counted per worker, up to 8 would be).
+    let mut kept = Vec::new();
+    let mut owners = Vec::new();
+    for _ in 0..12 {
+        let (greeting, raw) = greeted(sup.imap).await;
+        match raw {
+            Some(raw) => {
+                owners.push(sup.owner(&raw));
+                kept.push(raw);
+            }
+            None => assert!(greeting.starts_with("* BYE"), "{greeting:?}"),
+        }
+    }
+    assert_eq!(kept.len(), 4, "served by workers {owners:?}");
+    // Closed connections give their places back.
+    drop(kept);
+    let mut conns = open(&sup, 3).await;
+
+    // Per account: two logins, then NO [LIMIT], on whichever worker.
+    login(&mut conns[0]).await;
+    login(&mut conns[1]).await;
+    let r = conns[2].cmd(&format!("LOGIN {USER} \"{PASSWORD}\"")).await;
+    assert!(r.last().unwrap().starts_with("T NO [LIMIT]"), "{r:?}");
+    // A worker that dies gives back the places it held: kill the one
+    // holding the first login, and a third login goes through.
+    let victim = sup.owner(&conns[0]).expect("an owner");
+    let index = *sup.workers.iter().find(|(_, pid)| **pid == victim).unwrap().0;
+    signal(victim, rustix::process::Signal::KILL);
+    sup.restarted(index);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut raw = open(&sup, 1).await.pop().unwrap();
+        let r = raw.cmd(&format!("LOGIN {USER} \"{PASSWORD}\"")).await;
+        if r.last().unwrap().starts_with("T OK") {
+            break;
+        }
+        assert!(r.last().unwrap().starts_with("T NO [LIMIT]"), "{r:?}");
+        assert!(Instant::now() < deadline, "the dead worker's places were not given back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -12,6 +12,7 @@
 //! takes them, instead of failing `accept` with EMFILE.
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::future::Future;
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
@@ -28,6 +29,7 @@ use tokio::task::JoinSet;
 use super::connection::Stream;
 use super::session;
 use crate::config::Config;
+use crate::workers::Tally;
 
 /// What every connection shares.
 pub struct Shared {
@@ -47,45 +49,55 @@ pub struct Shared {
 }
 
 /// Counts open things per key; a [`Slot`] gives its place back when dropped.
-pub struct Counter<K>(Arc<Mutex<HashMap<K, u32>>>);
+/// In a worker of `serve --workers N` the places are counted by the
+/// supervisor for all workers ([`Tally`]), so a limit holds for the server
+/// as a whole.
+pub struct Counter<K> {
+    local: Arc<Mutex<HashMap<K, u32>>>,
+    /// The supervisor's count and this counter's prefix for its keys.
+    tally: Option<(Arc<Tally>, &'static str)>,
+}
 
-impl<K: Eq + Hash + Clone> Counter<K> {
-    pub fn new() -> Self {
-        Counter(Arc::new(Mutex::new(HashMap::new())))
+impl<K: Eq + Hash + Clone + Debug> Counter<K> {
+    pub fn new(tally: Option<(Arc<Tally>, &'static str)>) -> Self {
+        Counter { local: Arc::default(), tally }
     }
 
     /// Takes a place for `key` unless `max` are taken.
-    pub fn acquire(&self, key: K, max: u32) -> Option<Slot<K>> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+    pub async fn acquire(&self, key: K, max: u32) -> Option<Slot<K>> {
+        if let Some((tally, prefix)) = &self.tally {
+            let name = format!("{prefix} {key:?}");
+            return tally.take(name.clone(), max).await.then(|| Slot::Tally(tally.clone(), name));
+        }
+        let mut map = self.local.lock().unwrap_or_else(|e| e.into_inner());
         let n = map.entry(key.clone()).or_insert(0);
         if *n >= max {
             return None;
         }
         *n += 1;
-        Some(Slot { map: self.0.clone(), key })
-    }
-}
-
-impl<K: Eq + Hash + Clone> Default for Counter<K> {
-    fn default() -> Self {
-        Self::new()
+        Some(Slot::Local(self.local.clone(), key))
     }
 }
 
 /// One taken place of a [`Counter`].
-pub struct Slot<K: Eq + Hash> {
-    map: Arc<Mutex<HashMap<K, u32>>>,
-    key: K,
+pub enum Slot<K: Eq + Hash> {
+    Local(Arc<Mutex<HashMap<K, u32>>>, K),
+    Tally(Arc<Tally>, String),
 }
 
 impl<K: Eq + Hash> Drop for Slot<K> {
     fn drop(&mut self) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.key);
+        match self {
+            Slot::Local(map, key) => {
+                let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(n) = map.get_mut(key) {
+                    *n -= 1;
+                    if *n == 0 {
+                        map.remove(key);
+                    }
+                }
             }
+            Slot::Tally(tally, name) => tally.give(std::mem::take(name)),
         }
     }
 }
@@ -151,16 +163,18 @@ impl Server {
     /// Binds every configured listener: the server of a single process.
     pub async fn bind(config: Config, store: store::Store, tls: Arc<rustls::ServerConfig>) -> anyhow::Result<Server> {
         let listeners = Listeners::bind(&config).await?;
-        Server::new(config, store, tls, listeners, true)
+        Server::new(config, store, tls, listeners, true, None)
     }
 
-    /// A server on listeners bound elsewhere (a worker's, bound by the supervisor).
+    /// A server on listeners bound elsewhere (a worker's, bound by the
+    /// supervisor, which then also counts the connection limits: `tally`).
     pub fn new(
         config: Config,
         store: store::Store,
         tls: Arc<rustls::ServerConfig>,
         listeners: Listeners,
         prune: bool,
+        tally: Option<Arc<Tally>>,
     ) -> anyhow::Result<Server> {
         let spool_dir = store.data_dir().join("tmp");
         std::fs::create_dir_all(&spool_dir).with_context(|| format!("cannot create {}", spool_dir.display()))?;
@@ -176,8 +190,8 @@ impl Server {
             store,
             tls,
             spool_dir,
-            per_ip: Counter::new(),
-            per_account: Counter::new(),
+            per_ip: Counter::new(tally.clone().map(|t| (t, "ip"))),
+            per_account: Counter::new(tally.map(|t| (t, "account"))),
             auth_cache,
             connections,
         };
@@ -333,7 +347,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, implicit_tls: b
         conns.spawn(async move {
             let _permit = permit;
             // RFC 9051 §7.1.5: BYE at greeting time when the server will not talk.
-            let Some(_slot) = shared.per_ip.acquire(peer.ip(), shared.config.limits.max_connections_per_ip) else {
+            let Some(_slot) = shared.per_ip.acquire(peer.ip(), shared.config.limits.max_connections_per_ip).await
+            else {
                 tracing::info!(%peer, "too many connections from this address");
                 refuse(tcp, implicit_tls, &shared).await;
                 return;

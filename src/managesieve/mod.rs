@@ -69,7 +69,8 @@ pub async fn accept(listener: TcpListener, shared: Arc<Shared>) {
         let tls = tls.clone();
         conns.spawn(async move {
             let _permit = permit;
-            let Some(_slot) = shared.per_ip.acquire(peer.ip(), shared.config.limits.max_connections_per_ip) else {
+            let Some(_slot) = shared.per_ip.acquire(peer.ip(), shared.config.limits.max_connections_per_ip).await
+            else {
                 let mut tcp = tcp;
                 let _ = tcp.write_all(b"BYE \"too many connections from your address\"\r\n").await;
                 return;
@@ -503,7 +504,7 @@ impl Session {
         match found {
             Some(Ok((id, account))) => {
                 let max = self.shared.config.limits.max_connections_per_account;
-                let Some(slot) = self.shared.per_account.acquire(id, max) else {
+                let Some(slot) = self.shared.per_account.acquire(id, max).await else {
                     self.no(Some("TRYLATER"), "too many connections for this account");
                     return Ok(Flow::Continue);
                 };

@@ -38,7 +38,7 @@ impl Session {
             return Err(ImapError::no(Code::AuthenticationFailed, "invalid credentials"));
         };
         let max = self.shared.config.limits.max_connections_per_account;
-        let Some(slot) = self.shared.per_account.acquire(id, max) else {
+        let Some(slot) = self.shared.per_account.acquire(id, max).await else {
             return Err(ImapError::no(Code::Limit, "too many connections for this account; close some first"));
         };
         self.account_slot = Some(slot);
