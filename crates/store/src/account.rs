@@ -486,6 +486,10 @@ fn mailbox_from_row(r: &Row<'_>) -> rusqlite::Result<MailboxInfo> {
 
 const MAILBOX_COLS: &str = "id, name, uidvalidity, uidnext, highestmodseq, special_use, object_id";
 
+/// [`Account::fetch_records`] of at most this many messages runs on the
+/// caller's thread.
+const INLINE_RECORDS: usize = 4;
+
 /// What SELECT needs of a mailbox ([`Account::open_mailbox`]).
 #[derive(Debug, Clone)]
 pub struct OpenedMailbox {
@@ -1355,6 +1359,11 @@ impl Account {
     /// it is current (see [`crate::snapshot`]).
     pub async fn snapshot(&self, mailbox: MailboxId) -> Result<Arc<MailboxSnapshot>> {
         let (snapshots, id) = (self.snapshots.clone(), self.id);
+        // Cached and current: one indexed lookup, on the caller's thread
+        // (see `open_mailbox`).
+        if let Some(warm) = self.readers.with_conn(|c| Ok(snapshots.cached(id, &mailbox_by_id(c, mailbox)?)))? {
+            return Ok(warm);
+        }
         self.read(move |c| snapshot_in(c, &snapshots, id, mailbox)).await
     }
 
@@ -1435,12 +1444,18 @@ impl Account {
         uids: Vec<u32>,
         parts: FetchParts,
     ) -> Result<Vec<MessageRecord>> {
-        self.read(move |c| {
+        let inline = uids.len() <= INLINE_RECORDS;
+        let read = move |c: &Connection| {
             let _ = mailbox_by_id(c, mailbox)?;
             let map = if parts.keys { record_from_row } else { record_core_from_row };
             rows_for(c, &fetch_cols(parts), mailbox, &uids, map)
-        })
-        .await
+        };
+        // A few point lookups cost less than the blocking pool's two thread
+        // switches: they run on the caller's thread (see `open_mailbox`).
+        if inline {
+            return self.readers.run(read);
+        }
+        self.read(read).await
     }
 
     /// Calls `visit` with `state` and each existing message of `uids`,
@@ -1469,7 +1484,8 @@ impl Account {
             col(parts.bodystructure, "bodystructure"),
             col(parts.body, "body")
         );
-        self.read(move |c| {
+        let inline = uids.len() <= INLINE_RECORDS;
+        let read = move |c: &Connection| {
             let _ = mailbox_by_id(c, mailbox)?;
             visit_rows(c, &cols, mailbox, &uids, |r| {
                 let blob = |i: usize| r.get_ref(i).map(|v| v.as_blob().unwrap_or_default());
@@ -1489,8 +1505,12 @@ impl Account {
                 Ok(())
             })?;
             Ok(state)
-        })
-        .await
+        };
+        // As in `fetch_records`: a few point lookups run on the caller's thread.
+        if inline {
+            return self.readers.run(read);
+        }
+        self.read(read).await
     }
 
     /// UID, MODSEQ and flags of these UIDs (those that exist), ascending:

@@ -245,17 +245,30 @@ impl Session {
     }
 
     /// The message as served: per-recipient prefix + blob (DESIGN.md §2).
+    /// A message of at most [`INLINE_READ`] bytes is read on the session's
+    /// thread: one small file read costs less than the blocking pool's two
+    /// thread switches (`FETCH n BODY.PEEK[HEADER]` of a 20 KB message took
+    /// 107 µs of server CPU with this read and the record's on the pool, and
+    /// 27 µs with both on the session's thread; stop 12).
     pub(crate) async fn read_message(&self, rec: &MessageRecord) -> Result<Vec<u8>> {
         let blobs = self.shared.store.blobs().clone();
         let id = rec.blob.clone();
         let mut raw = rec.prefix.clone();
-        let body = tokio::task::spawn_blocking(move || blobs.read(&id))
-            .await
-            .map_err(|e| ImapError::Internal(e.to_string()))??;
+        let body = if rec.size <= INLINE_READ {
+            blobs.read(&id)?
+        } else {
+            tokio::task::spawn_blocking(move || blobs.read(&id))
+                .await
+                .map_err(|e| ImapError::Internal(e.to_string()))??
+        };
         raw.extend_from_slice(&body);
         Ok(raw)
     }
 }
+
+/// Messages up to this size are read without the blocking pool
+/// ([`Session::read_message`]).
+const INLINE_READ: u64 = 64 * 1024;
 
 /// The index of the first element of ascending `sorted` that is ≥ `u`,
 /// searching from `from` on (which must not be past it): O(1) when it is
