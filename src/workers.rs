@@ -58,7 +58,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::imap::server::{shutdown_signal, Listeners, Server};
+use crate::imap::server::{shutdown_signal, take_back, Listeners, Server};
 
 /// The listeners a worker may be handed, in the order they are sent.
 const KINDS: [&str; 5] = ["imap", "imaps", "lmtp", "lmtp_unix", "managesieve"];
@@ -503,17 +503,6 @@ async fn answer_tally(channel: UnixDatagram, places: Arc<Mutex<HashMap<String, u
     for (key, n) in held {
         take_back(&mut places, &key, n);
     }
-}
-
-/// Lowers `key`'s count by up to `n` (dropping it at 0); returns by how much.
-fn take_back(counts: &mut HashMap<String, u32>, key: &str, n: u32) -> u32 {
-    let Some(c) = counts.get_mut(key) else { return 0 };
-    let taken = n.min(*c);
-    *c -= taken;
-    if *c == 0 {
-        counts.remove(key);
-    }
-    taken
 }
 
 #[cfg(test)]

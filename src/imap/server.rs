@@ -11,6 +11,7 @@
 //! ends; new connections wait in the kernel's queue, where another worker
 //! takes them, instead of failing `accept` with EMFILE.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
@@ -89,17 +90,26 @@ impl<K: Eq + Hash> Drop for Slot<K> {
     fn drop(&mut self) {
         match self {
             Slot::Local(map, key) => {
-                let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(n) = map.get_mut(key) {
-                    *n -= 1;
-                    if *n == 0 {
-                        map.remove(key);
-                    }
-                }
+                take_back(&mut map.lock().unwrap_or_else(|e| e.into_inner()), key, 1);
             }
             Slot::Tally(tally, name) => tally.give(std::mem::take(name)),
         }
     }
+}
+
+/// Lowers `key`'s count by up to `n` (dropping it at 0); returns by how much.
+pub(crate) fn take_back<K: Borrow<Q> + Eq + Hash, Q: Eq + Hash + ?Sized>(
+    counts: &mut HashMap<K, u32>,
+    key: &Q,
+    n: u32,
+) -> u32 {
+    let Some(c) = counts.get_mut(key) else { return 0 };
+    let taken = n.min(*c);
+    *c -= taken;
+    if *c == 0 {
+        counts.remove(key);
+    }
+    taken
 }
 
 /// The bound sockets of the configured listeners.

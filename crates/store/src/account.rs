@@ -1006,6 +1006,20 @@ impl Account {
         tokio::task::spawn_blocking(move || pool.run(f)).await.map_err(|e| Error::Task(e.to_string()))?
     }
 
+    /// [`Account::read`], or with `inline` on the caller's thread: a few
+    /// point lookups cost less than the blocking pool's two thread switches
+    /// (see `open_mailbox`).
+    async fn read_where<T, F>(&self, inline: bool, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        if inline {
+            return self.readers.run(f);
+        }
+        self.read(f).await
+    }
+
     /// Queues `f` for the writer thread and waits until its transaction
     /// committed. `f` pushes the [`Change`]s to publish.
     async fn write<T, F>(&self, f: F) -> Result<T>
@@ -1445,17 +1459,12 @@ impl Account {
         parts: FetchParts,
     ) -> Result<Vec<MessageRecord>> {
         let inline = uids.len() <= INLINE_RECORDS;
-        let read = move |c: &Connection| {
+        self.read_where(inline, move |c| {
             let _ = mailbox_by_id(c, mailbox)?;
             let map = if parts.keys { record_from_row } else { record_core_from_row };
             rows_for(c, &fetch_cols(parts), mailbox, &uids, map)
-        };
-        // A few point lookups cost less than the blocking pool's two thread
-        // switches: they run on the caller's thread (see `open_mailbox`).
-        if inline {
-            return self.readers.run(read);
-        }
-        self.read(read).await
+        })
+        .await
     }
 
     /// Calls `visit` with `state` and each existing message of `uids`,
@@ -1485,7 +1494,7 @@ impl Account {
             col(parts.body, "body")
         );
         let inline = uids.len() <= INLINE_RECORDS;
-        let read = move |c: &Connection| {
+        self.read_where(inline, move |c| {
             let _ = mailbox_by_id(c, mailbox)?;
             visit_rows(c, &cols, mailbox, &uids, |r| {
                 let blob = |i: usize| r.get_ref(i).map(|v| v.as_blob().unwrap_or_default());
@@ -1505,12 +1514,8 @@ impl Account {
                 Ok(())
             })?;
             Ok(state)
-        };
-        // As in `fetch_records`: a few point lookups run on the caller's thread.
-        if inline {
-            return self.readers.run(read);
-        }
-        self.read(read).await
+        })
+        .await
     }
 
     /// UID, MODSEQ and flags of these UIDs (those that exist), ascending:
